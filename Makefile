@@ -1,0 +1,42 @@
+# Two entry points on a fresh machine with Python 3.11 and make:
+#   make preview   set up .venv and preview the dev stack offline (no AWS account, no Pulumi CLI)
+#   make test      set up .venv with the dev extras and run the test suite
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STACK ?= dev
+PLAN_DIR := build
+
+.PHONY: preview preview-all test bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Re-install when the package metadata changes; the stamp files remember what is installed.
+$(VENV)/.core-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@ $(VENV)/.core-installed
+
+preview: $(VENV)/.core-installed
+	$(BIN)/mlops-blueprint preview --stack $(STACK) --json $(PLAN_DIR)/plan-$(STACK).json
+
+preview-all: $(VENV)/.core-installed
+	for stack in dev staging prod; do \
+	  $(BIN)/mlops-blueprint preview --stack $$stack --json $(PLAN_DIR)/plan-$$stack.json --format json > /dev/null || exit $$?; \
+	done
+
+# pytest exits 5 when it collected no test: that is a failure here, not a pass.
+test: $(VENV)/.dev-installed
+	@$(BIN)/python -m pytest $(PYTEST_ARGS); status=$$?; \
+	if [ $$status -eq 5 ]; then echo "error: no tests were collected" >&2; exit 1; fi; exit $$status
+
+bench: $(VENV)/.dev-installed
+	$(BIN)/python bench/preview_overhead.py
+
+clean:
+	rm -rf $(VENV) $(PLAN_DIR) .pytest_cache *.egg-info

@@ -1,0 +1,1 @@
+"""mlops_blueprint."""

@@ -1,0 +1,395 @@
+"""The platform's one typed config model, read from the stack's Pulumi config.
+
+Stack files (``stacks/Pulumi.<env>.yaml``) hold keys under the project namespace
+(``mlops-platform:owner``, ``mlops-platform:network``, ...) plus ``aws:region``. Each environment
+has defaults (:data:`ENVIRONMENT_DEFAULTS`); the stack file overrides them. Every problem is
+reported at once, naming the config key and what would be valid, and is raised before the program
+registers a single resource.
+"""
+
+from __future__ import annotations
+
+import difflib
+import ipaddress
+import json
+import re
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
+
+from pulumi.errors import RunError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic.alias_generators import to_camel
+
+PROJECT = "mlops-platform"
+ENVIRONMENTS = ("dev", "staging", "prod")
+Environment = Literal["dev", "staging", "prod"]
+
+# CloudWatch Logs accepts only these retention periods (days).
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
+
+# Interface endpoints the private subnets need to reach AWS without a NAT gateway.
+INTERFACE_ENDPOINT_SERVICES = (
+    "sagemaker.api",
+    "sagemaker.runtime",
+    "sts",
+    "ecr.api",
+    "ecr.dkr",
+    "logs",
+    "monitoring",
+    "kms",
+    "secretsmanager",
+)
+
+_REGION = re.compile(r"^(us|eu|ap|sa|ca|me|af|il|mx|cn|us-gov)-(north|south|east|west|central|northeast|northwest|southeast|southwest)-\d$")
+_IAM_POLICY_ARN = re.compile(r"^arn:aws(-cn|-us-gov)?:iam::(\d{12}|aws):policy/[\w+=,.@/-]+$")
+_OIDC_PROVIDER_ARN = re.compile(r"^arn:aws(-cn|-us-gov)?:iam::\d{12}:oidc-provider/[\w.:/-]+$")
+
+
+class ConfigError(RunError, ValueError):
+    """Invalid stack config; ``problems`` has one line per bad key.
+
+    A ``RunError``, so ``pulumi up`` prints the message without a stack trace.
+    """
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("invalid stack config:\n" + "\n".join(f"  - {p}" for p in problems))
+
+
+class _Section(BaseModel):
+    """Config sections: camelCase keys as in the stack file, unknown keys rejected."""
+
+    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True, frozen=True)
+
+
+def _retention(value: int) -> int:
+    if value not in LOG_RETENTION_DAYS:
+        allowed = ", ".join(map(str, LOG_RETENTION_DAYS))
+        raise ValueError(f"CloudWatch Logs retention must be one of {allowed}")
+    return value
+
+
+RetentionDays = Annotated[int, AfterValidator(_retention)]
+
+
+class ExistingVpc(_Section):
+    """A VPC the platform should use instead of creating one."""
+
+    vpc_id: str = Field(pattern=r"^vpc-[0-9a-f]{8,17}$", description="id of the VPC, e.g. vpc-0abc12345def67890")
+    vpc_cidr: str = Field(description="the VPC's IPv4 CIDR, used for endpoint security groups")
+    private_subnet_ids: list[str] = Field(min_length=2, description="two or more private subnet ids in different AZs")
+    database_subnet_ids: list[str] = Field(default_factory=list, description="subnets for databases (default: the private subnets)")
+
+    @field_validator("private_subnet_ids", "database_subnet_ids")
+    @classmethod
+    def _subnet_ids(cls, ids: list[str]) -> list[str]:
+        for subnet_id in ids:
+            if not re.fullmatch(r"subnet-[0-9a-f]{8,17}", subnet_id):
+                raise ValueError(f"{subnet_id!r} is not a subnet id (expected subnet-0abc12345def67890)")
+        return ids
+
+    @field_validator("vpc_cidr")
+    @classmethod
+    def _cidr(cls, value: str) -> str:
+        return str(_ipv4_network(value))
+
+
+def _ipv4_network(value: str) -> ipaddress.IPv4Network:
+    try:
+        return ipaddress.IPv4Network(value, strict=True)
+    except ValueError as exc:
+        raise ValueError(f"{value!r} is not a valid IPv4 CIDR ({exc}); expected e.g. 10.20.0.0/16") from exc
+
+
+class NetworkConfig(_Section):
+    """The VPC: created (default) or brought by the user — never both."""
+
+    mode: Literal["create", "existing"] = "create"
+    cidr: str = Field(default="10.0.0.0/16", description="VPC CIDR, a private /16 to /24")
+    az_count: int = Field(default=2, ge=2, le=4, description="availability zones (2 to 4)")
+    interface_endpoints: list[str] = Field(default_factory=lambda: list(INTERFACE_ENDPOINT_SERVICES))
+    flow_log_retention_days: RetentionDays = 30
+    existing: ExistingVpc | None = None
+
+    @field_validator("cidr")
+    @classmethod
+    def _cidr(cls, value: str) -> str:
+        network = _ipv4_network(value)
+        if not network.is_private:
+            raise ValueError(f"{value!r} is not a private range; use 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16")
+        if not 16 <= network.prefixlen <= 24:
+            raise ValueError(f"{value!r} has prefix /{network.prefixlen}; expected /16 to /24")
+        return str(network)
+
+    @field_validator("interface_endpoints")
+    @classmethod
+    def _endpoints(cls, services: list[str]) -> list[str]:
+        for service in services:
+            if service not in INTERFACE_ENDPOINT_SERVICES:
+                raise ValueError(f"{service!r} is not a supported endpoint; expected any of {', '.join(INTERFACE_ENDPOINT_SERVICES)}")
+        return sorted(set(services))
+
+    @model_validator(mode="after")
+    def _one_source(self) -> NetworkConfig:
+        if self.mode == "existing" and self.existing is None:
+            raise ValueError("mode 'existing' needs network.existing (vpcId, vpcCidr, privateSubnetIds)")
+        if self.mode == "create" and self.existing is not None:
+            raise ValueError("network.existing is set but mode is 'create'; set mode: existing or remove existing")
+        return self
+
+
+class KmsConfig(_Section):
+    """Customer-managed keys."""
+
+    deletion_window_days: int = Field(default=30, ge=7, le=30, description="days a deleted key can be recovered (7 to 30)")
+
+
+class ArtifactsConfig(_Section):
+    """S3 buckets for datasets, models and access logs."""
+
+    noncurrent_days_to_ia: int = Field(default=30, ge=30, description="days before noncurrent versions move to STANDARD_IA (S3 needs >= 30)")
+    noncurrent_days_to_glacier: int = Field(default=90, ge=31)
+    noncurrent_expiration_days: int = Field(default=365, ge=32)
+    abort_incomplete_upload_days: int = Field(default=7, ge=1, le=30)
+    access_log_expiration_days: int = Field(default=365, ge=1)
+    force_destroy: bool = Field(default=False, description="allow deleting non-empty buckets (never in prod)")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ArtifactsConfig:
+        if not self.noncurrent_days_to_ia < self.noncurrent_days_to_glacier < self.noncurrent_expiration_days:
+            raise ValueError(
+                "lifecycle days must increase: noncurrentDaysToIa < noncurrentDaysToGlacier < noncurrentExpirationDays "
+                f"(got {self.noncurrent_days_to_ia}, {self.noncurrent_days_to_glacier}, {self.noncurrent_expiration_days})"
+            )
+        return self
+
+
+class AuditConfig(_Section):
+    """CloudTrail and its log bucket."""
+
+    object_lock: bool = Field(default=False, description="WORM-protect trail logs (S3 Object Lock, governance mode)")
+    object_lock_days: int = Field(default=365, ge=1, le=36500)
+    log_retention_days: RetentionDays = 90
+    data_events: bool = Field(default=True, description="record S3 object-level events on the artifact buckets")
+
+
+class CiConfig(_Section):
+    """Trust for CI pipelines through OIDC: short-lived credentials, no stored keys."""
+
+    provider: Literal["none", "github", "gitlab"] = "none"
+    repository: str | None = Field(default=None, description="org/repo (GitHub) or group/project (GitLab)")
+    deploy_branch: str = Field(default="main", pattern=r"^[\w./-]+$")
+    oidc_provider_arn: str | None = Field(default=None, description="an existing IAM OIDC provider; created when unset")
+    gitlab_url: str = Field(default="https://gitlab.com", pattern=r"^https://[\w.-]+$")
+
+    @field_validator("repository")
+    @classmethod
+    def _repository(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[\w.-]+(/[\w.-]+)+", value):
+            raise ValueError(f"{value!r} is not a repository path; expected org/repo")
+        return value
+
+    @field_validator("oidc_provider_arn")
+    @classmethod
+    def _provider_arn(cls, value: str | None) -> str | None:
+        if value is not None and not _OIDC_PROVIDER_ARN.fullmatch(value):
+            raise ValueError(f"{value!r} is not an IAM OIDC provider ARN (arn:aws:iam::123456789012:oidc-provider/...)")
+        return value
+
+    @model_validator(mode="after")
+    def _needs_repository(self) -> CiConfig:
+        if self.provider != "none" and not self.repository:
+            raise ValueError(f"iam.ci.repository is required when iam.ci.provider is {self.provider!r}")
+        return self
+
+
+class IamConfig(_Section):
+    """Roles and their guardrails."""
+
+    permissions_boundary_arn: str | None = Field(default=None, description="managed policy ARN applied as every role's boundary")
+    ci: CiConfig = Field(default_factory=CiConfig)
+
+    @field_validator("permissions_boundary_arn")
+    @classmethod
+    def _boundary(cls, value: str | None) -> str | None:
+        if value is not None and not _IAM_POLICY_ARN.fullmatch(value):
+            raise ValueError(f"{value!r} is not an IAM policy ARN (arn:aws:iam::123456789012:policy/name)")
+        return value
+
+
+class PlatformConfig(_Section):
+    """Everything one stack of the platform is built from."""
+
+    environment: Environment = Field(description="dev, staging or prod")
+    region: str = Field(description="the AWS region (config key aws:region), e.g. us-east-1")
+    owner: str = Field(min_length=1, max_length=128, pattern=r"^[\w .:/=+@-]+$", description="team that owns the stack")
+    cost_center: str = Field(min_length=1, max_length=128, pattern=r"^[\w .:/=+@-]+$", description="cost center to bill")
+    data_classification: Literal["public", "internal", "confidential", "restricted"] = "confidential"
+    protect_stateful: bool = Field(default=False, description="protect buckets, keys, log groups from deletion")
+    retain_on_delete: bool = Field(default=False, description="keep stateful resources in AWS when removed from the stack")
+    log_retention_days: RetentionDays = 30
+    network: NetworkConfig = Field(default_factory=NetworkConfig)
+    kms: KmsConfig = Field(default_factory=KmsConfig)
+    artifacts: ArtifactsConfig = Field(default_factory=ArtifactsConfig)
+    audit: AuditConfig = Field(default_factory=AuditConfig)
+    iam: IamConfig = Field(default_factory=IamConfig)
+
+    @field_validator("region")
+    @classmethod
+    def _region(cls, value: str) -> str:
+        if not _REGION.fullmatch(value):
+            raise ValueError(f"{value!r} is not an AWS region; expected e.g. us-east-1, eu-west-2")
+        return value
+
+    @model_validator(mode="after")
+    def _prod_guardrails(self) -> PlatformConfig:
+        if self.environment == "prod":
+            if self.artifacts.force_destroy:
+                raise ValueError("artifacts.forceDestroy must be false in prod")
+            if not (self.protect_stateful and self.retain_on_delete):
+                raise ValueError("protectStateful and retainOnDelete must be true in prod")
+        return self
+
+
+# Per-environment defaults, under the stack file's values. The README's environment table is
+# generated from this mapping, so the documentation cannot drift from the code.
+ENVIRONMENT_DEFAULTS: dict[str, dict[str, Any]] = {
+    "dev": {
+        "protectStateful": False,
+        "retainOnDelete": False,
+        "logRetentionDays": 14,
+        "network": {"cidr": "10.10.0.0/16", "azCount": 2, "flowLogRetentionDays": 14},
+        "kms": {"deletionWindowDays": 7},
+        "artifacts": {"forceDestroy": True, "noncurrentDaysToGlacier": 60, "noncurrentExpirationDays": 90,
+                      "accessLogExpirationDays": 90},
+        "audit": {"objectLock": False, "logRetentionDays": 30},
+    },
+    "staging": {
+        "protectStateful": False,
+        "retainOnDelete": True,
+        "logRetentionDays": 90,
+        "network": {"cidr": "10.20.0.0/16", "azCount": 2, "flowLogRetentionDays": 90},
+        "kms": {"deletionWindowDays": 14},
+        "artifacts": {"forceDestroy": False, "noncurrentExpirationDays": 365},
+        "audit": {"objectLock": False, "logRetentionDays": 90},
+    },
+    "prod": {
+        "protectStateful": True,
+        "retainOnDelete": True,
+        "logRetentionDays": 365,
+        "network": {"cidr": "10.30.0.0/16", "azCount": 3, "flowLogRetentionDays": 365},
+        "kms": {"deletionWindowDays": 30},
+        "artifacts": {"forceDestroy": False, "noncurrentExpirationDays": 730, "accessLogExpirationDays": 730},
+        "audit": {"objectLock": True, "objectLockDays": 365, "logRetentionDays": 365},
+    },
+}
+
+
+def _deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _config_key(loc: tuple[Any, ...]) -> str:
+    """``("network", "cidr")`` -> ``mlops-platform:network.cidr``; region lives under ``aws:``."""
+    if loc == ("region",):
+        return "aws:region"
+    path = ""
+    for part in loc:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return f"{PROJECT}:{path}" if path else PROJECT
+
+
+def _section_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The model class that owns the key at ``loc`` (for "did you mean" hints)."""
+    model: type[BaseModel] = PlatformConfig
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        field = next((f for n, f in model.model_fields.items() if part in (n, f.alias)), None)
+        annotation = getattr(field, "annotation", None)
+        candidates = [annotation, *getattr(annotation, "__args__", ())]
+        nested = next((c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None)
+        if nested is None:
+            return None
+        model = nested
+    return model
+
+
+def _describe(error: Mapping[str, Any]) -> str:
+    loc = tuple(error["loc"])
+    key = _config_key(loc)
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        section = _section_at(loc)
+        known = sorted(f.alias or n for n, f in section.model_fields.items()) if section else []
+        hint = difflib.get_close_matches(str(loc[-1]), known, n=1)
+        suggestion = f"; did you mean {hint[0]!r}?" if hint else ""
+        return f"{key}: unknown key{suggestion} (known keys here: {', '.join(known)})"
+    if kind == "missing":
+        section = _section_at(loc)
+        field = next((f for n, f in section.model_fields.items() if loc[-1] in (n, f.alias)), None) if section else None
+        what = f" ({field.description})" if field is not None and field.description else ""
+        return f"{key}: required but not set{what}"
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if "input" in error and kind not in ("value_error",) and not isinstance(error["input"], (dict, list)):
+        return f"{key}: {message} (got {error['input']!r})"
+    return f"{key}: {message}"
+
+
+def parse_config(values: Mapping[str, Any]) -> PlatformConfig:
+    """Validate raw config values (camelCase keys, project namespace stripped) into the model.
+
+    The environment's defaults are merged under ``values`` first. Raises :class:`ConfigError`
+    listing every problem.
+    """
+    environment = values.get("environment")
+    if environment not in ENVIRONMENTS:
+        if environment is None:
+            raise ConfigError([f"{PROJECT}:environment: required but not set (one of {', '.join(ENVIRONMENTS)})"])
+        raise ConfigError([f"{PROJECT}:environment: {environment!r} is not an environment; expected one of {', '.join(ENVIRONMENTS)}"])
+    merged = _deep_merge(ENVIRONMENT_DEFAULTS[environment], values)
+    try:
+        return PlatformConfig.model_validate(merged)
+    except ValidationError as exc:
+        raise ConfigError([_describe(e) for e in exc.errors()]) from None
+
+
+def _decode(value: Any) -> Any:
+    """Pulumi hands structured config to programs as JSON text; scalars stay strings."""
+    if isinstance(value, str) and value[:1] in ("{", "["):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value
+    return value
+
+
+def raw_stack_config(all_config: Mapping[str, Any], stack: str) -> dict[str, Any]:
+    """Pick this project's keys (and ``aws:region``) out of the engine's flat config map."""
+    values: dict[str, Any] = {}
+    prefix = f"{PROJECT}:"
+    for key, value in all_config.items():
+        if key.startswith(prefix):
+            values[key[len(prefix):]] = _decode(value)
+    if "aws:region" in all_config:
+        values["region"] = all_config["aws:region"]
+    if "environment" not in values and stack in ENVIRONMENTS:
+        values["environment"] = stack
+    return values
+
+
+def load_config() -> PlatformConfig:
+    """Read and validate the running stack's config (real engine or mock runtime alike)."""
+    import pulumi
+    from pulumi.runtime import config as runtime_config
+
+    # The engine passes config to Python programs in PULUMI_CONFIG; set_all_config (used by the
+    # offline preview and the automation API) fills the in-process map. Read both.
+    all_config = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+    return parse_config(raw_stack_config(all_config, pulumi.get_stack()))

@@ -1,0 +1,254 @@
+"""Run the real Pulumi program under the SDK's mock runtime and record every registration.
+
+This is the one harness: the offline preview, the unit tests and the benchmarks all use it. It
+relies on :class:`pulumi.runtime.mocks.MockMonitor` (to see parent, dependencies, provider and
+options, which ``Mocks.new_resource`` is not given) and on ``run_in_stack`` (the entry point the
+Python language host uses), so the program runs exactly as under ``pulumi up``, with a fresh event
+loop and fresh runtime state per run. ``tests/test_mock_runtime.py`` pins those SDK internals.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import rpc, settings
+from pulumi.runtime.stack import run_in_stack
+
+MOCK_ACCOUNT_ID = "123456789012"
+SECRET_PLACEHOLDER = "[secret]"
+
+
+def mock_id(type_: str, name: str) -> str:
+    """Deterministic id from type and name: the same program always gets the same ids."""
+    digest = hashlib.sha256(f"{type_}::{name}".encode()).hexdigest()[:8]
+    return f"{name}-{digest}"
+
+
+def mock_arn(type_: str, name: str, region: str, partition: str = "aws") -> str:
+    """Deterministic ARN shaped like the service's, so references can be matched to resources."""
+    package, module_path, kind = (type_.split(":") + ["", ""])[:3]
+    service = module_path.split("/")[0] if package == "aws" else package
+    resource = kind[:1].lower() + kind[1:]
+    if service == "s3":
+        return f"arn:{partition}:s3:::{name}"
+    if service == "iam":
+        return f"arn:{partition}:iam::{MOCK_ACCOUNT_ID}:{resource}/{name}"
+    return f"arn:{partition}:{service}:{region}:{MOCK_ACCOUNT_ID}:{resource}/{name}"
+
+
+def _physical_name(type_: str, name: str, inputs: Mapping[str, Any]) -> str:
+    """The name AWS would know the resource by: the explicit input, else the logical name."""
+    for key in ("bucket", "name", "roleName", "functionName", "identifier", "trailName"):
+        value = inputs.get(key)
+        if isinstance(value, str) and value:
+            return value
+    return name
+
+
+# Outputs a provider computes that programs commonly read; everything else echoes the inputs.
+def _computed_outputs(type_: str, name: str, id_: str, inputs: Mapping[str, Any], region: str) -> dict[str, Any]:
+    physical = _physical_name(type_, name, inputs)
+    outputs: dict[str, Any] = {"arn": mock_arn(type_, physical, region)}
+    if type_ == "aws:s3/bucket:Bucket":
+        outputs.update(bucket=physical, bucketDomainName=f"{physical}.s3.amazonaws.com",
+                       bucketRegionalDomainName=f"{physical}.s3.{region}.amazonaws.com")
+    elif type_ == "aws:kms/key:Key":
+        outputs.update(keyId=id_, arn=mock_arn(type_, f"key/{id_}", region).replace(":key/key/", ":key/"))
+    elif type_ in ("aws:iam/role:Role", "aws:iam/policy:Policy", "aws:cloudwatch/logGroup:LogGroup"):
+        outputs.update(name=physical)
+    elif type_ == "aws:ec2/vpc:Vpc":
+        outputs.update(defaultSecurityGroupId=f"sg-{id_}", mainRouteTableId=f"rtb-{id_}")
+    elif type_ == "aws:ec2/vpcEndpoint:VpcEndpoint":
+        outputs.update(dnsEntries=[{"dnsName": f"{id_}.{region}.vpce.amazonaws.com", "hostedZoneId": "Z000MOCK"}],
+                       prefixListId=f"pl-{id_}")
+    return outputs
+
+
+class PlatformMocks(pulumi_mocks.Mocks):
+    """Deterministic stand-ins for the AWS provider: ids, ARNs and the few invokes the program uses."""
+
+    def __init__(self, region: str = "us-east-1", partition: str = "aws") -> None:
+        self.region = region
+        self.partition = partition
+
+    def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str, dict]:
+        if args.typ.startswith("pulumi:providers:"):
+            return mock_id(args.typ, args.name), dict(args.inputs)
+        if not args.custom:
+            return "", dict(args.inputs)  # components have no id or provider-computed state
+        id_ = args.resource_id or mock_id(args.typ, args.name)
+        outputs = {**args.inputs, **_computed_outputs(args.typ, args.name, id_, args.inputs, self.region)}
+        return id_, outputs
+
+    def call(self, args: pulumi_mocks.MockCallArgs) -> dict:
+        token = args.token
+        if token == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {"accountId": MOCK_ACCOUNT_ID, "arn": f"arn:{self.partition}:iam::{MOCK_ACCOUNT_ID}:user/preview",
+                    "userId": "AIDAPREVIEW", "id": MOCK_ACCOUNT_ID}
+        if token == "aws:index/getPartition:getPartition":
+            return {"partition": self.partition, "dnsSuffix": "amazonaws.com", "id": self.partition}
+        if token == "aws:index/getRegion:getRegion":
+            return {"region": self.region, "name": self.region, "id": self.region}
+        if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
+            names = [f"{self.region}{letter}" for letter in "abcdef"]
+            return {"names": names, "zoneIds": [f"use1-az{i}" for i in range(1, 7)], "id": self.region}
+        raise NotImplementedError(f"the offline preview has no mock for invoke {token!r}; add one to PlatformMocks.call")
+
+
+@dataclass
+class Registration:
+    """One resource as the engine would receive it."""
+
+    urn: str
+    type: str
+    name: str
+    custom: bool
+    parent: str | None
+    dependencies: list[str]
+    property_dependencies: dict[str, list[str]]
+    provider: str | None
+    protect: bool
+    retain_on_delete: bool
+    delete_before_replace: bool
+    inputs: dict[str, Any]
+    id: str | None = None
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+
+def _jsonable(value: Any) -> Any:
+    """Plain JSON for plan files: secrets masked, resources by urn, assets by description."""
+    if isinstance(value, Mapping):
+        if value.get(rpc._special_sig_key) == rpc._special_secret_sig:
+            return SECRET_PLACEHOLDER
+        return {str(k): _jsonable(v) for k, v in sorted(value.items())}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    if isinstance(value, pulumi.Resource):
+        return getattr(value, "_mock_urn", repr(value))
+    if value is rpc.UNKNOWN:
+        return "[unknown]"
+    return repr(value)
+
+
+class RecordingMonitor(pulumi_mocks.MockMonitor):
+    """A mock monitor that keeps what ``Mocks.new_resource`` is never shown.
+
+    ``RegisterResource`` receives the full request (parent, dependencies, provider reference,
+    protect, retainOnDelete); the stack's exports arrive through ``RegisterResourceOutputs``.
+    """
+
+    def __init__(self, mocks: pulumi_mocks.Mocks) -> None:
+        super().__init__(mocks)
+        self.registrations: dict[str, Registration] = {}
+        self.stack_urn: str | None = None
+        self.stack_outputs: dict[str, Any] = {}
+
+    def RegisterResource(self, request: Any) -> Any:
+        response = super().RegisterResource(request)
+        inputs = rpc.deserialize_properties(request.object) if request.type != "pulumi:pulumi:Stack" else {}
+        registration = Registration(
+            urn=response.urn,
+            type=request.type,
+            name=request.name,
+            custom=bool(request.custom),
+            parent=request.parent or None,
+            dependencies=sorted(set(request.dependencies)),
+            property_dependencies={k: sorted(set(v.urns)) for k, v in sorted(request.propertyDependencies.items()) if v.urns},
+            provider=request.provider or None,
+            protect=bool(request.protect),
+            retain_on_delete=bool(request.retainOnDelete),
+            delete_before_replace=bool(request.deleteBeforeReplace),
+            inputs=_jsonable(inputs),
+            id=response.id or None,
+        )
+        if request.type == "pulumi:pulumi:Stack":
+            self.stack_urn = response.urn
+        else:
+            state = self.resources[response.urn].state
+            registration.outputs = _jsonable({k: v for k, v in state.items() if k not in inputs})
+        self.registrations[response.urn] = registration
+        return response
+
+    def RegisterResourceOutputs(self, request: Any) -> Any:
+        if request.urn == self.stack_urn:
+            self.stack_outputs = _jsonable(rpc.deserialize_properties(request.outputs))
+        return super().RegisterResourceOutputs(request)
+
+
+@dataclass
+class MockRun:
+    """What one run of a program registered, in registration-independent order."""
+
+    stack: str
+    project: str
+    registrations: list[Registration]
+    outputs: dict[str, Any]
+
+    def of_type(self, type_: str) -> list[Registration]:
+        return [r for r in self.registrations if r.type == type_]
+
+    def named(self, type_: str, name: str) -> Registration:
+        matches = [r for r in self.registrations if r.type == type_ and r.name == name]
+        if len(matches) != 1:
+            raise KeyError(f"expected one {type_} named {name!r}, found {len(matches)}")
+        return matches[0]
+
+    def by_urn(self, urn: str) -> Registration:
+        return next(r for r in self.registrations if r.urn == urn)
+
+    def children(self, parent_urn: str) -> list[Registration]:
+        return [r for r in self.registrations if r.parent == parent_urn]
+
+
+def _config_value(value: Any) -> str:
+    """Pulumi hands config to programs as strings, structured values as JSON."""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value)
+
+
+def run_program(
+    program: Callable[[], Any],
+    *,
+    stack: str,
+    project: str,
+    config: Mapping[str, Any] | None = None,
+    region: str | None = None,
+) -> MockRun:
+    """Run ``program`` as the language host would, under mocks, and return what it registered.
+
+    ``config`` is the flat engine map (``{"mlops-platform:owner": "...", "aws:region": "..."}``);
+    structured values are passed as JSON text, as the engine does. Exceptions raised by the
+    program propagate after the runtime has settled.
+    """
+    config = dict(config or {})
+    region = region or str(config.get("aws:region") or "us-east-1")
+    mocks = PlatformMocks(region=region)
+    monitor = RecordingMonitor(mocks)
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        pulumi.runtime.set_all_config({k: _config_value(v) for k, v in config.items()}, [])
+        pulumi_mocks.set_mocks(mocks, project=project, stack=stack, preview=False, monitor=monitor)
+        # set_mocks installs a root stack for unit tests; run_in_stack makes its own, as the
+        # language host does, so that exports land on it.
+        settings.ROOT.set(None)
+        monitor.registrations.clear()
+        loop.run_until_complete(run_in_stack(program))
+    finally:
+        settings.ROOT.set(None)
+        pulumi.runtime.set_all_config({}, [])
+        asyncio.set_event_loop(None)
+        loop.close()
+    registrations = sorted(monitor.registrations.values(), key=lambda r: r.urn)
+    return MockRun(stack=stack, project=project, registrations=registrations, outputs=monitor.stack_outputs)
+

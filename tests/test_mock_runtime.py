@@ -1,0 +1,103 @@
+"""Pin the SDK internals the harness relies on.
+
+``MockMonitor`` and ``run_in_stack`` are not public API: if a Pulumi release changes them, these
+tests fail first, with a clear pointer, instead of the preview silently losing data.
+"""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_aws as aws
+import pytest
+
+from mlops_blueprint.mock_runtime import MOCK_ACCOUNT_ID, SECRET_PLACEHOLDER, mock_arn, mock_id, run_program
+
+
+class _Box(pulumi.ComponentResource):
+    def __init__(self, name: str, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("mlops:test:Box", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        self.bucket = aws.s3.Bucket(f"{name}-bucket", bucket=f"{name}-physical",
+                                    opts=pulumi.ResourceOptions(parent=self, protect=True, retain_on_delete=True))
+        self.versioning = aws.s3.BucketVersioning(
+            f"{name}-versioning", bucket=self.bucket.bucket,
+            versioning_configuration={"status": "Enabled"}, opts=child)
+        self.register_outputs({})
+
+
+def _program():
+    provider = aws.Provider("aws", region="eu-west-1", default_tags={"tags": {"project": "p"}})
+    box = _Box("box", pulumi.ResourceOptions(providers={"aws": provider}))
+    identity = aws.get_caller_identity(opts=pulumi.InvokeOptions(provider=provider))
+    pulumi.export("bucket", box.bucket.bucket)
+    pulumi.export("account", identity.account_id)
+    pulumi.export("password", pulumi.Output.secret("hunter2"))
+    pulumi.export("owner", pulumi.Config().require("owner"))
+
+
+@pytest.fixture(scope="module")
+def run():
+    return run_program(_program, stack="dev", project="mlops-platform",
+                       config={"mlops-platform:owner": "team-a", "aws:region": "eu-west-1"})
+
+
+def test_monitor_sees_parent_dependencies_and_property_dependencies(run):
+    box = run.named("mlops:test:Box", "box")
+    bucket = run.named("aws:s3/bucket:Bucket", "box-bucket")
+    versioning = run.named("aws:s3/bucketVersioning:BucketVersioning", "box-versioning")
+    assert bucket.parent == box.urn and versioning.parent == box.urn
+    assert versioning.dependencies == [bucket.urn]
+    assert versioning.property_dependencies == {"bucket": [bucket.urn]}
+
+
+def test_monitor_sees_options_and_inherited_provider(run):
+    bucket = run.named("aws:s3/bucket:Bucket", "box-bucket")
+    versioning = run.named("aws:s3/bucketVersioning:BucketVersioning", "box-versioning")
+    provider = run.named("pulumi:providers:aws", "aws")
+    assert (bucket.protect, bucket.retain_on_delete) == (True, True)
+    assert (versioning.protect, versioning.retain_on_delete) == (False, False)
+    assert bucket.provider == f"{provider.urn}::{provider.id}"  # inherited from the component
+    assert '"project": "p"' in provider.inputs["defaultTags"]
+
+
+def test_inputs_are_camel_case_as_the_engine_receives_them(run):
+    versioning = run.named("aws:s3/bucketVersioning:BucketVersioning", "box-versioning")
+    assert versioning.inputs == {"bucket": "box-physical", "versioningConfiguration": {"status": "Enabled"}}
+
+
+def test_ids_and_arns_are_deterministic(run):
+    bucket = run.named("aws:s3/bucket:Bucket", "box-bucket")
+    assert bucket.id == mock_id("aws:s3/bucket:Bucket", "box-bucket")
+    assert bucket.outputs["arn"] == mock_arn("aws:s3/bucket:Bucket", "box-physical", "eu-west-1") == "arn:aws:s3:::box-physical"
+    again = run_program(_program, stack="dev", project="mlops-platform",
+                        config={"mlops-platform:owner": "team-a", "aws:region": "eu-west-1"})
+    assert [(r.urn, r.id, r.inputs) for r in again.registrations] == [(r.urn, r.id, r.inputs) for r in run.registrations]
+
+
+def test_stack_exports_are_resolved_and_secrets_masked(run):
+    assert run.outputs == {"bucket": "box-physical", "account": MOCK_ACCOUNT_ID,
+                           "password": SECRET_PLACEHOLDER, "owner": "team-a"}
+
+
+def test_registrations_are_sorted_by_urn(run):
+    urns = [r.urn for r in run.registrations]
+    assert urns == sorted(urns)
+    assert run.registrations[0].type in {"mlops:test:Box", "pulumi:providers:aws", "aws:s3/bucket:Bucket",
+                                         "aws:s3/bucketVersioning:BucketVersioning", "pulumi:pulumi:Stack"}
+
+
+def test_program_errors_propagate_and_runtime_resets():
+    def failing():
+        aws.s3.Bucket("half")
+        raise ValueError("boom")
+
+    with pytest.raises(ValueError, match="boom"):
+        run_program(failing, stack="dev", project="mlops-platform")
+    # The next run starts clean: a new root stack, no leftovers from the failed run.
+    fresh = run_program(lambda: None, stack="dev", project="mlops-platform")
+    assert [r.type for r in fresh.registrations] == ["pulumi:pulumi:Stack"]
+
+
+def test_unmocked_invoke_fails_loudly():
+    with pytest.raises(Exception, match="no mock for invoke"):
+        run_program(lambda: aws.ec2.get_vpc(default=True), stack="dev", project="mlops-platform")
