@@ -227,7 +227,6 @@ class PlatformConfig(_Section):
     data_classification: Literal["public", "internal", "confidential", "restricted"] = "confidential"
     protect_stateful: bool = Field(default=False, description="protect buckets, keys, log groups from deletion")
     retain_on_delete: bool = Field(default=False, description="keep stateful resources in AWS when removed from the stack")
-    log_retention_days: RetentionDays = 30
     network: NetworkConfig = Field(default_factory=NetworkConfig)
     kms: KmsConfig = Field(default_factory=KmsConfig)
     artifacts: ArtifactsConfig = Field(default_factory=ArtifactsConfig)
@@ -257,7 +256,6 @@ ENVIRONMENT_DEFAULTS: dict[str, dict[str, Any]] = {
     "dev": {
         "protectStateful": False,
         "retainOnDelete": False,
-        "logRetentionDays": 14,
         "network": {"cidr": "10.10.0.0/16", "azCount": 2, "flowLogRetentionDays": 14},
         "kms": {"deletionWindowDays": 7},
         "artifacts": {"forceDestroy": True, "noncurrentDaysToGlacier": 60, "noncurrentExpirationDays": 90,
@@ -267,7 +265,6 @@ ENVIRONMENT_DEFAULTS: dict[str, dict[str, Any]] = {
     "staging": {
         "protectStateful": False,
         "retainOnDelete": True,
-        "logRetentionDays": 90,
         "network": {"cidr": "10.20.0.0/16", "azCount": 2, "flowLogRetentionDays": 90},
         "kms": {"deletionWindowDays": 14},
         "artifacts": {"forceDestroy": False, "noncurrentExpirationDays": 365},
@@ -276,7 +273,6 @@ ENVIRONMENT_DEFAULTS: dict[str, dict[str, Any]] = {
     "prod": {
         "protectStateful": True,
         "retainOnDelete": True,
-        "logRetentionDays": 365,
         "network": {"cidr": "10.30.0.0/16", "azCount": 3, "flowLogRetentionDays": 365},
         "kms": {"deletionWindowDays": 30},
         "artifacts": {"forceDestroy": False, "noncurrentExpirationDays": 730, "accessLogExpirationDays": 730},

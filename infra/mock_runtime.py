@@ -31,16 +31,38 @@ def mock_id(type_: str, name: str) -> str:
     return f"{name}-{digest}"
 
 
+# ARN service and resource segment where they differ from the type token (aws:<module>/<x>:<Kind>).
+_ARN_SHAPES: dict[str, tuple[str, str]] = {
+    "aws:cloudwatch/logGroup:LogGroup": ("logs", "log-group:{name}"),
+    "aws:cloudwatch/eventRule:EventRule": ("events", "rule/{name}"),
+    "aws:cloudwatch/metricAlarm:MetricAlarm": ("cloudwatch", "alarm:{name}"),
+    "aws:kms/alias:Alias": ("kms", "{name}"),
+    "aws:sns/topic:Topic": ("sns", "{name}"),
+    "aws:cloudtrail/trail:Trail": ("cloudtrail", "trail/{name}"),
+    "aws:ecr/repository:Repository": ("ecr", "repository/{name}"),
+    "aws:rds/instance:Instance": ("rds", "db:{name}"),
+    "aws:rds/subnetGroup:SubnetGroup": ("rds", "subgrp:{name}"),
+    "aws:secretsmanager/secret:Secret": ("secretsmanager", "secret:{name}"),
+}
+
+
+def _kebab(kind: str) -> str:
+    return "".join(f"-{c.lower()}" if c.isupper() else c for c in kind).lstrip("-")
+
+
 def mock_arn(type_: str, name: str, region: str, partition: str = "aws") -> str:
     """Deterministic ARN shaped like the service's, so references can be matched to resources."""
     package, module_path, kind = (type_.split(":") + ["", ""])[:3]
     service = module_path.split("/")[0] if package == "aws" else package
-    resource = kind[:1].lower() + kind[1:]
     if service == "s3":
         return f"arn:{partition}:s3:::{name}"
     if service == "iam":
+        resource = "oidc-provider" if kind == "OpenIdConnectProvider" else _kebab(kind)
         return f"arn:{partition}:iam::{MOCK_ACCOUNT_ID}:{resource}/{name}"
-    return f"arn:{partition}:{service}:{region}:{MOCK_ACCOUNT_ID}:{resource}/{name}"
+    if type_ in _ARN_SHAPES:
+        service, resource = _ARN_SHAPES[type_]
+        return f"arn:{partition}:{service}:{region}:{MOCK_ACCOUNT_ID}:{resource.format(name=name)}"
+    return f"arn:{partition}:{service}:{region}:{MOCK_ACCOUNT_ID}:{_kebab(kind)}/{name}"
 
 
 def _physical_name(type_: str, name: str, inputs: Mapping[str, Any]) -> str:
@@ -49,6 +71,9 @@ def _physical_name(type_: str, name: str, inputs: Mapping[str, Any]) -> str:
         value = inputs.get(key)
         if isinstance(value, str) and value:
             return value
+    url = inputs.get("url")
+    if type_ == "aws:iam/openIdConnectProvider:OpenIdConnectProvider" and isinstance(url, str):
+        return url.removeprefix("https://")
     return name
 
 
@@ -60,7 +85,7 @@ def _computed_outputs(type_: str, name: str, id_: str, inputs: Mapping[str, Any]
         outputs.update(bucket=physical, bucketDomainName=f"{physical}.s3.amazonaws.com",
                        bucketRegionalDomainName=f"{physical}.s3.{region}.amazonaws.com")
     elif type_ == "aws:kms/key:Key":
-        outputs.update(keyId=id_, arn=mock_arn(type_, f"key/{id_}", region).replace(":key/key/", ":key/"))
+        outputs.update(keyId=id_, arn=mock_arn(type_, id_, region))
     elif type_ in ("aws:iam/role:Role", "aws:iam/policy:Policy", "aws:cloudwatch/logGroup:LogGroup"):
         outputs.update(name=physical)
     elif type_ == "aws:ec2/vpc:Vpc":
@@ -96,6 +121,8 @@ class PlatformMocks(pulumi_mocks.Mocks):
             return {"partition": self.partition, "dnsSuffix": "amazonaws.com", "id": self.partition}
         if token == "aws:index/getRegion:getRegion":
             return {"region": self.region, "name": self.region, "id": self.region}
+        if token == "aws:ec2/getPrefixList:getPrefixList":
+            return {"id": "pl-63a5400a", "prefixListId": "pl-63a5400a", "name": f"com.amazonaws.{self.region}.s3", "cidrBlocks": []}
         if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
             names = [f"{self.region}{letter}" for letter in "abcdef"]
             return {"names": names, "zoneIds": [f"use1-az{i}" for i in range(1, 7)], "id": self.region}

@@ -22,7 +22,7 @@ def test_environment_defaults_differ_as_platform_teams_expect():
     assert (prod.protect_stateful, prod.retain_on_delete) == (True, True)
     assert dev.network.az_count == 2 and prod.network.az_count == 3
     assert dev.kms.deletion_window_days == 7 and prod.kms.deletion_window_days == 30
-    assert dev.log_retention_days < prod.log_retention_days == 365
+    assert dev.network.flow_log_retention_days < prod.network.flow_log_retention_days == 365
     assert dev.artifacts.force_destroy is True and prod.artifacts.force_destroy is False
     assert dev.audit.object_lock is False and prod.audit.object_lock is True
 
@@ -89,8 +89,8 @@ def test_invalid_arn():
 
 
 def test_log_retention_must_be_a_cloudwatch_value():
-    [message] = problems({**BASE, "logRetentionDays": 13})
-    assert message.startswith("mlops-platform:logRetentionDays:") and "14" in message
+    [message] = problems({**BASE, "audit": {"logRetentionDays": 13}})
+    assert message.startswith("mlops-platform:audit.logRetentionDays:") and "14" in message
 
 
 def test_every_problem_is_reported_at_once():

@@ -1,0 +1,374 @@
+"""The platform's network: a private-only VPC whose only way out is VPC endpoints.
+
+No internet gateway, no NAT, no public subnets: SageMaker jobs, endpoints and the tracking server
+reach AWS APIs through interface endpoints and S3 through the gateway endpoint. That is both the
+most secure layout and the cheapest (no NAT hourly/data charges). Users who already have a VPC
+bring it ("existing" mode); then only the workload security group is created in it.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from mlops_blueprint.config import INTERFACE_ENDPOINT_SERVICES, LOG_RETENTION_DAYS, ExistingVpc
+from mlops_blueprint.context import StackContext
+from mlops_blueprint.naming import NameKind
+from mlops_blueprint.policy_documents import document, render, statement, to_json
+
+COMPONENT = "network"
+TIERS = ("training", "serving", "database")
+MIN_AZS, MAX_AZS = 2, 4
+# Each tier gets MAX_AZS slots of 1/16 of the VPC (tier-major), whatever az_count is, so adding an
+# AZ later never renumbers (and so never replaces) an existing subnet. 12 slots used, 4 spare.
+SUBNET_BITS = 4
+# AWS's smallest subnet is a /28; with SUBNET_BITS = 4 that makes /24 the smallest VPC.
+_MIN_SUBNET_PREFIX = 28
+_HTTPS = 443
+
+
+@dataclass(frozen=True)
+class NetworkArgs:
+    """The values of ``NetworkConfig`` plus the logs key; ``existing`` switches to bring-your-own."""
+
+    context: StackContext
+    logs_kms_key_arn: pulumi.Input[str]     # encrypts the flow-log group (Kms.logs_key_arn)
+    cidr: str = "10.0.0.0/16"
+    az_count: int = 2
+    interface_endpoints: Sequence[str] = INTERFACE_ENDPOINT_SERVICES
+    flow_log_retention_days: int = 30
+    existing: ExistingVpc | None = None     # set: create no VPC, only the workload security group
+    protect: bool = False                   # the flow-log group (prod: True)
+    retain_on_delete: bool = False
+
+
+def _validate(args: NetworkArgs) -> None:
+    """Every problem at once, each naming the arg and what would be valid."""
+    problems: list[str] = []
+    if not isinstance(args.az_count, int) or not MIN_AZS <= args.az_count <= MAX_AZS:
+        problems.append(f"az_count: {args.az_count!r} is out of range; expected {MIN_AZS} to {MAX_AZS}")
+    try:
+        network = ipaddress.IPv4Network(args.cidr, strict=True)
+    except ValueError as exc:
+        problems.append(f"cidr: {args.cidr!r} is not a valid IPv4 CIDR ({exc}); expected e.g. 10.0.0.0/16")
+    else:
+        if not network.is_private:
+            problems.append(f"cidr: {args.cidr!r} is not private; use 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16")
+        if network.prefixlen < 16:
+            problems.append(f"cidr: {args.cidr!r} is larger than AWS allows for a VPC; expected /16 to /24")
+        if network.prefixlen + SUBNET_BITS > _MIN_SUBNET_PREFIX:
+            problems.append(
+                f"cidr: {args.cidr!r} is too small for {len(TIERS)} tiers x {MAX_AZS} AZ slots of at least "
+                f"/{_MIN_SUBNET_PREFIX}; expected /16 to /24"
+            )
+    unknown = sorted(set(args.interface_endpoints) - set(INTERFACE_ENDPOINT_SERVICES))
+    if isinstance(args.interface_endpoints, str) or unknown:
+        bad = args.interface_endpoints if isinstance(args.interface_endpoints, str) else ", ".join(unknown)
+        problems.append(
+            f"interface_endpoints: unknown service(s) {bad}; expected any of {', '.join(INTERFACE_ENDPOINT_SERVICES)}"
+        )
+    if args.flow_log_retention_days not in LOG_RETENTION_DAYS:
+        problems.append(
+            f"flow_log_retention_days: {args.flow_log_retention_days!r} is not a CloudWatch Logs retention; "
+            f"expected one of {', '.join(map(str, LOG_RETENTION_DAYS))}"
+        )
+    if problems:
+        raise ValueError("invalid NetworkArgs:\n" + "\n".join(f"  - {p}" for p in problems))
+
+
+def subnet_cidrs(cidr: str, az_count: int) -> dict[str, list[str]]:
+    """``{tier: [cidr per AZ]}``: deterministic, non-overlapping, stable as az_count grows."""
+    slots = list(ipaddress.IPv4Network(cidr).subnets(prefixlen_diff=SUBNET_BITS))
+    return {tier: [str(slots[t * MAX_AZS + i]) for i in range(az_count)] for t, tier in enumerate(TIERS)}
+
+
+class Network(pulumi.ComponentResource):
+    """Private subnets in three tiers, VPC endpoints, flow logs and the workload security group."""
+
+    vpc_id: pulumi.Output[str]
+    vpc_cidr: pulumi.Output[str]
+    training_subnet_ids: list[pulumi.Output[str]]
+    serving_subnet_ids: list[pulumi.Output[str]]
+    database_subnet_ids: list[pulumi.Output[str]]
+    db_subnet_group_name: pulumi.Output[str] | None
+    workload_security_group_id: pulumi.Output[str]
+    endpoint_security_group_id: pulumi.Output[str] | None
+
+    def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        _validate(args)
+        super().__init__("mlops:network:Network", name, None, opts)
+        self._prefix = name  # logical-name prefix of children (Resource owns ._name)
+        self._ctx = args.context
+        self._child = pulumi.ResourceOptions(parent=self)
+        self.db_subnet_group_name = None
+        self.endpoint_security_group_id = None
+        if args.existing is not None:
+            self._use_existing(args.existing)
+        else:
+            self._create(args)
+        self.register_outputs(
+            {
+                "vpcId": self.vpc_id,
+                "vpcCidr": self.vpc_cidr,
+                "trainingSubnetIds": self.training_subnet_ids,
+                "servingSubnetIds": self.serving_subnet_ids,
+                "databaseSubnetIds": self.database_subnet_ids,
+                "dbSubnetGroupName": self.db_subnet_group_name,
+                "workloadSecurityGroupId": self.workload_security_group_id,
+                "endpointSecurityGroupId": self.endpoint_security_group_id,
+            }
+        )
+
+    def _tags(self, *parts: str) -> dict[str, str]:
+        return self._ctx.tagging.resource(COMPONENT, self._ctx.naming.name(*parts))
+
+    # -- bring your own VPC -------------------------------------------------------------------
+    def _use_existing(self, existing: ExistingVpc) -> None:
+        """Expose the user's ids; create only what the platform's workloads need in their VPC."""
+        private = [pulumi.Output.from_input(s) for s in existing.private_subnet_ids]
+        self.vpc_id = pulumi.Output.from_input(existing.vpc_id)
+        self.vpc_cidr = pulumi.Output.from_input(existing.vpc_cidr)
+        self.training_subnet_ids = private
+        self.serving_subnet_ids = private
+        # ExistingVpc documents the private subnets as the default for databases.
+        self.database_subnet_ids = [pulumi.Output.from_input(s) for s in existing.database_subnet_ids] or private
+        if existing.database_subnet_ids:
+            self.db_subnet_group_name = self._db_subnet_group(self.database_subnet_ids)
+        # No S3 prefix list here: we do not know the user's S3 gateway endpoint.
+        self.workload_security_group_id = self._workload_security_group(existing.vpc_id, existing.vpc_cidr, None)
+
+    # -- create ---------------------------------------------------------------------------------
+    def _create(self, args: NetworkArgs) -> None:
+        ctx, name, child = self._ctx, self._prefix, self._child
+        zones = self._zones(args.az_count)
+        vpc = aws.ec2.Vpc(
+            f"{name}-vpc",
+            cidr_block=args.cidr,
+            enable_dns_support=True,
+            enable_dns_hostnames=True,  # both needed for interface endpoints' private DNS
+            tags=self._tags("vpc"),
+            opts=child,
+        )
+        # The default group allows all traffic between its members; strip it so nothing relies on it.
+        aws.ec2.DefaultSecurityGroup(f"{name}-default", vpc_id=vpc.id, tags=self._tags("default"), opts=child)
+
+        route_tables = [
+            aws.ec2.RouteTable(f"{name}-private-{az}", vpc_id=vpc.id, tags=self._tags("private", az), opts=child)
+            for az in zones.values()
+        ]
+        subnets: dict[str, list[aws.ec2.Subnet]] = {}
+        for tier, cidrs in subnet_cidrs(args.cidr, args.az_count).items():
+            subnets[tier] = []
+            for (zone, az), subnet_cidr, route_table in zip(zones.items(), cidrs, route_tables):
+                subnet = aws.ec2.Subnet(
+                    f"{name}-{tier}-{az}",
+                    vpc_id=vpc.id,
+                    cidr_block=subnet_cidr,
+                    availability_zone=zone,
+                    map_public_ip_on_launch=False,
+                    tags=self._tags(tier, az),
+                    opts=child,
+                )
+                aws.ec2.RouteTableAssociation(
+                    f"{name}-{tier}-{az}", subnet_id=subnet.id, route_table_id=route_table.id, opts=child
+                )
+                subnets[tier].append(subnet)
+
+        region = ctx.region
+        s3 = aws.ec2.VpcEndpoint(
+            f"{name}-s3",
+            vpc_id=vpc.id,
+            service_name=f"com.amazonaws.{region}.s3",
+            vpc_endpoint_type="Gateway",
+            route_table_ids=[rt.id for rt in route_tables],
+            tags=self._tags("s3"),
+            opts=child,
+        )
+
+        endpoint_sg = aws.ec2.SecurityGroup(
+            f"{name}-endpoints",
+            name=ctx.naming.name("vpc-endpoints"),
+            description="Interface VPC endpoints: HTTPS from inside the VPC only",
+            vpc_id=vpc.id,
+            tags=self._tags("vpc-endpoints"),
+            opts=child,
+        )
+        aws.vpc.SecurityGroupIngressRule(
+            f"{name}-endpoints-https-from-vpc",
+            security_group_id=endpoint_sg.id,
+            description="HTTPS from the VPC",
+            ip_protocol="tcp",
+            from_port=_HTTPS,
+            to_port=_HTTPS,
+            cidr_ipv4=args.cidr,
+            opts=child,
+        )
+        serving_ids = [s.id for s in subnets["serving"]]
+        for service in sorted(set(args.interface_endpoints)):
+            aws.ec2.VpcEndpoint(
+                f"{name}-{service.replace('.', '-')}",
+                vpc_id=vpc.id,
+                service_name=f"com.amazonaws.{region}.{service}",
+                vpc_endpoint_type="Interface",
+                private_dns_enabled=True,
+                subnet_ids=serving_ids,
+                security_group_ids=[endpoint_sg.id],
+                tags=self._tags("vpce", service),
+                opts=child,
+            )
+
+        self._flow_logs(vpc, args)
+
+        self.vpc_id = vpc.id
+        self.vpc_cidr = vpc.cidr_block
+        self.training_subnet_ids = [s.id for s in subnets["training"]]
+        self.serving_subnet_ids = serving_ids
+        self.database_subnet_ids = [s.id for s in subnets["database"]]
+        self.db_subnet_group_name = self._db_subnet_group(self.database_subnet_ids)
+        self.endpoint_security_group_id = endpoint_sg.id
+        self.workload_security_group_id = self._workload_security_group(vpc.id, args.cidr, s3.prefix_list_id)
+
+    def _zones(self, az_count: int) -> dict[str, str]:
+        """``{zone name: short suffix}`` for the first ``az_count`` standard AZs of the region."""
+        result = aws.get_availability_zones(
+            state="available",
+            # Local and Wavelength zones lack most services (and VPC endpoints): standard AZs only.
+            filters=[aws.GetAvailabilityZonesFilterArgs(name="opt-in-status", values=["opt-in-not-required"])],
+            opts=pulumi.InvokeOptions(parent=self),
+        )
+        names = sorted(result.names)
+        if len(names) < az_count:
+            raise ValueError(
+                f"az_count: {az_count} exceeds the {len(names)} available AZs in {self._ctx.region} ({', '.join(names)})"
+            )
+        region = self._ctx.region
+        return {zone: zone.removeprefix(region) or zone for zone in names[:az_count]}
+
+    def _db_subnet_group(self, subnet_ids: Sequence[pulumi.Input[str]]) -> pulumi.Output[str]:
+        group = aws.rds.SubnetGroup(
+            f"{self._prefix}-db",
+            name=self._ctx.naming.name("db", kind=NameKind.RDS),
+            description="Database tier: private subnets, one per AZ",
+            subnet_ids=list(subnet_ids),
+            tags=self._tags("db"),
+            opts=self._child,
+        )
+        return group.name
+
+    def _workload_security_group(
+        self, vpc_id: pulumi.Input[str], vpc_cidr: str, s3_prefix_list_id: pulumi.Input[str] | None
+    ) -> pulumi.Output[str]:
+        """SageMaker training/serving and the tracking server.
+
+        Ingress only from itself (distributed training talks node to node); egress HTTPS to the
+        VPC (the interface endpoints) and to S3 through the gateway endpoint. Rules are separate
+        resources (the v7 recommendation) so a stack can add e.g. egress to a database's group.
+        """
+        name, child = self._prefix, self._child
+        sg = aws.ec2.SecurityGroup(
+            f"{name}-workload",
+            name=self._ctx.naming.name("workload"),
+            description="ML workloads: no ingress but from itself, HTTPS egress to the VPC and S3 only",
+            vpc_id=vpc_id,
+            tags=self._tags("workload"),
+            opts=child,
+        )
+        aws.vpc.SecurityGroupIngressRule(
+            f"{name}-workload-from-self",
+            security_group_id=sg.id,
+            description="Between workload nodes (distributed training)",
+            ip_protocol="-1",
+            referenced_security_group_id=sg.id,
+            opts=child,
+        )
+        aws.vpc.SecurityGroupEgressRule(
+            f"{name}-workload-to-self",
+            security_group_id=sg.id,
+            description="Between workload nodes (distributed training)",
+            ip_protocol="-1",
+            referenced_security_group_id=sg.id,
+            opts=child,
+        )
+        aws.vpc.SecurityGroupEgressRule(
+            f"{name}-workload-https-to-vpc",
+            security_group_id=sg.id,
+            description="HTTPS to VPC endpoints",
+            ip_protocol="tcp",
+            from_port=_HTTPS,
+            to_port=_HTTPS,
+            cidr_ipv4=vpc_cidr,
+            opts=child,
+        )
+        if s3_prefix_list_id is not None:
+            aws.vpc.SecurityGroupEgressRule(
+                f"{name}-workload-https-to-s3",
+                security_group_id=sg.id,
+                description="HTTPS to S3 through the gateway endpoint",
+                ip_protocol="tcp",
+                from_port=_HTTPS,
+                to_port=_HTTPS,
+                prefix_list_id=s3_prefix_list_id,
+                opts=child,
+            )
+        return sg.id
+
+    def _flow_logs(self, vpc: aws.ec2.Vpc, args: NetworkArgs) -> None:
+        """All traffic to a KMS-encrypted log group, through a role that can write only there."""
+        ctx, name, child = self._ctx, self._prefix, self._child
+        log_group = aws.cloudwatch.LogGroup(
+            f"{name}-flow-logs",
+            name=ctx.naming.log_group("vpc-flow-logs"),
+            retention_in_days=args.flow_log_retention_days,
+            kms_key_id=args.logs_kms_key_arn,
+            tags=self._tags("vpc-flow-logs"),
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect, retain_on_delete=args.retain_on_delete),
+        )
+        # Confused-deputy guard: only flow logs of this account and region may assume the role.
+        trust = document(
+            statement(
+                "TrustVpcFlowLogs",
+                ["sts:AssumeRole"],
+                None,
+                principals={"Service": ctx.service_principal("vpc-flow-logs")},
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": ctx.account_id},
+                    "ArnLike": {"aws:SourceArn": ctx.arn("ec2", "vpc-flow-log/*")},
+                },
+            )
+        )
+        role = aws.iam.Role(
+            f"{name}-flow-logs",
+            name=ctx.naming.role("vpc-flow-logs"),
+            description="Delivers VPC flow logs to their CloudWatch log group",
+            assume_role_policy=to_json(trust),
+            tags=self._tags("vpc-flow-logs"),
+            opts=child,
+        )
+
+        def deliver(log_group_arn: str) -> dict[str, Any]:
+            actions = ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"]
+            return document(statement("DeliverFlowLogs", actions, [f"{log_group_arn}:*"]))
+
+        policy = aws.iam.RolePolicy(
+            f"{name}-flow-logs",
+            name="deliver-vpc-flow-logs",
+            role=role.id,
+            policy=render(deliver, log_group.arn),
+            opts=child,
+        )
+        aws.ec2.FlowLog(
+            f"{name}-flow-logs",
+            vpc_id=vpc.id,
+            traffic_type="ALL",
+            log_destination_type="cloud-watch-logs",
+            log_destination=log_group.arn,
+            iam_role_arn=role.arn,
+            tags=self._tags("vpc-flow-logs"),
+            # Without the policy in place the first deliveries fail.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
+        )
