@@ -155,12 +155,16 @@ class ArtifactsConfig(_Section):
     force_destroy: bool = Field(default=False, description="allow deleting non-empty buckets (never in prod)")
 
     @model_validator(mode="after")
-    def _ordered(self) -> ArtifactsConfig:
-        if not self.noncurrent_days_to_ia < self.noncurrent_days_to_glacier < self.noncurrent_expiration_days:
-            raise ValueError(
-                "lifecycle days must increase: noncurrentDaysToIa < noncurrentDaysToGlacier < noncurrentExpirationDays "
-                f"(got {self.noncurrent_days_to_ia}, {self.noncurrent_days_to_glacier}, {self.noncurrent_expiration_days})"
-            )
+    def _lifecycle(self) -> ArtifactsConfig:
+        # The component's own check, so config and component can never disagree on what S3 accepts.
+        from mlops_blueprint.components.s3_bucket import Lifecycle, lifecycle_problems
+
+        lifecycle = Lifecycle(self.noncurrent_days_to_ia, self.noncurrent_days_to_glacier,
+                              self.noncurrent_expiration_days, self.abort_incomplete_upload_days)
+        names = {name: field.alias or name for name, field in type(self).model_fields.items()}
+        problems = lifecycle_problems(lifecycle, names=names)
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
 
 

@@ -219,6 +219,7 @@ class MockRun:
     project: str
     registrations: list[Registration]
     outputs: dict[str, Any]
+    error: BaseException | None = None
 
     def of_type(self, type_: str) -> list[Registration]:
         return [r for r in self.registrations if r.type == type_]
@@ -250,12 +251,14 @@ def run_program(
     project: str,
     config: Mapping[str, Any] | None = None,
     region: str | None = None,
+    capture_errors: bool = False,
 ) -> MockRun:
     """Run ``program`` as the language host would, under mocks, and return what it registered.
 
     ``config`` is the flat engine map (``{"mlops-platform:owner": "...", "aws:region": "..."}``);
     structured values are passed as JSON text, as the engine does. Exceptions raised by the
-    program propagate after the runtime has settled.
+    program propagate after the runtime has settled, or, with ``capture_errors``, are returned in
+    ``MockRun.error`` beside whatever was registered before them.
     """
     config = dict(config or {})
     region = region or str(config.get("aws:region") or "us-east-1")
@@ -263,6 +266,7 @@ def run_program(
     monitor = RecordingMonitor(mocks)
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
+    error: BaseException | None = None
     try:
         pulumi.runtime.set_all_config({k: _config_value(v) for k, v in config.items()}, [])
         pulumi_mocks.set_mocks(mocks, project=project, stack=stack, preview=False, monitor=monitor)
@@ -271,11 +275,15 @@ def run_program(
         settings.ROOT.set(None)
         monitor.registrations.clear()
         loop.run_until_complete(run_in_stack(program))
+    except Exception as exc:  # noqa: BLE001 re-raised below unless the caller asked for it
+        if not capture_errors:
+            raise
+        error = exc
     finally:
         settings.ROOT.set(None)
         pulumi.runtime.set_all_config({}, [])
         asyncio.set_event_loop(None)
         loop.close()
     registrations = sorted(monitor.registrations.values(), key=lambda r: r.urn)
-    return MockRun(stack=stack, project=project, registrations=registrations, outputs=monitor.stack_outputs)
+    return MockRun(stack=stack, project=project, registrations=registrations, outputs=monitor.stack_outputs, error=error)
 

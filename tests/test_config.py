@@ -126,3 +126,9 @@ def test_raw_stack_config_reads_engine_map():
         stack="prod",
     )
     assert raw == {"owner": "team", "network": {"azCount": 3}, "region": "eu-west-1", "environment": "prod"}
+
+
+def test_lifecycle_days_follow_s3_rules_named_by_key():
+    [message] = problems({**BASE, "artifacts": {"noncurrentDaysToIa": 30, "noncurrentDaysToGlacier": 45}})
+    assert message.startswith("mlops-platform:artifacts:")
+    assert "noncurrentDaysToGlacier (45) must be at least 30 days after noncurrentDaysToIa (30)" in message

@@ -93,6 +93,9 @@ def test_program_errors_propagate_and_runtime_resets():
 
     with pytest.raises(ValueError, match="boom"):
         run_program(failing, stack="dev", project="mlops-platform")
+    captured = run_program(failing, stack="dev", project="mlops-platform", capture_errors=True)
+    assert str(captured.error) == "boom"
+    assert sorted(r.name for r in captured.registrations) == ["half", "mlops-platform-dev"]
     # The next run starts clean: a new root stack, no leftovers from the failed run.
     fresh = run_program(lambda: None, stack="dev", project="mlops-platform")
     assert [r.type for r in fresh.registrations] == ["pulumi:pulumi:Stack"]

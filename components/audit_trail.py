@@ -1,0 +1,193 @@
+"""A multi-region CloudTrail with its own locked-down bucket and a CloudWatch Logs copy."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from mlops_blueprint.components.s3_bucket import SecureBucket, SecureBucketArgs, deletion_problems
+from mlops_blueprint.config import LOG_RETENTION_DAYS
+from mlops_blueprint.context import StackContext
+from mlops_blueprint.naming import NameKind
+from mlops_blueprint.policy_documents import Statement, assume_role_policy, document, render, statement, to_json
+
+COMPONENT = "audit-trail"
+TRAIL_BUCKET_PURPOSE = "audit-trail"
+
+
+def trail_bucket_name(context: StackContext) -> str:
+    """The trail bucket's name, known before it exists (e.g. to let it log to a log bucket)."""
+    return context.naming.bucket(TRAIL_BUCKET_PURPOSE)
+
+
+@dataclass(frozen=True)
+class AuditTrailArgs:
+    """CloudTrail for the account (values from config.AuditConfig)."""
+
+    context: StackContext
+    kms_key_arn: pulumi.Input[str]                            # the logs key: trail files, bucket, log group
+    access_log_bucket_name: pulumi.Input[str] | None = None   # server access logs of the trail bucket
+    data_event_bucket_arns: Sequence[pulumi.Input[str]] = ()  # S3 object-level events for these buckets
+    object_lock: bool = False                                 # WORM trail files (governance mode)
+    object_lock_days: int = 365
+    log_retention_days: int = 90                              # CloudWatch Logs copy of the trail
+    protect: bool = False
+    retain_on_delete: bool = False
+    force_destroy: bool = False
+
+    def problems(self) -> list[str]:
+        problems = deletion_problems(protect=self.protect, force_destroy=self.force_destroy)
+        if self.object_lock and self.object_lock_days < 1:
+            problems.append(f"object_lock_days must be >= 1 (got {self.object_lock_days})")
+        if self.log_retention_days not in LOG_RETENTION_DAYS:
+            problems.append(f"log_retention_days {self.log_retention_days} is not a CloudWatch Logs retention; "
+                            f"expected one of {', '.join(map(str, LOG_RETENTION_DAYS))}")
+        return problems
+
+
+class AuditTrail(pulumi.ComponentResource):
+    """Multi-region, KMS-encrypted, validated CloudTrail; delivery scoped to this trail only."""
+
+    trail_arn: pulumi.Output[str]
+    trail_bucket_name: pulumi.Output[str]
+    trail_bucket_arn: pulumi.Output[str]
+    log_group_name: pulumi.Output[str]
+    log_group_arn: pulumi.Output[str]
+
+    def __init__(self, name: str, args: AuditTrailArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        problems = args.problems()
+        if problems:  # before anything is registered
+            raise ValueError(f"invalid AuditTrailArgs for {name!r}: " + "; ".join(problems))
+        super().__init__("mlops:audit:AuditTrail", name, None, opts)
+        ctx = args.context
+        child = pulumi.ResourceOptions(parent=self)
+        stateful = pulumi.ResourceOptions(parent=self, protect=args.protect, retain_on_delete=args.retain_on_delete)
+
+        # The trail's name and ARN are fixed up front: the bucket policy must name the trail
+        # (aws:SourceArn) before the trail exists, because CloudTrail checks the policy on create.
+        trail_name = ctx.naming.name("trail", kind=NameKind.CLOUDTRAIL)
+        trail_arn = ctx.arn("cloudtrail", f"trail/{trail_name}")
+
+        self.bucket = SecureBucket(
+            f"{name}-bucket",
+            SecureBucketArgs(
+                context=ctx,
+                purpose=TRAIL_BUCKET_PURPOSE,
+                component=COMPONENT,
+                kms_key_arn=args.kms_key_arn,
+                access_log_bucket_name=args.access_log_bucket_name,
+                object_lock_days=args.object_lock_days if args.object_lock else None,
+                object_lock_mode="GOVERNANCE",
+                policy_statements=lambda arn: _allow_cloudtrail(ctx, arn, trail_arn),
+                protect=args.protect,
+                retain_on_delete=args.retain_on_delete,
+                force_destroy=args.force_destroy,
+            ),
+            child,
+        )
+
+        self.log_group = aws.cloudwatch.LogGroup(
+            f"{name}-logs",
+            name=ctx.naming.log_group("cloudtrail"),
+            retention_in_days=args.log_retention_days,
+            kms_key_id=args.kms_key_arn,
+            # Explicit either way: once set, v7 only turns it off when told `false`.
+            deletion_protection_enabled=args.protect,
+            tags=ctx.tagging.resource(COMPONENT, ctx.naming.log_group("cloudtrail")),
+            opts=stateful,
+        )
+
+        role_name = ctx.naming.role("cloudtrail-logs")
+        self.role = aws.iam.Role(
+            f"{name}-logs-role",
+            name=role_name,
+            description="CloudTrail delivers events to its CloudWatch log group",
+            assume_role_policy=to_json(
+                assume_role_policy(ctx.service_principal("cloudtrail"), source_account=ctx.account_id)
+            ),
+            tags=ctx.tagging.resource(COMPONENT, role_name),
+            opts=child,
+        )
+        self.role_policy = aws.iam.RolePolicy(
+            f"{name}-logs-role-policy",
+            role=self.role.id,
+            policy=render(_log_delivery_policy, self.log_group.arn),
+            opts=child,
+        )
+
+        self.trail = aws.cloudtrail.Trail(
+            f"{name}-trail",
+            name=trail_name,
+            s3_bucket_name=self.bucket.bucket_name,
+            is_multi_region_trail=True,
+            include_global_service_events=True,
+            enable_log_file_validation=True,
+            kms_key_id=args.kms_key_arn,
+            # CloudTrail wants the log group ARN with the ":*" (all streams) suffix.
+            cloud_watch_logs_group_arn=self.log_group.arn.apply(lambda arn: f"{arn}:*"),
+            cloud_watch_logs_role_arn=self.role.arn,
+            advanced_event_selectors=_event_selectors(args.data_event_bucket_arns),
+            tags=ctx.tagging.resource(COMPONENT, trail_name),
+            # CloudTrail validates bucket policy and role permissions when the trail is created.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.bucket.policy, self.role_policy]),
+        )
+
+        self.trail_arn = self.trail.arn
+        self.trail_bucket_name = self.bucket.bucket_name
+        self.trail_bucket_arn = self.bucket.arn
+        self.log_group_name = self.log_group.name
+        self.log_group_arn = self.log_group.arn
+        self.register_outputs({
+            "trailArn": self.trail_arn,
+            "trailBucketName": self.trail_bucket_name,
+            "trailBucketArn": self.trail_bucket_arn,
+            "logGroupName": self.log_group_name,
+            "logGroupArn": self.log_group_arn,
+        })
+
+
+def _allow_cloudtrail(ctx: StackContext, bucket_arn: str, trail_arn: str) -> list[Statement]:
+    """CloudTrail may check the ACL and write under AWSLogs/<account>/, for this trail only."""
+    principal = {"Service": ctx.service_principal("cloudtrail")}
+    only_this_trail = {"aws:SourceArn": trail_arn}
+    return [
+        statement("AllowCloudTrailAclCheck", ["s3:GetBucketAcl"], [bucket_arn], principals=principal,
+                  conditions={"StringEquals": only_this_trail}),
+        statement("AllowCloudTrailWrite", ["s3:PutObject"], [f"{bucket_arn}/AWSLogs/{ctx.account_id}/*"],
+                  principals=principal,
+                  conditions={"StringEquals": {"s3:x-amz-acl": "bucket-owner-full-control", **only_this_trail}}),
+    ]
+
+
+def _log_delivery_policy(log_group_arn: str) -> dict[str, Any]:
+    """Only stream creation and event delivery, only in the trail's log group."""
+    return document(statement("DeliverTrailEvents", ["logs:CreateLogStream", "logs:PutLogEvents"],
+                              [f"{log_group_arn}:log-stream:*"]))
+
+
+def _event_selectors(bucket_arns: Sequence[pulumi.Input[str]]) -> pulumi.Input[list[dict[str, Any]]]:
+    """All management events, plus S3 object-level (data) events for the given buckets only."""
+    management: dict[str, Any] = {
+        "name": "management-events",
+        "field_selectors": [{"field": "eventCategory", "equals": ["Management"]}],
+    }
+    if not bucket_arns:
+        return [management]
+
+    def with_data(arns: list[str]) -> list[dict[str, Any]]:
+        data = {
+            "name": "s3-data-events",
+            "field_selectors": [
+                {"field": "eventCategory", "equals": ["Data"]},
+                {"field": "resources.type", "equals": ["AWS::S3::Object"]},
+                # The trailing slash keeps "bucket-a" from also matching "bucket-a-other".
+                {"field": "resources.ARN", "starts_withs": [f"{arn}/" for arn in arns]},
+            ],
+        }
+        return [management, data]
+
+    return pulumi.Output.all(*bucket_arns).apply(with_data)
