@@ -1,0 +1,54 @@
+"""Prod protection: stateful resources cannot be deleted by a mistaken `pulumi destroy` or rename."""
+
+from __future__ import annotations
+
+from mlops_blueprint.policies.model import PolicyContext, ResourceView, Rule
+from mlops_blueprint.policies.rules._helpers import (
+    ECR_REPOSITORY,
+    KMS_KEY,
+    LOG_GROUP,
+    MLFLOW_TRACKING_SERVER,
+    RDS_CLUSTER,
+    RDS_INSTANCE,
+    S3_BUCKET,
+    short_type,
+)
+
+STATEFUL_TYPES: tuple[str, ...] = (
+    S3_BUCKET,
+    KMS_KEY,
+    RDS_INSTANCE,
+    RDS_CLUSTER,
+    ECR_REPOSITORY,
+    LOG_GROUP,
+    MLFLOW_TRACKING_SERVER,
+)
+
+
+def _protected_in_prod(resource: ResourceView, ctx: PolicyContext) -> list[str]:
+    if not ctx.is_prod:
+        return []
+    # retain_on_delete is None where the engine does not report it (the live analyzer protocol).
+    missing = [
+        option
+        for option, value in (("protect", resource.protect), ("retain_on_delete", resource.retain_on_delete))
+        if value is False
+    ]
+    if not missing:
+        return []
+    return [
+        f"{short_type(resource.type)} '{resource.name}' is stateful and must set "
+        f"protect=True and retain_on_delete=True in prod (missing: {', '.join(missing)})"
+    ]
+
+
+RULES: tuple[Rule, ...] = (
+    Rule(
+        name="prod-stateful-protection",
+        description="In prod, stateful resources (buckets, keys, databases, registries, log groups, "
+        "tracking servers) set protect and retain_on_delete.",
+        enforcement="mandatory",
+        check=_protected_in_prod,
+        resource_types=STATEFUL_TYPES,
+    ),
+)
