@@ -38,6 +38,7 @@ class AuditTrailArgs:
     protect: bool = False
     retain_on_delete: bool = False
     force_destroy: bool = False
+    permissions_boundary_arn: str | None = None               # applied to the delivery role, as to every role
 
     def problems(self) -> list[str]:
         problems = deletion_problems(protect=self.protect, force_destroy=self.force_destroy)
@@ -109,6 +110,7 @@ class AuditTrail(pulumi.ComponentResource):
             assume_role_policy=to_json(
                 assume_role_policy(ctx.service_principal("cloudtrail"), source_account=ctx.account_id)
             ),
+            permissions_boundary=args.permissions_boundary_arn,
             tags=ctx.tagging.resource(COMPONENT, role_name),
             opts=child,
         )

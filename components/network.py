@@ -45,6 +45,7 @@ class NetworkArgs:
     existing: ExistingVpc | None = None     # set: create no VPC, only the workload security group
     protect: bool = False                   # the flow-log group (prod: True)
     retain_on_delete: bool = False
+    permissions_boundary_arn: str | None = None  # applied to the flow-log role, as to every role
 
 
 def _validate(args: NetworkArgs) -> None:
@@ -346,6 +347,7 @@ class Network(pulumi.ComponentResource):
             name=ctx.naming.role("vpc-flow-logs"),
             description="Delivers VPC flow logs to their CloudWatch log group",
             assume_role_policy=to_json(trust),
+            permissions_boundary=args.permissions_boundary_arn,
             tags=self._tags("vpc-flow-logs"),
             opts=child,
         )

@@ -1,0 +1,86 @@
+"""How much does the offline preview cost over the bare Pulumi mock runtime?
+
+Times ``preview --stack <stack>`` (config, program, plan, policies, JSON) and, for comparison, the
+SDK's plain ``set_mocks`` + ``MockMonitor`` registering the same number of resources with small
+inputs. Prints medians and the ratio. Usage: ``python bench/preview_overhead.py [--stack prod]
+[--repeat 5]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import time
+
+import pulumi
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import settings
+from pulumi.runtime.stack import run_in_stack
+
+from mlops_blueprint.plan import dumps
+from mlops_blueprint.preview import run_preview
+
+
+class _EchoMocks(pulumi_mocks.Mocks):
+    def new_resource(self, args):
+        return f"{args.name}-id", dict(args.inputs)
+
+    def call(self, args):
+        return {}
+
+
+def bare_mock_runtime(count: int) -> float:
+    """Seconds for the unmodified mock runtime to register ``count`` resources."""
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    mocks = _EchoMocks()
+    pulumi_mocks.set_mocks(mocks, project="bench", stack="bench", preview=False)
+    settings.ROOT.set(None)
+
+    def program() -> None:
+        for i in range(count):
+            pulumi.CustomResource("bench:index:Thing", f"thing-{i}", {"value": i, "tags": {"k": "v"}})
+
+    start = time.perf_counter()
+    loop.run_until_complete(run_in_stack(program))
+    elapsed = time.perf_counter() - start
+    settings.ROOT.set(None)
+    asyncio.set_event_loop(None)
+    loop.close()
+    return elapsed
+
+
+def preview(stack: str) -> tuple[float, int]:
+    start = time.perf_counter()
+    result = run_preview(stack)
+    dumps(result.plan)
+    elapsed = time.perf_counter() - start
+    registered = sum(1 for r in result.plan["resources"] if r["type"] != "pulumi:pulumi:Stack")
+    return elapsed, registered
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--stack", default="prod")
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+
+    preview(args.stack)  # warm imports and caches
+    previews, count = [], 0
+    for _ in range(args.repeat):
+        elapsed, count = preview(args.stack)
+        previews.append(elapsed)
+    bare_mock_runtime(count)
+    bares = [bare_mock_runtime(count) for _ in range(args.repeat)]
+
+    preview_median, bare_median = statistics.median(previews), statistics.median(bares)
+    print(f"stack {args.stack}: {count} registrations, {args.repeat} runs each")
+    print(f"  preview (config + program + plan + policies + JSON): median {preview_median * 1000:.0f} ms")
+    print(f"  bare mock runtime, same number of resources:         median {bare_median * 1000:.0f} ms")
+    print(f"  ratio preview / bare: {preview_median / bare_median:.2f}x")
+    print(f"  per registration: preview {preview_median / count * 1e3:.2f} ms, bare {bare_median / count * 1e3:.2f} ms")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,87 @@
+"""``mlops-blueprint``: offline preview and plan diffs.
+
+Exit codes: 0 success, 1 mandatory policy findings, 2 invalid config or input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from rich.console import Console
+
+from mlops_blueprint.config import ConfigError
+
+EXIT_OK, EXIT_POLICY, EXIT_INVALID = 0, 1, 2
+
+
+def _preview(args: argparse.Namespace) -> int:
+    from mlops_blueprint.plan import dumps, write_plan
+    from mlops_blueprint.preview import run_preview
+    from mlops_blueprint.report import print_report
+
+    err = Console(stderr=True)
+    try:
+        result = run_preview(args.stack, Path(args.config_file) if args.config_file else None)
+    except ConfigError as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        err.print("Nothing was registered. Fix the keys above and run the preview again.")
+        return EXIT_INVALID
+    if args.json:
+        write_plan(result.plan, args.json)
+    if args.format == "json":
+        sys.stdout.write(dumps(result.plan))
+    else:
+        print_report(result.plan, Console())
+        if args.json:
+            err.print(f"plan written to {args.json}")
+    return EXIT_POLICY if result.mandatory_findings else EXIT_OK
+
+
+def _diff(args: argparse.Namespace) -> int:
+    from mlops_blueprint.diff import PlanFileError, diff_plans, load_plan
+    from mlops_blueprint.diff_render import render_json, render_markdown, render_text
+
+    try:
+        base, head = load_plan(args.base), load_plan(args.head)
+    except PlanFileError as exc:
+        Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False)
+        return EXIT_INVALID
+    diff = diff_plans(base, head)
+    if args.format == "json":
+        sys.stdout.write(render_json(diff))
+    elif args.format == "markdown":
+        sys.stdout.write(render_markdown(diff, args.base, args.head))
+    else:
+        sys.stdout.write(render_text(diff, args.base, args.head))
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mlops-blueprint", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    preview = commands.add_parser("preview", help="run the stack's program offline and show what it would create")
+    preview.add_argument("--stack", required=True, help="stack name: dev, staging or prod")
+    preview.add_argument("--config-file", help="a stack file to use instead of stacks/Pulumi.<stack>.yaml")
+    preview.add_argument("--json", metavar="PATH", help="write the plan JSON here")
+    preview.add_argument("--format", choices=("tree", "json"), default="tree", help="what to print (default: tree)")
+    preview.set_defaults(handler=_preview)
+
+    diff = commands.add_parser("diff", help="compare two plan JSON files")
+    diff.add_argument("base")
+    diff.add_argument("head")
+    diff.add_argument("--format", choices=("markdown", "text", "json"), default="text")
+    diff.set_defaults(handler=_diff)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,40 @@
+"""Documentation generated from code, so the README cannot drift (checked by tests/test_docs.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mlops_blueprint.config import ENVIRONMENTS, parse_config
+
+# (label, how to read it from a validated config)
+_ROWS: tuple[tuple[str, Any], ...] = (
+    ("protect stateful resources", lambda c: c.protect_stateful),
+    ("retain on delete", lambda c: c.retain_on_delete),
+    ("availability zones", lambda c: c.network.az_count),
+    ("VPC CIDR", lambda c: c.network.cidr),
+    ("KMS deletion window (days)", lambda c: c.kms.deletion_window_days),
+    ("VPC flow-log retention (days)", lambda c: c.network.flow_log_retention_days),
+    ("CloudTrail log retention (days)", lambda c: c.audit.log_retention_days),
+    ("CloudTrail object lock (WORM)", lambda c: c.audit.object_lock),
+    ("noncurrent artifact versions expire (days)", lambda c: c.artifacts.noncurrent_expiration_days),
+    ("buckets deletable when non-empty (forceDestroy)", lambda c: c.artifacts.force_destroy),
+)
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+def environment_table() -> str:
+    """Markdown table of the per-environment defaults (before a stack file overrides them)."""
+    configs = {env: parse_config({"environment": env, "region": "us-east-1", "owner": "o", "costCenter": "c"}) for env in ENVIRONMENTS}
+    lines = ["| setting | " + " | ".join(ENVIRONMENTS) + " |", "| --- |" + " --- |" * len(ENVIRONMENTS)]
+    for label, read in _ROWS:
+        lines.append(f"| {label} | " + " | ".join(_cell(read(configs[env])) for env in ENVIRONMENTS) + " |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(environment_table())

@@ -1,0 +1,69 @@
+"""Offline preview: run the real program for one stack under the mock runtime and build its plan.
+
+Reads ``stacks/Pulumi.<stack>.yaml`` (or a file of the same shape), validates it with the same
+config model the program uses (so bad input stops here, before anything is registered), runs
+``infra/__main__.py`` exactly as the language host would, and evaluates the policy pack over the
+resulting plan.
+"""
+
+from __future__ import annotations
+
+import runpy
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+import mlops_blueprint.stacks
+from mlops_blueprint.config import PROJECT, ConfigError, PlatformConfig, parse_config, raw_stack_config
+from mlops_blueprint.mock_runtime import SECRET_PLACEHOLDER, MockRun, run_program
+from mlops_blueprint.plan import build_plan
+from mlops_blueprint.policies.engine import evaluate_plan
+
+STACKS_DIR = Path(mlops_blueprint.stacks.__file__).resolve().parent
+
+
+@dataclass(frozen=True)
+class PreviewResult:
+    config: PlatformConfig
+    run: MockRun
+    plan: dict[str, Any]
+
+    @property
+    def mandatory_findings(self) -> list[dict[str, Any]]:
+        return [f for f in self.plan["findings"] if f["enforcement"] == "mandatory"]
+
+
+def stack_file(stack: str) -> Path:
+    return STACKS_DIR / f"Pulumi.{stack}.yaml"
+
+
+def load_stack_file(path: Path) -> dict[str, Any]:
+    """The flat ``config:`` map of a stack file; encrypted values become a placeholder."""
+    if not path.is_file():
+        known = ", ".join(sorted(p.name for p in STACKS_DIR.glob("Pulumi.*.yaml")))
+        raise ConfigError([f"{path}: no such stack file (stack files in {STACKS_DIR}: {known})"])
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError([f"{path}: not valid YAML ({exc})"]) from None
+    config = document.get("config", {}) if isinstance(document, dict) else None
+    if not isinstance(config, dict):
+        raise ConfigError([f"{path}: expected a top-level 'config:' mapping"])
+    # Secrets are encrypted per stack and cannot be read offline; the program sees a placeholder.
+    return {key: SECRET_PLACEHOLDER if isinstance(v, dict) and set(v) == {"secure"} else v for key, v in config.items()}
+
+
+def _run_main() -> None:
+    runpy.run_module("mlops_blueprint", run_name="__main__", alter_sys=False)
+
+
+def run_preview(stack: str, config_file: Path | None = None) -> PreviewResult:
+    """Preview ``stack``; raises :class:`ConfigError` (nothing registered) on bad config."""
+    raw = load_stack_file(config_file or stack_file(stack))
+    config = parse_config(raw_stack_config(raw, stack))
+    run = run_program(_run_main, stack=stack, project=PROJECT, config=raw, region=config.region)
+    plan = build_plan(run)
+    plan["findings"] = evaluate_plan(plan, permissions_boundary_arn=config.iam.permissions_boundary_arn)
+    return PreviewResult(config=config, run=run, plan=plan)

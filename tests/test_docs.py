@@ -1,0 +1,40 @@
+"""The README's generated sections match the code."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import yaml
+
+from mlops_blueprint.config import PlatformConfig
+from mlops_blueprint.docs import environment_table
+
+REPO = Path(__file__).resolve().parents[1]
+README = (REPO / "README.md").read_text()
+
+
+def test_readme_environment_table_is_current():
+    section = re.search(r"<!-- environment-table:start -->\n(.*?)\n<!-- environment-table:end -->", README, re.S)
+    assert section, "README lost its environment-table markers"
+    assert section.group(1) == environment_table(), "run `python -m mlops_blueprint.docs` and paste the table"
+
+
+def test_readme_documents_every_top_level_config_key():
+    for name, field in PlatformConfig.model_fields.items():
+        key = field.alias or name
+        if key != "region":
+            assert f"`{key}`" in README, key
+
+
+def test_pulumi_yaml_declares_the_required_keys_with_types():
+    declared = yaml.safe_load((REPO / "Pulumi.yaml").read_text())["config"]
+    required = {f.alias or n for n, f in PlatformConfig.model_fields.items() if f.is_required()} - {"region"}
+    assert set(declared) == required
+    assert all(spec["type"] == "string" and spec["description"] for spec in declared.values())
+
+
+def test_readme_quick_start_is_the_two_make_targets_and_ci_runs_the_test_one():
+    assert "make preview" in README and "make test" in README
+    ci = (REPO / ".ci" / "run").read_text()
+    assert re.search(r"^make test$", ci, re.M)

@@ -1,0 +1,168 @@
+"""The offline preview end to end: the real program, each stack, the CLI contract."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from mlops_blueprint import cli
+from mlops_blueprint.config import PROJECT, ConfigError
+from mlops_blueprint.mock_runtime import run_program
+from mlops_blueprint.plan import dumps
+from mlops_blueprint.preview import _run_main, run_preview, stack_file
+
+REPO = Path(__file__).resolve().parents[1]
+STATEFUL_TYPES = {"aws:s3/bucket:Bucket", "aws:kms/key:Key", "aws:cloudwatch/logGroup:LogGroup"}
+REQUIRED_TYPES = {
+    "aws:kms/key:Key", "aws:ec2/vpc:Vpc", "aws:ec2/vpcEndpoint:VpcEndpoint", "aws:s3/bucket:Bucket",
+    "aws:s3/bucketVersioning:BucketVersioning",
+    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "aws:s3/bucketPolicy:BucketPolicy",
+    "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", "aws:s3/bucketLogging:BucketLogging",
+    "aws:cloudtrail/trail:Trail", "aws:iam/role:Role",
+}
+
+
+@pytest.fixture(scope="module")
+def prod_plan(tmp_path_factory) -> tuple[dict, str]:
+    path = tmp_path_factory.mktemp("plans") / "plan.json"
+    assert cli.main(["preview", "--stack", "prod", "--json", str(path), "--format", "json"]) == 0
+    text = path.read_text()
+    return json.loads(text), text
+
+
+def test_project_name_matches_pulumi_yaml():
+    project = yaml.safe_load((REPO / "Pulumi.yaml").read_text())
+    assert project["name"] == PROJECT
+    assert project["main"] == "infra/" and project["stackConfigDir"] == "stacks/"
+    assert project["runtime"]["options"] == {"toolchain": "pip", "virtualenv": ".venv"}
+
+
+def test_prod_plan_has_the_secure_baseline(prod_plan):
+    plan, _ = prod_plan
+    assert plan["stack"] == "prod" and plan["project"] == PROJECT
+    types = {r["type"] for r in plan["resources"]}
+    assert REQUIRED_TYPES <= types, REQUIRED_TYPES - types
+    assert [r["urn"] for r in plan["resources"]] == sorted(r["urn"] for r in plan["resources"])
+
+
+def test_prod_plan_has_parents_and_dependencies(prod_plan):
+    plan, _ = prod_plan
+    by_urn = {r["urn"]: r for r in plan["resources"]}
+    for resource in plan["resources"]:
+        if resource["type"] == "pulumi:pulumi:Stack":
+            continue
+        assert resource["parent"] in by_urn, resource["urn"]
+        assert all(dep in by_urn for dep in resource["dependencies"]), resource["urn"]
+        if resource["custom"] and not resource["type"].startswith("pulumi:providers:"):
+            assert resource["provider"] and resource["provider"].rsplit("::", 1)[0] in by_urn
+            assert by_urn[resource["parent"]]["custom"] is False  # every AWS resource lives in a component
+    trail = next(r for r in plan["resources"] if r["type"] == "aws:cloudtrail/trail:Trail")
+    assert trail["dependencies"], "the trail must wait for its bucket policy"
+
+
+def test_prod_stateful_resources_are_protected_and_retained(prod_plan):
+    plan, _ = prod_plan
+    stateful = [r for r in plan["resources"] if r["type"] in STATEFUL_TYPES]
+    assert {r["type"] for r in stateful} == STATEFUL_TYPES
+    assert all(r["protect"] and r["retainOnDelete"] for r in stateful), [r["name"] for r in stateful if not r["protect"]]
+
+
+def test_prod_plan_has_no_mandatory_findings_and_the_documented_outputs(prod_plan):
+    plan, _ = prod_plan
+    assert [f for f in plan["findings"] if f["enforcement"] == "mandatory"] == []
+    for name in ("artifactBucketName", "datasetsBucketName", "dataKeyArn", "logsKeyArn", "vpcId", "auditTrailArn",
+                 "trainingRoleArn", "servingRoleArn", "trackingRoleArn", "pipelinesRoleArn", "ciDeployRoleArn"):
+        assert plan["outputs"].get(name), name
+    assert plan["outputs"]["artifactBucketName"].startswith("mlops-platform-prod-")
+
+
+def test_plans_are_byte_identical_across_runs(prod_plan, tmp_path):
+    _, first = prod_plan
+    second = tmp_path / "again.json"
+    assert cli.main(["preview", "--stack", "prod", "--json", str(second), "--format", "json"]) == 0
+    assert second.read_text() == first
+
+
+def test_dev_tree_prints_components_and_counts(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "240")
+    assert cli.main(["preview", "--stack", "dev"]) == 0
+    out = capsys.readouterr().out
+    for component in ("mlops:security:Kms", "mlops:network:Network", "mlops:storage:ArtifactStore",
+                      "mlops:audit:AuditTrail", "mlops:iam:PlatformRoles"):
+        assert component in out
+    assert "dev: " in out and "0 mandatory" in out
+
+
+@pytest.mark.parametrize("stack", ["dev", "staging"])
+def test_other_stacks_preview_cleanly(stack):
+    result = run_preview(stack)
+    assert result.mandatory_findings == []
+    protected = [r for r in result.plan["resources"] if r["protect"]]
+    assert protected == []  # only prod protects; staging retains
+    if stack == "staging":
+        buckets = [r for r in result.plan["resources"] if r["type"] == "aws:s3/bucket:Bucket"]
+        assert buckets and all(r["retainOnDelete"] for r in buckets)
+
+
+def _write_stack(tmp_path: Path, **overrides) -> Path:
+    document = yaml.safe_load(stack_file("dev").read_text())
+    document["config"].update(overrides)
+    path = tmp_path / "Pulumi.custom.yaml"
+    path.write_text(yaml.safe_dump(document))
+    return path
+
+
+def test_bad_config_exits_2_naming_the_key(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "240")
+    path = _write_stack(tmp_path, **{"mlops-platform:netwrk": {"cidr": "10.0.0.0/16"}, "aws:region": "nowhere"})
+    assert cli.main(["preview", "--stack", "dev", "--config-file", str(path), "--json", str(tmp_path / "p.json")]) == 2
+    err = capsys.readouterr().err
+    assert "mlops-platform:netwrk: unknown key; did you mean 'network'?" in err
+    assert "aws:region: 'nowhere' is not an AWS region" in err
+    assert not (tmp_path / "p.json").exists()
+
+
+def test_the_program_itself_registers_nothing_on_bad_config():
+    """Under `pulumi up` there is no preview to catch it: the program must stop before any resource."""
+    raw = yaml.safe_load(stack_file("dev").read_text())["config"]
+    raw["mlops-platform:kms"] = {"deletionWindowDays": 3}
+    run = run_program(_run_main, stack="dev", project=PROJECT, config=raw, capture_errors=True)
+    assert isinstance(run.error, ConfigError) and "mlops-platform:kms.deletionWindowDays" in str(run.error)
+    assert [r.type for r in run.registrations] == ["pulumi:pulumi:Stack"]  # only the engine's root
+    good = run_program(_run_main, stack="dev", project=PROJECT, config=yaml.safe_load(stack_file("dev").read_text())["config"])
+    assert good.error is None and len(good.registrations) > 50  # the same harness does see resources
+
+
+def test_missing_stack_file_is_a_config_error(capsys):
+    assert cli.main(["preview", "--stack", "qa"]) == 2
+    assert "Pulumi.qa.yaml: no such stack file" in capsys.readouterr().err
+
+
+def test_mandatory_findings_exit_1(monkeypatch, capsys):
+    finding = {"policy": "s3-versioning", "enforcement": "mandatory", "urn": "urn:x", "message": "bucket 'x' is not versioned"}
+    monkeypatch.setattr("mlops_blueprint.preview.evaluate_plan", lambda plan, **_: [finding])
+    monkeypatch.setenv("COLUMNS", "240")
+    assert cli.main(["preview", "--stack", "dev"]) == 1
+    assert "bucket 'x' is not versioned" in capsys.readouterr().out
+
+
+def test_json_format_prints_the_plan(capsys):
+    assert cli.main(["preview", "--stack", "dev", "--format", "json"]) == 0
+    out = capsys.readouterr().out
+    assert json.loads(out)["stack"] == "dev"
+    assert out == dumps(json.loads(out))
+
+
+def test_permissions_boundary_reaches_every_role(tmp_path):
+    boundary = "arn:aws:iam::123456789012:policy/platform-boundary"
+    path = _write_stack(tmp_path, **{"mlops-platform:iam": {"permissionsBoundaryArn": boundary,
+                                                           "ci": {"provider": "gitlab", "repository": "ml/platform"}}})
+    result = run_preview("dev", path)
+    roles = [r for r in result.plan["resources"] if r["type"] == "aws:iam/role:Role"]
+    assert len(roles) >= 8  # platform, CI and the service-delivery roles (flow logs, CloudTrail)
+    assert {r["name"]: r["inputs"].get("permissionsBoundary") for r in roles} == {r["name"]: boundary for r in roles}
+    assert result.mandatory_findings == []
