@@ -1,15 +1,18 @@
 """How much does the offline preview cost over the bare Pulumi mock runtime?
 
-Times ``preview --stack <stack>`` (config, program, plan, policies, JSON) and, for comparison, the
-SDK's plain ``set_mocks`` + ``MockMonitor`` registering the same number of resources with small
-inputs. Prints medians and the ratio. Usage: ``python bench/preview_overhead.py [--stack prod]
-[--repeat 5]``.
+Times ``preview --stack <stack>`` (config, program, plan, policies, JSON) against two baselines:
+the SDK's plain ``set_mocks`` + ``MockMonitor`` registering the same number of resources with
+small inputs (the floor), and the same program under the plain ``MockMonitor`` (so the recording
+monitor's own cost shows apart from what pulumi_aws's resource classes cost the SDK). Prints
+medians and ratios. Usage: ``python bench/preview_overhead.py [--stack prod] [--repeat 5]``.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
+import logging
 import statistics
 import time
 
@@ -18,8 +21,10 @@ from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import settings
 from pulumi.runtime.stack import run_in_stack
 
+from mlops_blueprint.config import PROJECT
+from mlops_blueprint.mock_runtime import PlatformMocks
 from mlops_blueprint.plan import dumps
-from mlops_blueprint.preview import run_preview
+from mlops_blueprint.preview import _run_main, load_stack_file, run_preview, stack_file
 
 
 class _EchoMocks(pulumi_mocks.Mocks):
@@ -51,6 +56,23 @@ def bare_mock_runtime(count: int) -> float:
     return elapsed
 
 
+def program_under_plain_monitor(stack: str) -> float:
+    """Seconds for the real program under the SDK's own MockMonitor (no recording, no plan)."""
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    config = {k: v if isinstance(v, str) else json.dumps(v) for k, v in load_stack_file(stack_file(stack)).items()}
+    pulumi.runtime.set_all_config(config, [])
+    pulumi_mocks.set_mocks(PlatformMocks(), project=PROJECT, stack=stack, preview=False)
+    settings.ROOT.set(None)
+    start = time.perf_counter()
+    loop.run_until_complete(run_in_stack(_run_main))
+    elapsed = time.perf_counter() - start
+    settings.ROOT.set(None)
+    asyncio.set_event_loop(None)
+    loop.close()
+    return elapsed
+
+
 def preview(stack: str) -> tuple[float, int]:
     start = time.perf_counter()
     result = run_preview(stack)
@@ -65,6 +87,7 @@ def main() -> None:
     parser.add_argument("--stack", default="prod")
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
+    logging.disable(logging.WARNING)  # program warnings (e.g. CI without a boundary) are not the subject here
 
     preview(args.stack)  # warm imports and caches
     previews, count = [], 0
@@ -73,12 +96,15 @@ def main() -> None:
         previews.append(elapsed)
     bare_mock_runtime(count)
     bares = [bare_mock_runtime(count) for _ in range(args.repeat)]
+    plains = [program_under_plain_monitor(args.stack) for _ in range(args.repeat)]
 
-    preview_median, bare_median = statistics.median(previews), statistics.median(bares)
+    preview_median, bare_median, plain_median = statistics.median(previews), statistics.median(bares), statistics.median(plains)
     print(f"stack {args.stack}: {count} registrations, {args.repeat} runs each")
     print(f"  preview (config + program + plan + policies + JSON): median {preview_median * 1000:.0f} ms")
     print(f"  bare mock runtime, same number of resources:         median {bare_median * 1000:.0f} ms")
+    print(f"  same program, plain MockMonitor (no recording/plan):  median {plain_median * 1000:.0f} ms")
     print(f"  ratio preview / bare: {preview_median / bare_median:.2f}x")
+    print(f"  ratio preview / same program unrecorded: {preview_median / plain_median:.2f}x")
     print(f"  per registration: preview {preview_median / count * 1e3:.2f} ms, bare {bare_median / count * 1e3:.2f} ms")
 
 

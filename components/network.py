@@ -141,7 +141,11 @@ class Network(pulumi.ComponentResource):
         if existing.database_subnet_ids:
             self.db_subnet_group_name = self._db_subnet_group(self.database_subnet_ids)
         # No S3 prefix list here: we do not know the user's S3 gateway endpoint.
-        self.workload_security_group_id = self._workload_security_group(existing.vpc_id, existing.vpc_cidr, None)
+        # The AWS-managed S3 prefix list exists in every region; look it up so workloads in a
+        # brought VPC reach S3 through its gateway endpoint too.
+        s3_prefix_list = aws.ec2.get_prefix_list(name=f"com.amazonaws.{self._ctx.region}.s3",
+                                                 opts=pulumi.InvokeOptions(parent=self))
+        self.workload_security_group_id = self._workload_security_group(existing.vpc_id, existing.vpc_cidr, s3_prefix_list.id)
 
     # -- create ---------------------------------------------------------------------------------
     def _create(self, args: NetworkArgs) -> None:

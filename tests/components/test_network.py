@@ -288,6 +288,9 @@ def test_existing_vpc_creates_only_the_workload_security_group(dev_context: Stac
     assert workload.inputs["vpcId"] == EXISTING.vpc_id
     egress_cidrs = {r.inputs.get("cidrIpv4") for r in rules_of(run, EGRESS, workload)} - {None}
     assert egress_cidrs == {"172.31.0.0/16"}
+    # S3 through the region's managed prefix list (looked up, since the gateway endpoint is the user's).
+    egress_prefix_lists = {r.inputs.get("prefixListId") for r in rules_of(run, EGRESS, workload)} - {None}
+    assert egress_prefix_lists == {"pl-63a5400a"}
     assert all(r.inputs.get("referencedSecurityGroupId") == workload.id for r in rules_of(run, INGRESS, workload))
 
     private = EXISTING.private_subnet_ids
