@@ -35,42 +35,40 @@ class _EchoMocks(pulumi_mocks.Mocks):
         return {}
 
 
-def bare_mock_runtime(count: int) -> float:
-    """Seconds for the unmodified mock runtime to register ``count`` resources."""
+def _timed_run(mocks: pulumi_mocks.Mocks, project: str, stack: str, program) -> float:
+    """Seconds for ``program`` under the SDK's own MockMonitor, in a fresh loop and root stack."""
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
-    mocks = _EchoMocks()
-    pulumi_mocks.set_mocks(mocks, project="bench", stack="bench", preview=False)
+    pulumi_mocks.set_mocks(mocks, project=project, stack=stack, preview=False)
     settings.ROOT.set(None)
+    try:
+        start = time.perf_counter()
+        loop.run_until_complete(run_in_stack(program))
+        return time.perf_counter() - start
+    finally:
+        settings.ROOT.set(None)
+        asyncio.set_event_loop(None)
+        loop.close()
+
+
+def bare_mock_runtime(count: int) -> float:
+    """Seconds for the unmodified mock runtime to register ``count`` small resources."""
 
     def program() -> None:
         for i in range(count):
             pulumi.CustomResource("bench:index:Thing", f"thing-{i}", {"value": i, "tags": {"k": "v"}})
 
-    start = time.perf_counter()
-    loop.run_until_complete(run_in_stack(program))
-    elapsed = time.perf_counter() - start
-    settings.ROOT.set(None)
-    asyncio.set_event_loop(None)
-    loop.close()
-    return elapsed
+    return _timed_run(_EchoMocks(), "bench", "bench", program)
 
 
 def program_under_plain_monitor(stack: str) -> float:
     """Seconds for the real program under the SDK's own MockMonitor (no recording, no plan)."""
-    loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(loop)
     config = {k: v if isinstance(v, str) else json.dumps(v) for k, v in load_stack_file(stack_file(stack)).items()}
     pulumi.runtime.set_all_config(config, [])
-    pulumi_mocks.set_mocks(PlatformMocks(), project=PROJECT, stack=stack, preview=False)
-    settings.ROOT.set(None)
-    start = time.perf_counter()
-    loop.run_until_complete(run_in_stack(_run_main))
-    elapsed = time.perf_counter() - start
-    settings.ROOT.set(None)
-    asyncio.set_event_loop(None)
-    loop.close()
-    return elapsed
+    try:
+        return _timed_run(PlatformMocks(), PROJECT, stack, _run_main)
+    finally:
+        pulumi.runtime.set_all_config({}, [])
 
 
 def preview(stack: str) -> tuple[float, int]:
