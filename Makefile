@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STACK ?= dev
 PLAN_DIR := build
 
-.PHONY: preview preview-all test bench clean
+.PHONY: preview preview-all snapshots test bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,12 @@ preview: $(VENV)/.core-installed
 preview-all: $(VENV)/.core-installed
 	for stack in dev staging prod; do \
 	  $(BIN)/mlops-blueprint preview --stack $$stack --json $(PLAN_DIR)/plan-$$stack.json --format json > /dev/null || exit $$?; \
+	done
+
+# Golden plans: review the diff in git before committing the new snapshots.
+snapshots: $(VENV)/.core-installed
+	for stack in dev staging prod; do \
+	  $(BIN)/mlops-blueprint preview --stack $$stack --json tests/snapshots/$$stack.json --format json > /dev/null || exit $$?; \
 	done
 
 # pytest exits 5 when it collected no test: that is a failure here, not a pass.
