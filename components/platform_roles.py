@@ -32,6 +32,7 @@ from mlops_blueprint.components.ci_trust import (
     tagged_deploy_statements,
     web_identity_trust,
 )
+from mlops_blueprint.components.irsa import ServiceAccountTrust
 from mlops_blueprint.context import StackContext
 from mlops_blueprint.naming import NameKind
 from mlops_blueprint.policy_documents import Statement, assume_role_policy, document, render, statement, to_json
@@ -87,6 +88,9 @@ class PlatformRolesArgs:
     ci_oidc_provider_arn: str | None = None  # existing provider; None: create one (once per account!)
     gitlab_url: str = "https://gitlab.com"
     state_bucket_arn: str | None = None      # Pulumi S3 backend the CI roles may use
+    # Kubernetes backends: the service accounts that may also assume the tracking / serving role.
+    tracking_service_account: ServiceAccountTrust | None = None
+    serving_service_account: ServiceAccountTrust | None = None
 
 
 def _validate(args: PlatformRolesArgs) -> None:
@@ -322,13 +326,21 @@ class PlatformRoles(pulumi.ComponentResource):
         self._child = pulumi.ResourceOptions(parent=self)
         ctx = args.context
 
-        sagemaker_trust = to_json(assume_role_policy(ctx.service_principal("sagemaker"), source_account=ctx.account_id))
+        sagemaker_doc = assume_role_policy(ctx.service_principal("sagemaker"), source_account=ctx.account_id)
+        sagemaker_trust = to_json(sagemaker_doc)
+
+        def trust_with(service_account: ServiceAccountTrust | None) -> str:
+            """SageMaker, plus a Kubernetes service account (IRSA) when that backend is in use."""
+            if service_account is None:
+                return sagemaker_trust
+            return to_json({**sagemaker_doc, "Statement": [*sagemaker_doc["Statement"], service_account.statement()]})
+
         key, datasets, models = args.data_key_arn, args.datasets_bucket_arn, args.models_bucket_arn
         training = self._role("training", "SageMaker training jobs", sagemaker_trust,
                               render(lambda k, d, m: training_policy(ctx, k, d, m), key, datasets, models))
-        serving = self._role("serving", "SageMaker endpoints", sagemaker_trust,
+        serving = self._role("serving", "SageMaker endpoints", trust_with(args.serving_service_account),
                              render(lambda k, m: serving_policy(ctx, k, m), key, models))
-        tracking = self._role("tracking", "SageMaker MLflow tracking server", sagemaker_trust,
+        tracking = self._role("tracking", "SageMaker MLflow tracking server", trust_with(args.tracking_service_account),
                               render(lambda k, m: tracking_policy(ctx, k, m), key, models))
         pipelines = self._role(
             "pipelines", "SageMaker Pipelines executions", sagemaker_trust,

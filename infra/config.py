@@ -14,18 +14,16 @@ import ipaddress
 import json
 import re
 from collections.abc import Mapping
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from pulumi.errors import RunError
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-from pydantic.alias_generators import to_camel
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+
+from mlops_blueprint.config_base import LOG_RETENTION_DAYS, RetentionDays, Section
 
 PROJECT = "mlops-platform"
 ENVIRONMENTS = ("dev", "staging", "prod")
 Environment = Literal["dev", "staging", "prod"]
-
-# CloudWatch Logs accepts only these retention periods (days).
-LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
 
 # Interface endpoints the private subnets need to reach AWS without a NAT gateway.
 INTERFACE_ENDPOINT_SERVICES = (
@@ -56,23 +54,7 @@ class ConfigError(RunError, ValueError):
         super().__init__("invalid stack config:\n" + "\n".join(f"  - {p}" for p in problems))
 
 
-class _Section(BaseModel):
-    """Config sections: camelCase keys as in the stack file, unknown keys rejected."""
-
-    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True, frozen=True)
-
-
-def _retention(value: int) -> int:
-    if value not in LOG_RETENTION_DAYS:
-        allowed = ", ".join(map(str, LOG_RETENTION_DAYS))
-        raise ValueError(f"CloudWatch Logs retention must be one of {allowed}")
-    return value
-
-
-RetentionDays = Annotated[int, AfterValidator(_retention)]
-
-
-class ExistingVpc(_Section):
+class ExistingVpc(Section):
     """A VPC the platform should use instead of creating one."""
 
     vpc_id: str = Field(pattern=r"^vpc-[0-9a-f]{8,17}$", description="id of the VPC, e.g. vpc-0abc12345def67890")
@@ -101,7 +83,7 @@ def _ipv4_network(value: str) -> ipaddress.IPv4Network:
         raise ValueError(f"{value!r} is not a valid IPv4 CIDR ({exc}); expected e.g. 10.20.0.0/16") from exc
 
 
-class NetworkConfig(_Section):
+class NetworkConfig(Section):
     """The VPC: created (default) or brought by the user — never both."""
 
     mode: Literal["create", "existing"] = "create"
@@ -138,13 +120,13 @@ class NetworkConfig(_Section):
         return self
 
 
-class KmsConfig(_Section):
+class KmsConfig(Section):
     """Customer-managed keys."""
 
     deletion_window_days: int = Field(default=30, ge=7, le=30, description="days a deleted key can be recovered (7 to 30)")
 
 
-class ArtifactsConfig(_Section):
+class ArtifactsConfig(Section):
     """S3 buckets for datasets, models and access logs."""
 
     noncurrent_days_to_ia: int = Field(default=30, ge=30, description="days before noncurrent versions move to STANDARD_IA (S3 needs >= 30)")
@@ -168,7 +150,7 @@ class ArtifactsConfig(_Section):
         return self
 
 
-class AuditConfig(_Section):
+class AuditConfig(Section):
     """CloudTrail and its log bucket."""
 
     object_lock: bool = Field(default=False, description="WORM-protect trail logs (S3 Object Lock, governance mode)")
@@ -177,7 +159,7 @@ class AuditConfig(_Section):
     data_events: bool = Field(default=True, description="record S3 object-level events on the artifact buckets")
 
 
-class CiConfig(_Section):
+class CiConfig(Section):
     """Trust for CI pipelines through OIDC: short-lived credentials, no stored keys."""
 
     provider: Literal["none", "github", "gitlab"] = "none"
@@ -207,7 +189,7 @@ class CiConfig(_Section):
         return self
 
 
-class IamConfig(_Section):
+class IamConfig(Section):
     """Roles and their guardrails."""
 
     permissions_boundary_arn: str | None = Field(default=None, description="managed policy ARN applied as every role's boundary")
@@ -221,7 +203,24 @@ class IamConfig(_Section):
         return value
 
 
-class PlatformConfig(_Section):
+class KubernetesConfig(Section):
+    """An existing cluster for the ``kubernetes`` backends (self-hosted tracking, serving)."""
+
+    kubeconfig: str | None = Field(default=None, description="path to a kubeconfig file; unset: the ambient KUBECONFIG")
+    context: str | None = Field(default=None, description="kubeconfig context to use")
+    oidc_provider_arn: str = Field(description="the cluster's IAM OIDC provider, for IRSA")
+    node_security_group_id: str = Field(pattern=r"^sg-[0-9a-f]{8,17}$",
+                                        description="security group of the cluster's nodes/pods (may reach the database)")
+
+    @field_validator("oidc_provider_arn")
+    @classmethod
+    def _provider_arn(cls, value: str) -> str:
+        if not _OIDC_PROVIDER_ARN.fullmatch(value):
+            raise ValueError(f"{value!r} is not an IAM OIDC provider ARN (arn:aws:iam::123456789012:oidc-provider/...)")
+        return value
+
+
+class PlatformConfig(Section):
     """Everything one stack of the platform is built from."""
 
     environment: Environment = Field(description="dev, staging or prod")
@@ -236,6 +235,7 @@ class PlatformConfig(_Section):
     artifacts: ArtifactsConfig = Field(default_factory=ArtifactsConfig)
     audit: AuditConfig = Field(default_factory=AuditConfig)
     iam: IamConfig = Field(default_factory=IamConfig)
+    kubernetes: KubernetesConfig | None = None
 
     @field_validator("region")
     @classmethod

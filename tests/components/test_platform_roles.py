@@ -571,3 +571,37 @@ def test_valid_variants_are_accepted(dev_context):
                    {"permissions_boundary_arn": "arn:aws:iam::aws:policy/PowerUserAccess"},
                    {**GITHUB, "ci_deploy_branch": "release/v2.x"}):
         assert len(build(dev_context, **kwargs).of_type(ROLE)) >= 4
+
+
+# -- Kubernetes service accounts (IRSA) ----------------------------------------------------------
+
+EKS_PROVIDER = "arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/ABCDEF0123456789"
+
+
+def test_tracking_and_serving_trust_their_service_accounts_only(dev_context: StackContext) -> None:
+    from mlops_blueprint.components.irsa import ServiceAccountTrust
+
+    run = build(
+        dev_context,
+        tracking_service_account=ServiceAccountTrust(EKS_PROVIDER, "mlflow", "mlflow-server"),
+        serving_service_account=ServiceAccountTrust(EKS_PROVIDER, "serving", "model-server"),
+    )
+    issuer = "oidc.eks.us-east-1.amazonaws.com/id/ABCDEF0123456789"
+    for purpose, subject in (("tracking", "system:serviceaccount:mlflow:mlflow-server"),
+                             ("serving", "system:serviceaccount:serving:model-server")):
+        statements = trust(run, purpose)["Statement"]
+        web = [s for s in statements if s["Action"] == "sts:AssumeRoleWithWebIdentity"]
+        assert len(web) == 1 and web[0]["Principal"] == {"Federated": EKS_PROVIDER}
+        assert web[0]["Condition"]["StringEquals"] == {f"{issuer}:sub": subject, f"{issuer}:aud": "sts.amazonaws.com"}
+        assert any(s["Principal"] == {"Service": "sagemaker.amazonaws.com"} for s in statements)  # SageMaker keeps it
+    for purpose in ("training", "pipelines"):
+        assert all(s["Action"] != "sts:AssumeRoleWithWebIdentity" for s in trust(run, purpose)["Statement"])
+
+
+def test_service_account_trust_rejects_bad_names() -> None:
+    from mlops_blueprint.components.irsa import ServiceAccountTrust
+
+    with pytest.raises(ValueError, match="oidc_provider_arn"):
+        ServiceAccountTrust("arn:aws:iam::123456789012:role/x", "ns", "sa")
+    with pytest.raises(ValueError, match="namespace: 'Bad_NS'"):
+        ServiceAccountTrust(EKS_PROVIDER, "Bad_NS", "sa")
