@@ -33,6 +33,28 @@ _HTTPS = 443
 
 
 @dataclass(frozen=True)
+class ExistingNetwork:
+    """A VPC made elsewhere: plain ids (from config) or Outputs (from a ``pulumi.StackReference``)."""
+
+    vpc_id: pulumi.Input[str]
+    vpc_cidr: pulumi.Input[str]
+    private_subnet_ids: pulumi.Input[Sequence[str]]
+    database_subnet_ids: pulumi.Input[Sequence[str]] | None = None  # None: the private subnets
+
+    @classmethod
+    def from_config(cls, existing: ExistingVpc) -> ExistingNetwork:
+        return cls(existing.vpc_id, existing.vpc_cidr, list(existing.private_subnet_ids),
+                   list(existing.database_subnet_ids) or None)
+
+
+def _ids(value: pulumi.Input[Sequence[str]]) -> list[pulumi.Output[str]] | pulumi.Output[list[str]]:
+    """Literal id lists stay lists of Outputs; an id list known only later stays one Output."""
+    if isinstance(value, (list, tuple)):
+        return [pulumi.Output.from_input(v) for v in value]
+    return pulumi.Output.from_input(value)
+
+
+@dataclass(frozen=True)
 class NetworkArgs:
     """The values of ``NetworkConfig`` plus the logs key; ``existing`` switches to bring-your-own."""
 
@@ -42,7 +64,7 @@ class NetworkArgs:
     az_count: int = 2
     interface_endpoints: Sequence[str] = INTERFACE_ENDPOINT_SERVICES
     flow_log_retention_days: int = 30
-    existing: ExistingVpc | None = None     # set: create no VPC, only the workload security group
+    existing: ExistingVpc | ExistingNetwork | None = None  # set: create no VPC, only the workload SG
     protect: bool = False                   # the flow-log group (prod: True)
     retain_on_delete: bool = False
     permissions_boundary_arn: str | None = None  # applied to the flow-log role, as to every role
@@ -108,7 +130,9 @@ class Network(pulumi.ComponentResource):
         self._child = pulumi.ResourceOptions(parent=self)
         self.db_subnet_group_name = None
         self.endpoint_security_group_id = None
-        if args.existing is not None:
+        if isinstance(args.existing, ExistingVpc):
+            self._use_existing(ExistingNetwork.from_config(args.existing))
+        elif args.existing is not None:
             self._use_existing(args.existing)
         else:
             self._create(args)
@@ -129,23 +153,22 @@ class Network(pulumi.ComponentResource):
         return self._ctx.tagging.resource(COMPONENT, self._ctx.naming.name(*parts))
 
     # -- bring your own VPC -------------------------------------------------------------------
-    def _use_existing(self, existing: ExistingVpc) -> None:
-        """Expose the user's ids; create only what the platform's workloads need in their VPC."""
-        private = [pulumi.Output.from_input(s) for s in existing.private_subnet_ids]
+    def _use_existing(self, existing: ExistingNetwork) -> None:
+        """Expose the given ids; create only what the platform's workloads need in that VPC."""
+        private = _ids(existing.private_subnet_ids)
         self.vpc_id = pulumi.Output.from_input(existing.vpc_id)
         self.vpc_cidr = pulumi.Output.from_input(existing.vpc_cidr)
         self.training_subnet_ids = private
         self.serving_subnet_ids = private
-        # ExistingVpc documents the private subnets as the default for databases.
-        self.database_subnet_ids = [pulumi.Output.from_input(s) for s in existing.database_subnet_ids] or private
+        # Without database subnets of their own, databases go in the private subnets.
+        self.database_subnet_ids = private if not existing.database_subnet_ids else _ids(existing.database_subnet_ids)
         if existing.database_subnet_ids:
             self.db_subnet_group_name = self._db_subnet_group(self.database_subnet_ids)
-        # No S3 prefix list here: we do not know the user's S3 gateway endpoint.
         # The AWS-managed S3 prefix list exists in every region; look it up so workloads in a
         # brought VPC reach S3 through its gateway endpoint too.
         s3_prefix_list = aws.ec2.get_prefix_list(name=f"com.amazonaws.{self._ctx.region}.s3",
                                                  opts=pulumi.InvokeOptions(parent=self))
-        self.workload_security_group_id = self._workload_security_group(existing.vpc_id, existing.vpc_cidr, s3_prefix_list.id)
+        self.workload_security_group_id = self._workload_security_group(self.vpc_id, self.vpc_cidr, s3_prefix_list.id)
 
     # -- create ---------------------------------------------------------------------------------
     def _create(self, args: NetworkArgs) -> None:
@@ -254,19 +277,19 @@ class Network(pulumi.ComponentResource):
         region = self._ctx.region
         return {zone: zone.removeprefix(region) or zone for zone in names[:az_count]}
 
-    def _db_subnet_group(self, subnet_ids: Sequence[pulumi.Input[str]]) -> pulumi.Output[str]:
+    def _db_subnet_group(self, subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]]) -> pulumi.Output[str]:
         group = aws.rds.SubnetGroup(
             f"{self._prefix}-db",
             name=self._ctx.naming.name("db", kind=NameKind.RDS),
             description="Database tier: private subnets, one per AZ",
-            subnet_ids=list(subnet_ids),
+            subnet_ids=list(subnet_ids) if isinstance(subnet_ids, (list, tuple)) else subnet_ids,
             tags=self._tags("db"),
             opts=self._child,
         )
         return group.name
 
     def _workload_security_group(
-        self, vpc_id: pulumi.Input[str], vpc_cidr: str, s3_prefix_list_id: pulumi.Input[str] | None
+        self, vpc_id: pulumi.Input[str], vpc_cidr: pulumi.Input[str], s3_prefix_list_id: pulumi.Input[str] | None
     ) -> pulumi.Output[str]:
         """SageMaker training/serving and the tracking server.
 

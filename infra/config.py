@@ -86,12 +86,16 @@ def _ipv4_network(value: str) -> ipaddress.IPv4Network:
 class NetworkConfig(Section):
     """The VPC: created (default) or brought by the user — never both."""
 
-    mode: Literal["create", "existing"] = "create"
+    mode: Literal["create", "existing", "shared"] = "create"
     cidr: str = Field(default="10.0.0.0/16", description="VPC CIDR, a private /16 to /24")
     az_count: int = Field(default=2, ge=2, le=4, description="availability zones (2 to 4)")
     interface_endpoints: list[str] = Field(default_factory=lambda: list(INTERFACE_ENDPOINT_SERVICES))
     flow_log_retention_days: RetentionDays = 30
     existing: ExistingVpc | None = None
+    shared_stack: str | None = Field(
+        default=None, pattern=r"^[\w.-]+(/[\w.-]+){0,2}$",
+        description="stack whose outputs (vpcId, vpcCidr, trainingSubnetIds, databaseSubnetIds) provide the VPC, e.g. acme/mlops-platform/shared",
+    )
 
     @field_validator("cidr")
     @classmethod
@@ -115,8 +119,12 @@ class NetworkConfig(Section):
     def _one_source(self) -> NetworkConfig:
         if self.mode == "existing" and self.existing is None:
             raise ValueError("mode 'existing' needs network.existing (vpcId, vpcCidr, privateSubnetIds)")
-        if self.mode == "create" and self.existing is not None:
-            raise ValueError("network.existing is set but mode is 'create'; set mode: existing or remove existing")
+        if self.mode == "shared" and not self.shared_stack:
+            raise ValueError("mode 'shared' needs network.sharedStack (e.g. acme/mlops-platform/shared)")
+        if self.mode != "existing" and self.existing is not None:
+            raise ValueError(f"network.existing is set but mode is {self.mode!r}; set mode: existing or remove existing")
+        if self.mode != "shared" and self.shared_stack:
+            raise ValueError(f"network.sharedStack is set but mode is {self.mode!r}; set mode: shared or remove sharedStack")
         return self
 
 

@@ -24,6 +24,16 @@ from pulumi.runtime.stack import run_in_stack
 MOCK_ACCOUNT_ID = "123456789012"
 SECRET_PLACEHOLDER = "[secret]"
 
+# What a referenced stack (pulumi.StackReference) exports offline: the network outputs this
+# program itself exports, with placeholder ids, so a "shared" network previews without the cloud.
+MOCK_SHARED_STACK_OUTPUTS: dict[str, Any] = {
+    "vpcId": "vpc-0a11ed0000000000a",
+    "vpcCidr": "10.0.0.0/16",
+    "trainingSubnetIds": ["subnet-0a11ed0000000000a", "subnet-0a11ed0000000000b"],
+    "servingSubnetIds": ["subnet-0a11ed0000000000c", "subnet-0a11ed0000000000d"],
+    "databaseSubnetIds": ["subnet-0a11ed0000000000e", "subnet-0a11ed0000000000f"],
+}
+
 
 def mock_id(type_: str, name: str) -> str:
     """Deterministic id from type and name: the same program always gets the same ids."""
@@ -106,6 +116,9 @@ class PlatformMocks(pulumi_mocks.Mocks):
     def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str, dict]:
         if args.typ.startswith("pulumi:providers:"):
             return mock_id(args.typ, args.name), dict(args.inputs)
+        if args.typ == "pulumi:pulumi:StackReference":
+            return args.resource_id, {"name": args.inputs.get("name"), "outputs": dict(MOCK_SHARED_STACK_OUTPUTS),
+                                      "secretOutputNames": []}
         if not args.custom:
             return "", dict(args.inputs)  # components have no id or provider-computed state
         id_ = args.resource_id or mock_id(args.typ, args.name)
@@ -203,6 +216,19 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             state = self.resources[response.urn].state
             registration.outputs = _jsonable({k: v for k, v in state.items() if k not in inputs})
         self.registrations[response.urn] = registration
+        return response
+
+    def ReadResource(self, request: Any) -> Any:
+        """Reads (``pulumi.StackReference``, ``Resource.get``) belong in the plan too."""
+        response = super().ReadResource(request)
+        inputs = rpc.deserialize_properties(request.properties)
+        state = self.resources[response.urn].state
+        self.registrations[response.urn] = Registration(
+            urn=response.urn, type=request.type, name=request.name, custom=True, parent=request.parent or None,
+            dependencies=sorted(set(request.dependencies)), property_dependencies={}, provider=request.provider or None,
+            protect=False, retain_on_delete=False, delete_before_replace=False, inputs=_jsonable(inputs),
+            id=request.id or None, outputs=_jsonable({k: v for k, v in state.items() if k not in inputs}),
+        )
         return response
 
     def RegisterResourceOutputs(self, request: Any) -> Any:

@@ -13,7 +13,7 @@ import pulumi_aws as aws
 from mlops_blueprint.components.artifact_store import ArtifactStore, ArtifactStoreArgs
 from mlops_blueprint.components.audit_trail import AuditTrail, AuditTrailArgs, trail_bucket_name
 from mlops_blueprint.components.kms import Kms, KmsArgs
-from mlops_blueprint.components.network import Network, NetworkArgs
+from mlops_blueprint.components.network import ExistingNetwork, Network, NetworkArgs
 from mlops_blueprint.components.platform_roles import PlatformRoles, PlatformRolesArgs
 from mlops_blueprint.components.s3_bucket import bucket_arn
 from mlops_blueprint.config import PROJECT, PlatformConfig
@@ -41,6 +41,20 @@ def _context(config: PlatformConfig, tagging: Tagging, provider: aws.Provider) -
     return StackContext(naming=naming, tagging=tagging, partition=partition)
 
 
+def _shared_network(config: PlatformConfig) -> ExistingNetwork | None:
+    """With ``network.mode: shared`` the VPC comes from another stack's outputs (e.g. a shared
+    network stack of this same program, in this or a networking account)."""
+    if config.network.mode != "shared":
+        return None
+    shared = pulumi.StackReference(config.network.shared_stack)
+    return ExistingNetwork(
+        vpc_id=shared.require_output("vpcId"),
+        vpc_cidr=shared.require_output("vpcCidr"),
+        private_subnet_ids=shared.require_output("trainingSubnetIds"),
+        database_subnet_ids=shared.require_output("databaseSubnetIds"),
+    )
+
+
 def build(config: PlatformConfig) -> dict[str, Any]:
     """Create the platform for ``config``; returns the stack outputs (camelCase names)."""
     tagging = _tagging(config)
@@ -59,7 +73,7 @@ def build(config: PlatformConfig) -> dict[str, Any]:
             interface_endpoints=tuple(config.network.interface_endpoints),
             flow_log_retention_days=config.network.flow_log_retention_days,
             logs_kms_key_arn=kms.logs_key_arn,
-            existing=config.network.existing,
+            existing=config.network.existing or _shared_network(config),
             permissions_boundary_arn=config.iam.permissions_boundary_arn,
             **stateful,
         ),
@@ -124,6 +138,8 @@ def build(config: PlatformConfig) -> dict[str, Any]:
         "dataKeyArn": kms.data_key_arn,
         "logsKeyArn": kms.logs_key_arn,
         "vpcId": network.vpc_id,
+        "vpcCidr": network.vpc_cidr,
+        "databaseSubnetIds": network.database_subnet_ids,
         "trainingSubnetIds": network.training_subnet_ids,
         "servingSubnetIds": network.serving_subnet_ids,
         "workloadSecurityGroupId": network.workload_security_group_id,

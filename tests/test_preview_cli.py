@@ -166,3 +166,27 @@ def test_permissions_boundary_reaches_every_role(tmp_path):
     assert len(roles) >= 8  # platform, CI and the service-delivery roles (flow logs, CloudTrail)
     assert {r["name"]: r["inputs"].get("permissionsBoundary") for r in roles} == {r["name"]: boundary for r in roles}
     assert result.mandatory_findings == []
+
+
+def test_shared_network_comes_from_a_stack_reference(tmp_path):
+    from mlops_blueprint.mock_runtime import MOCK_SHARED_STACK_OUTPUTS as shared
+
+    path = _write_stack(tmp_path, **{"mlops-platform:network": {"mode": "shared", "sharedStack": "acme/mlops-platform/shared"}})
+    result = run_preview("dev", path)
+    resources = result.plan["resources"]
+    [reference] = [r for r in resources if r["type"] == "pulumi:pulumi:StackReference"]
+    assert reference["id"] == "acme/mlops-platform/shared" and reference["inputs"]["name"] == "acme/mlops-platform/shared"
+    assert not [r for r in resources if r["type"] in ("aws:ec2/vpc:Vpc", "aws:ec2/subnet:Subnet", "aws:ec2/vpcEndpoint:VpcEndpoint")]
+    [workload] = [r for r in resources if r["type"] == "aws:ec2/securityGroup:SecurityGroup"]
+    assert workload["inputs"]["vpcId"] == shared["vpcId"]
+    [db_group] = [r for r in resources if r["type"] == "aws:rds/subnetGroup:SubnetGroup"]
+    assert db_group["inputs"]["subnetIds"] == shared["databaseSubnetIds"]
+    outputs = result.plan["outputs"]
+    assert (outputs["vpcId"], outputs["trainingSubnetIds"]) == (shared["vpcId"], shared["trainingSubnetIds"])
+    assert result.mandatory_findings == []
+
+
+def test_shared_network_needs_its_stack_name(tmp_path, capsys):
+    path = _write_stack(tmp_path, **{"mlops-platform:network": {"mode": "shared"}})
+    assert cli.main(["preview", "--stack", "dev", "--config-file", str(path)]) == 2
+    assert "mode 'shared' needs network.sharedStack" in capsys.readouterr().err
