@@ -24,9 +24,10 @@ def _preview(args: argparse.Namespace) -> int:
 
     err = Console(stderr=True)
     try:
-        result = run_preview(args.stack, Path(args.config_file) if args.config_file else None)
+        result = run_preview(args.stack, Path(args.config_file) if args.config_file else None,
+                             Path(args.policy_config) if args.policy_config else None)
     except ConfigError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         err.print("Nothing was registered. Fix the keys above and run the preview again.")
         return EXIT_INVALID
     if args.json:
@@ -47,7 +48,7 @@ def _diff(args: argparse.Namespace) -> int:
     try:
         base, head = load_plan(args.base), load_plan(args.head)
     except PlanFileError as exc:
-        Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False)
+        Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         return EXIT_INVALID
     diff = diff_plans(base, head)
     if args.format == "json":
@@ -67,6 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
     preview.add_argument("--stack", required=True, help="stack name: dev, staging or prod")
     preview.add_argument("--config-file", help="a stack file to use instead of stacks/Pulumi.<stack>.yaml")
     preview.add_argument("--json", metavar="PATH", help="write the plan JSON here")
+    preview.add_argument("--policy-config", metavar="PATH",
+                         help="policy config JSON, as for `pulumi preview --policy-pack-config` "
+                              '(e.g. {"iam-role-permissions-boundary": {"permissionsBoundaryArn": "arn:..."}})')
     preview.add_argument("--format", choices=("tree", "json"), default="tree", help="what to print (default: tree)")
     preview.set_defaults(handler=_preview)
 

@@ -369,11 +369,21 @@ class PlanDiff:
 _URN_PREFIX: Final = "urn:pulumi:"
 
 
+_STACK_TYPE = "pulumi:pulumi:Stack"
+
+
 def stackless_key(urn: str) -> str:
-    """The URN without ``urn:pulumi:<stack>::``, so dev and prod plans can be matched."""
+    """The URN without ``urn:pulumi:<stack>::``, so dev and prod plans can be matched.
+
+    The root stack resource is named ``<project>-<stack>``; every plan has exactly one, so it is
+    keyed by its type alone.
+    """
     if urn.startswith(_URN_PREFIX):
         _, sep, rest = urn[len(_URN_PREFIX) :].partition("::")
         if sep:
+            project, _, qualified = rest.partition("::")
+            if qualified.startswith(f"{_STACK_TYPE}::"):
+                return f"{project}::{_STACK_TYPE}"
             return rest
     return urn
 
@@ -737,7 +747,9 @@ def diff_plans(base: Mapping[str, Any], head: Mapping[str, Any]) -> PlanDiff:
 
     creates, deletes, updates, replaces = map(ordered, (creates, deletes, updates, replaces))
     added, resolved = _diff_findings(base, head)
-    dangers, warnings = _dangers_and_warnings(deletes, replaces)
+    # Two different stacks (dev vs prod) are a comparison, not a change: nothing gets replaced.
+    same_stack = base.get("stack") == head.get("stack")
+    dangers, warnings = _dangers_and_warnings(deletes, replaces) if same_stack else ([], [])
     return PlanDiff(
         base_stack=str(base.get("stack", "")),
         head_stack=str(head.get("stack", "")),

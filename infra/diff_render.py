@@ -130,7 +130,8 @@ def _md_findings(title: str, icon: str, findings: list[Finding]) -> list[str]:
 
 def render_markdown(diff: PlanDiff, base_label: str = "base", head_label: str = "head") -> str:
     """A GitHub PR comment: heading, counts, dangers, per-component tables, outputs, findings."""
-    lines = [f"## Infrastructure diff: {_md_code(base_label)} → {_md_code(head_label)}", ""]
+    title = "Infrastructure diff" if diff.base_stack == diff.head_stack else "Environment comparison"
+    lines = [f"## {title}: {_md_code(base_label)} → {_md_code(head_label)}", ""]
     if diff.is_empty:
         lines += ["No changes.", ""]
         return "\n".join(lines)

@@ -1,4 +1,8 @@
-"""Documentation generated from code, so the README cannot drift (checked by tests/test_docs.py)."""
+"""Documentation generated from code, so the README cannot drift (checked by tests/test_docs.py).
+
+``python -m mlops_blueprint.docs`` prints the environment table; ``... docs pr-comment`` the
+example pull-request comment.
+"""
 
 from __future__ import annotations
 
@@ -36,5 +40,30 @@ def environment_table() -> str:
     return "\n".join(lines)
 
 
+def example_pr_comment() -> str:
+    """The PR comment CI would post for a small change to the dev stack: a third AZ and a longer
+    KMS deletion window (the README shows it)."""
+    import tempfile
+    from pathlib import Path
+
+    import yaml
+
+    from mlops_blueprint.diff import diff_plans
+    from mlops_blueprint.diff_render import render_markdown
+    from mlops_blueprint.preview import run_preview, stack_file
+
+    base = run_preview("dev").plan
+    document = yaml.safe_load(stack_file("dev").read_text())
+    document["config"]["mlops-platform:network"] = {"azCount": 3}
+    document["config"]["mlops-platform:kms"] = {"deletionWindowDays": 14}
+    with tempfile.TemporaryDirectory() as tmp:
+        changed = Path(tmp) / "Pulumi.dev.yaml"
+        changed.write_text(yaml.safe_dump(document))
+        head = run_preview("dev", changed).plan
+    return render_markdown(diff_plans(base, head), "main", "pr-42").strip()
+
+
 if __name__ == "__main__":
-    print(environment_table())
+    import sys
+
+    print(example_pr_comment() if sys.argv[1:] == ["pr-comment"] else environment_table())

@@ -170,6 +170,8 @@ def _jsonable(value: Any) -> Any:
         return {str(k): _jsonable(v) for k, v in sorted(value.items())}
     if isinstance(value, (list, tuple)):
         return [_jsonable(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)  # protobuf carries every number as a double; 7 reads better than 7.0
     if isinstance(value, (str, int, float, bool)) or value is None:
         return value
     if isinstance(value, pulumi.Resource):
@@ -308,6 +310,9 @@ def run_program(
     finally:
         settings.ROOT.set(None)
         pulumi.runtime.set_all_config({}, [])
+        # Let the SDK's RPC worker threads and async generators finish before the loop goes away.
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.run_until_complete(loop.shutdown_default_executor())
         asyncio.set_event_loop(None)
         loop.close()
     registrations = sorted(monitor.registrations.values(), key=lambda r: r.urn)

@@ -8,6 +8,7 @@ resulting plan.
 
 from __future__ import annotations
 
+import json
 import runpy
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,9 @@ from mlops_blueprint.config import PROJECT, ConfigError, PlatformConfig, parse_c
 from mlops_blueprint.mock_runtime import SECRET_PLACEHOLDER, MockRun, run_program
 from mlops_blueprint.plan import build_plan
 from mlops_blueprint.policies.engine import evaluate_plan
+from mlops_blueprint.policies.rules.iam import BOUNDARY_CONFIG_KEY
+
+BOUNDARY_POLICY = "iam-role-permissions-boundary"
 
 STACKS_DIR = Path(mlops_blueprint.stacks.__file__).resolve().parent
 
@@ -59,11 +63,32 @@ def _run_main() -> None:
     runpy.run_module("mlops_blueprint", run_name="__main__", alter_sys=False)
 
 
-def run_preview(stack: str, config_file: Path | None = None) -> PreviewResult:
+def load_policy_config(path: Path) -> dict[str, Any]:
+    """A policy config file, the same JSON ``pulumi preview --policy-pack-config`` takes:
+    ``{"<policy name>": {"<key>": value}}``."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError([f"{path}: no such policy config file"]) from None
+    except json.JSONDecodeError as exc:
+        raise ConfigError([f"{path}: not valid JSON ({exc})"]) from None
+    if not isinstance(document, dict) or not all(isinstance(v, dict) for v in document.values()):
+        raise ConfigError([f"{path}: expected {{\"<policy name>\": {{\"<key>\": value}}}}"])
+    return document
+
+
+def required_boundary(policy_config: dict[str, Any], config: PlatformConfig) -> str | None:
+    """The boundary the guardrails demand: the organisation's (policy config) over the stack's own."""
+    demanded = policy_config.get(BOUNDARY_POLICY, {}).get(BOUNDARY_CONFIG_KEY)
+    return demanded or config.iam.permissions_boundary_arn
+
+
+def run_preview(stack: str, config_file: Path | None = None, policy_config_file: Path | None = None) -> PreviewResult:
     """Preview ``stack``; raises :class:`ConfigError` (nothing registered) on bad config."""
     raw = load_stack_file(config_file or stack_file(stack))
+    policy_config = load_policy_config(policy_config_file) if policy_config_file else {}
     config = parse_config(raw_stack_config(raw, stack))
     run = run_program(_run_main, stack=stack, project=PROJECT, config=raw, region=config.region)
     plan = build_plan(run)
-    plan["findings"] = evaluate_plan(plan, permissions_boundary_arn=config.iam.permissions_boundary_arn)
+    plan["findings"] = evaluate_plan(plan, permissions_boundary_arn=required_boundary(policy_config, config))
     return PreviewResult(config=config, run=run, plan=plan)

@@ -38,3 +38,12 @@ def test_readme_quick_start_is_the_two_make_targets_and_ci_runs_the_test_one():
     assert "make preview" in README and "make test" in README
     ci = (REPO / ".ci" / "run").read_text()
     assert re.search(r"^make test$", ci, re.M)
+
+
+def test_readme_pr_comment_example_is_current():
+    from mlops_blueprint.docs import example_pr_comment
+
+    section = re.search(r"<!-- pr-comment:start -->\n(.*?)\n<!-- pr-comment:end -->", README, re.S)
+    assert section, "README lost its pr-comment markers"
+    assert section.group(1) == example_pr_comment(), "run `python -m mlops_blueprint.docs pr-comment` and paste it"
+    assert "**+7 to create · ~13 to update" in section.group(1)  # a third AZ: 3 subnets, route table, 3 associations

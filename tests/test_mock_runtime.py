@@ -104,3 +104,11 @@ def test_program_errors_propagate_and_runtime_resets():
 def test_unmocked_invoke_fails_loudly():
     with pytest.raises(Exception, match="no mock for invoke"):
         run_program(lambda: aws.ec2.get_vpc(default=True), stack="dev", project="mlops-platform")
+
+
+def test_whole_numbers_stay_integers_in_the_plan():
+    """Protobuf carries numbers as doubles; plans and diffs must still read 7, not 7.0."""
+    run = run_program(lambda: aws.kms.Key("k", deletion_window_in_days=7, description="x"),
+                      stack="dev", project="mlops-platform")
+    key = run.named("aws:kms/key:Key", "k")
+    assert key.inputs["deletionWindowInDays"] == 7 and isinstance(key.inputs["deletionWindowInDays"], int)

@@ -190,3 +190,31 @@ def test_shared_network_needs_its_stack_name(tmp_path, capsys):
     path = _write_stack(tmp_path, **{"mlops-platform:network": {"mode": "shared"}})
     assert cli.main(["preview", "--stack", "dev", "--config-file", str(path)]) == 2
     assert "mode 'shared' needs network.sharedStack" in capsys.readouterr().err
+
+
+def test_broken_config_against_the_org_policy_exits_1_with_findings(tmp_path, capsys, monkeypatch):
+    """The organisation demands a permissions boundary (policy config); a stack that forgets it is
+    flagged on every role and the preview fails, exactly as `pulumi preview --policy-pack` would."""
+    monkeypatch.setenv("COLUMNS", "240")
+    boundary = "arn:aws:iam::123456789012:policy/org-boundary"
+    policy_config = tmp_path / "policy-config.json"
+    policy_config.write_text(json.dumps({"iam-role-permissions-boundary": {"permissionsBoundaryArn": boundary}}))
+    plan_path = tmp_path / "plan.json"
+    code = cli.main(["preview", "--stack", "dev", "--policy-config", str(policy_config), "--json", str(plan_path)])
+    assert code == 1
+    plan = json.loads(plan_path.read_text())
+    roles = {r["urn"] for r in plan["resources"] if r["type"] == "aws:iam/role:Role"}
+    flagged = {f["urn"] for f in plan["findings"] if f["policy"] == "iam-role-permissions-boundary"}
+    assert flagged == roles and len(roles) >= 6
+    assert all(f["enforcement"] == "mandatory" for f in plan["findings"] if f["policy"] == "iam-role-permissions-boundary")
+    assert "iam-role-permissions-boundary" in capsys.readouterr().out
+    # The same stack with the boundary configured passes the same organisation policy.
+    fixed = _write_stack(tmp_path, **{"mlops-platform:iam": {"permissionsBoundaryArn": boundary}})
+    assert cli.main(["preview", "--stack", "dev", "--config-file", str(fixed), "--policy-config", str(policy_config)]) == 0
+
+
+def test_unreadable_policy_config_exits_2(tmp_path, capsys):
+    bad = tmp_path / "policy.json"
+    bad.write_text("{not json")
+    assert cli.main(["preview", "--stack", "dev", "--policy-config", str(bad)]) == 2
+    assert "policy.json: not valid JSON" in capsys.readouterr().err
