@@ -19,6 +19,7 @@ from mlops_blueprint.components.s3_bucket import bucket_arn
 from mlops_blueprint.config import PROJECT, PlatformConfig
 from mlops_blueprint.context import StackContext
 from mlops_blueprint.naming import Naming
+from mlops_blueprint.providers import aws_provider
 from mlops_blueprint.tags import Tagging
 
 
@@ -58,7 +59,7 @@ def _shared_network(config: PlatformConfig) -> ExistingNetwork | None:
 def build(config: PlatformConfig) -> dict[str, Any]:
     """Create the platform for ``config``; returns the stack outputs (camelCase names)."""
     tagging = _tagging(config)
-    provider = aws.Provider("aws", region=config.region, default_tags={"tags": tagging.default_tags()})
+    provider = aws_provider(config.region, tagging)
     ctx = _context(config, tagging, provider)
     opts = pulumi.ResourceOptions(providers={"aws": provider})
     stateful = {"protect": config.protect_stateful, "retain_on_delete": config.retain_on_delete}

@@ -47,3 +47,17 @@ def test_readme_pr_comment_example_is_current():
     assert section, "README lost its pr-comment markers"
     assert section.group(1) == example_pr_comment(), "run `python -m mlops_blueprint.docs pr-comment` and paste it"
     assert "**+7 to create · ~13 to update" in section.group(1)  # a third AZ: 3 subnets, route table, 3 associations
+
+
+def test_readme_component_example_runs_and_is_secure():
+    """The 'own program' snippet is run as written, under the same harness as the stacks."""
+    from mlops_blueprint.mock_runtime import run_program
+    from mlops_blueprint.plan import build_plan
+    from mlops_blueprint.policies.engine import evaluate_plan
+
+    section = README.split("## Using the components in your own program", 1)[1]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    run = run_program(lambda: exec(compile(code, "README.md", "exec"), {}), stack="dev", project="my-ml")
+    assert run.outputs["modelsBucket"] == "my-ml-dev-models-123456789012-eu-west-1"
+    assert len(run.of_type("aws:s3/bucket:Bucket")) == 3
+    assert [f for f in evaluate_plan(build_plan(run)) if f["enforcement"] == "mandatory"] == []
