@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STACK ?= dev
 PLAN_DIR := build
 
-.PHONY: preview preview-all snapshots test bench clean
+.PHONY: preview preview-all graph snapshots test bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,10 @@ preview-all: $(VENV)/.core-installed
 	for stack in dev staging prod; do \
 	  $(BIN)/mlops-blueprint preview --stack $$stack --json $(PLAN_DIR)/plan-$$stack.json --format json > /dev/null || exit $$?; \
 	done
+
+# The component graph (mermaid) of a stack, as shown in the README.
+graph: $(VENV)/.core-installed
+	$(BIN)/mlops-blueprint preview --stack $(STACK) --format mermaid
 
 # Golden plans: review the diff in git before committing the new snapshots.
 snapshots: $(VENV)/.core-installed

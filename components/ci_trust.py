@@ -42,6 +42,7 @@ class CiIdentity:
     deploy_branch: str
     issuer: str  # host[/path] without scheme, e.g. token.actions.githubusercontent.com
     audience: str
+    environment: str  # the stack's environment: GitHub deploy jobs run in the environment of that name
 
     @property
     def url(self) -> str:
@@ -57,9 +58,15 @@ class CiIdentity:
 
     @property
     def deploy_subject(self) -> str:
-        """Exact ``sub`` (StringEquals) for deploys: the deploy branch, nothing else."""
+        """Exact ``sub`` (StringEquals) for deploys.
+
+        GitHub: a job that declares ``environment: <env>`` gets the subject
+        ``repo:<repo>:environment:<env>``, so each stack's deploy role trusts only its own GitHub
+        environment, and that environment's rules (required reviewers for prod, deployment branch
+        = the deploy branch) are what AWS ends up enforcing. GitLab: the deploy branch.
+        """
         if self.provider == "github":
-            return f"repo:{self.repository}:ref:refs/heads/{self.deploy_branch}"
+            return f"repo:{self.repository}:environment:{self.environment}"
         return f"project_path:{self.repository}:ref_type:branch:ref:{self.deploy_branch}"
 
 
@@ -69,13 +76,14 @@ def ci_identity(
     deploy_branch: str,
     gitlab_url: str,
     oidc_provider_arn: str | None,
+    environment: str,
 ) -> CiIdentity:
     """The identity for validated args; an existing provider's ARN names the issuer exactly
     (e.g. a GitHub Enterprise issuer ``token.actions.githubusercontent.com/<enterprise>``)."""
     default_issuer = GITHUB_ISSUER if provider == "github" else gitlab_url.removeprefix("https://")
     issuer = oidc_provider_arn.split(":oidc-provider/", 1)[1] if oidc_provider_arn else default_issuer
     audience = GITHUB_AUDIENCE if provider == "github" else gitlab_url
-    return CiIdentity(provider, repository, deploy_branch, issuer, audience)
+    return CiIdentity(provider, repository, deploy_branch, issuer, audience, environment)
 
 
 def web_identity_trust(identity: CiIdentity, oidc_provider_arn: str, *, deploy: bool) -> dict[str, Any]:

@@ -425,7 +425,7 @@ class PlatformRoles(pulumi.ComponentResource):
         ctx = args.context
         assert args.ci_provider != "none" and args.ci_repository  # _validate guarantees both
         identity = ci_identity(args.ci_provider, args.ci_repository, args.ci_deploy_branch,
-                               args.gitlab_url, args.ci_oidc_provider_arn)
+                               args.gitlab_url, args.ci_oidc_provider_arn, ctx.environment)
         provider_arn: pulumi.Input[str] = args.ci_oidc_provider_arn or self._oidc_provider(identity).arn
         self.oidc_provider_arn = pulumi.Output.from_input(provider_arn)
         if not args.permissions_boundary_arn:

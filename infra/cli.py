@@ -34,6 +34,12 @@ def _preview(args: argparse.Namespace) -> int:
         write_plan(result.plan, args.json)
     if args.format == "json":
         sys.stdout.write(dumps(result.plan))
+    elif args.format == "mermaid":
+        from mlops_blueprint.mermaid import render_mermaid
+
+        sys.stdout.write(render_mermaid(result.plan))
+        if result.mandatory_findings:
+            err.print(f"{len(result.mandatory_findings)} mandatory policy findings (see --format tree)")
     else:
         print_report(result.plan, Console())
         if args.json:
@@ -71,7 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
     preview.add_argument("--policy-config", metavar="PATH",
                          help="policy config JSON, as for `pulumi preview --policy-pack-config` "
                               '(e.g. {"iam-role-permissions-boundary": {"permissionsBoundaryArn": "arn:..."}})')
-    preview.add_argument("--format", choices=("tree", "json"), default="tree", help="what to print (default: tree)")
+    preview.add_argument("--format", choices=("tree", "json", "mermaid"), default="tree",
+                         help="what to print: the resource tree (default), the plan JSON, or the component graph")
     preview.set_defaults(handler=_preview)
 
     diff = commands.add_parser("diff", help="compare two plan JSON files")

@@ -1,7 +1,7 @@
 """Documentation generated from code, so the README cannot drift (checked by tests/test_docs.py).
 
-``python -m mlops_blueprint.docs`` prints the environment table; ``... docs pr-comment`` the
-example pull-request comment.
+``python -m mlops_blueprint.docs [environments|pr-comment|graph]`` prints the environment table,
+the example pull-request comment or the dev stack's component graph.
 """
 
 from __future__ import annotations
@@ -63,7 +63,16 @@ def example_pr_comment() -> str:
     return render_markdown(diff_plans(base, head), "main", "pr-42").strip()
 
 
+def dev_graph() -> str:
+    """The dev stack's component graph (mermaid), as the README shows it."""
+    from mlops_blueprint.mermaid import render_mermaid
+    from mlops_blueprint.preview import run_preview
+
+    return render_mermaid(run_preview("dev").plan).strip()
+
+
 if __name__ == "__main__":
     import sys
 
-    print(example_pr_comment() if sys.argv[1:] == ["pr-comment"] else environment_table())
+    documents = {"pr-comment": example_pr_comment, "graph": dev_graph, "environments": environment_table}
+    print(documents[sys.argv[1] if sys.argv[1:] else "environments"]())

@@ -61,3 +61,11 @@ def test_readme_component_example_runs_and_is_secure():
     assert run.outputs["modelsBucket"] == "my-ml-dev-models-123456789012-eu-west-1"
     assert len(run.of_type("aws:s3/bucket:Bucket")) == 3
     assert [f for f in evaluate_plan(build_plan(run)) if f["enforcement"] == "mandatory"] == []
+
+
+def test_readme_graph_is_current():
+    from mlops_blueprint.docs import dev_graph
+
+    section = re.search(r"<!-- graph:start -->\n```mermaid\n(.*?)\n```\n<!-- graph:end -->", README, re.S)
+    assert section, "README lost its graph markers"
+    assert section.group(1) == dev_graph(), "run `python -m mlops_blueprint.docs graph` and paste it"

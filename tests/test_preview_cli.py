@@ -218,3 +218,9 @@ def test_unreadable_policy_config_exits_2(tmp_path, capsys):
     bad.write_text("{not json")
     assert cli.main(["preview", "--stack", "dev", "--policy-config", str(bad)]) == 2
     assert "policy.json: not valid JSON" in capsys.readouterr().err
+
+
+def test_mermaid_format_prints_the_component_graph(capsys):
+    assert cli.main(["preview", "--stack", "dev", "--format", "mermaid"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("flowchart LR") and "    artifacts --> kms" in out and "    roles --> artifacts" in out

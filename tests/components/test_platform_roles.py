@@ -355,7 +355,7 @@ def test_no_ci_roles_or_provider_without_ci(dev_context):
     assert run.outputs["training"] == role_arn(run, "training")
 
 
-def test_github_trust_preview_any_ref_deploy_only_the_deploy_branch(dev_context):
+def test_github_trust_preview_any_ref_deploy_only_the_stacks_environment(dev_context):
     run = build(dev_context, **GITHUB)
     (provider,) = run.of_type(OIDC)
     assert provider.inputs["url"] == "https://token.actions.githubusercontent.com"
@@ -369,7 +369,8 @@ def test_github_trust_preview_any_ref_deploy_only_the_deploy_branch(dev_context)
         assert s["Condition"]["StringEquals"][f"{host}:aud"] == "sts.amazonaws.com"
         subjects[purpose] = s["Condition"]
     assert subjects["ci-preview"]["StringLike"] == {f"{host}:sub": "repo:acme/ml-platform:*"}
-    assert subjects["ci-deploy"]["StringEquals"][f"{host}:sub"] == "repo:acme/ml-platform:ref:refs/heads/release"
+    # Deploy jobs run in the GitHub environment named after the stack; its protection rules apply.
+    assert subjects["ci-deploy"]["StringEquals"][f"{host}:sub"] == "repo:acme/ml-platform:environment:dev"
     assert "StringLike" not in subjects["ci-deploy"]
 
     preview = subjects["ci-preview"]["StringLike"][f"{host}:sub"]

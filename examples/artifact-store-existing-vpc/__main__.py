@@ -1,0 +1,61 @@
+"""KMS keys and an artifact store for ML workloads that run in a VPC you already have.
+
+What a platform team writes when the network belongs to someone else: the Network component in
+"existing" mode creates no VPC, subnets or endpoints, only the security group the workloads
+(SageMaker training jobs, endpoints, a tracking server) use inside the given private subnets.
+"""
+
+import pulumi
+import pulumi_aws as aws
+
+from mlops_blueprint.components.artifact_store import ArtifactStore, ArtifactStoreArgs
+from mlops_blueprint.components.kms import Kms, KmsArgs
+from mlops_blueprint.components.network import Network, NetworkArgs
+from mlops_blueprint.config import ExistingVpc
+from mlops_blueprint.context import StackContext
+from mlops_blueprint.naming import Naming
+from mlops_blueprint.tags import Tagging
+
+config = pulumi.Config()
+project = pulumi.get_project()
+environment = config.require("environment")  # dev, staging or prod
+region = pulumi.Config("aws").require("region")
+# Validated by the package's own model: bad ids fail here, before anything is created.
+try:
+    existing_vpc = ExistingVpc.model_validate(config.require_object("existingVpc"))
+except ValueError as exc:  # pydantic's ValidationError: one line per bad field
+    raise pulumi.RunError(f"invalid config {project}:existingVpc: {exc}") from None
+prod = environment == "prod"
+
+tagging = Tagging(
+    project=project,
+    environment=environment,
+    owner=config.require("owner"),
+    cost_center=config.require("costCenter"),
+    data_classification=config.get("dataClassification") or "confidential",
+)
+# Every resource gets the mandatory tags through the provider's default tags.
+provider = aws.Provider("aws", region=region, default_tags={"tags": tagging.default_tags()})
+account_id = aws.get_caller_identity(opts=pulumi.InvokeOptions(provider=provider)).account_id
+ctx = StackContext(
+    naming=Naming(project=project, environment=environment, account_id=account_id, region=region),
+    tagging=tagging,
+)
+opts = pulumi.ResourceOptions(providers={"aws": provider})
+stateful = {"protect": prod, "retain_on_delete": prod}  # keys and buckets survive mistakes in prod
+
+kms = Kms("kms", KmsArgs(context=ctx, deletion_window_days=30 if prod else 7, **stateful), opts)
+network = Network(
+    "network",
+    NetworkArgs(context=ctx, logs_kms_key_arn=kms.logs_key_arn, existing=existing_vpc),
+    opts,
+)
+artifacts = ArtifactStore("artifacts", ArtifactStoreArgs(context=ctx, kms_key_arn=kms.data_key_arn, **stateful), opts)
+
+pulumi.export("dataKeyArn", kms.data_key_arn)
+pulumi.export("artifactBucketName", artifacts.models_bucket_name)
+pulumi.export("datasetsBucketName", artifacts.datasets_bucket_name)
+pulumi.export("accessLogsBucketName", artifacts.logs_bucket_name)
+pulumi.export("vpcId", network.vpc_id)
+pulumi.export("trainingSubnetIds", network.training_subnet_ids)
+pulumi.export("workloadSecurityGroupId", network.workload_security_group_id)
