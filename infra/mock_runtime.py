@@ -77,7 +77,7 @@ def mock_arn(type_: str, name: str, region: str, partition: str = "aws") -> str:
 
 def _physical_name(type_: str, name: str, inputs: Mapping[str, Any]) -> str:
     """The name AWS would know the resource by: the explicit input, else the logical name."""
-    for key in ("bucket", "name", "roleName", "functionName", "identifier", "trailName"):
+    for key in ("bucket", "name", "roleName", "functionName", "identifier", "trailName", "pipelineName"):
         value = inputs.get(key)
         if isinstance(value, str) and value:
             return value
@@ -98,6 +98,8 @@ def _computed_outputs(type_: str, name: str, id_: str, inputs: Mapping[str, Any]
         outputs.update(keyId=id_, arn=mock_arn(type_, id_, region))
     elif type_ in ("aws:iam/role:Role", "aws:iam/policy:Policy", "aws:cloudwatch/logGroup:LogGroup"):
         outputs.update(name=physical)
+    elif type_ == "aws:ecr/repository:Repository":
+        outputs.update(repositoryUrl=f"{MOCK_ACCOUNT_ID}.dkr.ecr.{region}.amazonaws.com/{physical}", registryId=MOCK_ACCOUNT_ID)
     elif type_ == "aws:ec2/vpc:Vpc":
         outputs.update(defaultSecurityGroupId=f"sg-{id_}", mainRouteTableId=f"rtb-{id_}")
     elif type_ == "aws:ec2/vpcEndpoint:VpcEndpoint":
@@ -310,6 +312,15 @@ def run_program(
     finally:
         settings.ROOT.set(None)
         pulumi.runtime.set_all_config({}, [])
+        # A program that failed inside an apply leaves tasks behind, and the SDK tracks outputs in a
+        # process-wide set: cancel and forget them, or the next run awaits tasks of a closed loop.
+        pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
+        for task in pending:
+            task.cancel()
+        if pending:
+            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        with settings.SETTINGS.lock:
+            settings.SETTINGS.outputs.clear()
         # Let the SDK's RPC worker threads and async generators finish before the loop goes away.
         loop.run_until_complete(loop.shutdown_asyncgens())
         loop.run_until_complete(loop.shutdown_default_executor())

@@ -112,3 +112,17 @@ def test_whole_numbers_stay_integers_in_the_plan():
                       stack="dev", project="mlops-platform")
     key = run.named("aws:kms/key:Key", "k")
     assert key.inputs["deletionWindowInDays"] == 7 and isinstance(key.inputs["deletionWindowInDays"], int)
+
+
+def test_a_failure_inside_an_apply_does_not_poison_the_next_run():
+    def failing_apply():
+        bucket = aws.s3.Bucket("b", bucket="x")
+        bucket.bucket.apply(lambda _: (_ for _ in ()).throw(RuntimeError("apply failed")))
+        aws.s3.BucketVersioning("v", bucket=bucket.bucket.apply(lambda n: 1 / 0 if n else n),
+                                versioning_configuration={"status": "Enabled"})
+
+    with pytest.raises(Exception):
+        run_program(failing_apply, stack="dev", project="mlops-platform")
+    fresh = run_program(_program, stack="dev", project="mlops-platform",
+                        config={"mlops-platform:owner": "team-a", "aws:region": "eu-west-1"})
+    assert fresh.error is None and fresh.outputs["bucket"] == "box-physical"
