@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STACK ?= dev
 PLAN_DIR := build
 
-.PHONY: preview preview-all graph snapshots test bench clean
+.PHONY: preview preview-all graph snapshots docs test bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,10 @@ preview-all: $(VENV)/.core-installed
 # The component graph (mermaid) of a stack, as shown in the README.
 graph: $(VENV)/.core-installed
 	$(BIN)/mlops-blueprint preview --stack $(STACK) --format mermaid
+
+# The README's generated sections (environment table, graph, PR comment, cost table).
+docs: $(VENV)/.core-installed
+	$(BIN)/python -m mlops_blueprint.docs
 
 # Golden plans: review the diff in git before committing the new snapshots.
 snapshots: $(VENV)/.core-installed

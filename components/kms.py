@@ -13,6 +13,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from mlops_blueprint.components.alerting import sns_publisher_key_statements
 from mlops_blueprint.context import StackContext
 from mlops_blueprint.policy_documents import Statement, document, render, statement
 
@@ -122,6 +123,8 @@ def logs_key_policy(ctx: StackContext, admin_arns: Sequence[str] = ()) -> dict[s
             principals={"AWS": "*"},
             conditions={"StringEquals": {"kms:CallerAccount": account}, "StringLike": trail_context},
         ),
+        # The alert topics are encrypted with this key: the services that publish to them need it.
+        *sns_publisher_key_statements(ctx),
     )
 
 

@@ -63,6 +63,7 @@ class NetworkArgs:
     cidr: str = "10.0.0.0/16"
     az_count: int = 2
     interface_endpoints: Sequence[str] = INTERFACE_ENDPOINT_SERVICES
+    endpoint_az_count: int | None = None    # AZs holding interface endpoints (None: all); each costs per AZ-hour
     flow_log_retention_days: int = 30
     existing: ExistingVpc | ExistingNetwork | None = None  # set: create no VPC, only the workload SG
     protect: bool = False                   # the flow-log group (prod: True)
@@ -89,6 +90,10 @@ def _validate(args: NetworkArgs) -> None:
                 f"cidr: {args.cidr!r} is too small for {len(TIERS)} tiers x {MAX_AZS} AZ slots of at least "
                 f"/{_MIN_SUBNET_PREFIX}; expected /16 to /24"
             )
+    if args.endpoint_az_count is not None and not (
+            isinstance(args.endpoint_az_count, int) and 1 <= args.endpoint_az_count <= args.az_count):
+        problems.append(f"endpoint_az_count: {args.endpoint_az_count!r} is out of range; expected 1 to az_count "
+                        f"({args.az_count}) or None for every AZ")
     unknown = sorted(set(args.interface_endpoints) - set(INTERFACE_ENDPOINT_SERVICES))
     if isinstance(args.interface_endpoints, str) or unknown:
         bad = args.interface_endpoints if isinstance(args.interface_endpoints, str) else ", ".join(unknown)
@@ -236,7 +241,8 @@ class Network(pulumi.ComponentResource):
             cidr_ipv4=args.cidr,
             opts=child,
         )
-        serving_ids = [s.id for s in subnets["serving"]]
+        # Interface endpoints bill per AZ-hour: dev keeps them in one AZ, production in every AZ.
+        serving_ids = [s.id for s in subnets["serving"]][: args.endpoint_az_count or args.az_count]
         for service in sorted(set(args.interface_endpoints)):
             aws.ec2.VpcEndpoint(
                 f"{name}-{service.replace('.', '-')}",

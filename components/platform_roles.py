@@ -90,6 +90,7 @@ class PlatformRolesArgs:
     state_bucket_arn: str | None = None      # Pulumi S3 backend the CI roles may use
     # Kubernetes backends: the service accounts that may also assume the tracking / serving role.
     tracking_service_account: ServiceAccountTrust | None = None
+    tracking_artifact_prefix: str = "mlflow"  # TrackingConfig.artifact_prefix: where MLflow keeps artifacts
     serving_service_account: ServiceAccountTrust | None = None
 
 
@@ -246,14 +247,14 @@ def serving_policy(ctx: StackContext, data_key: str, models: str) -> dict[str, A
     )
 
 
-def tracking_policy(ctx: StackContext, data_key: str, models: str) -> dict[str, Any]:
-    """MLflow artifacts under ``mlflow/`` and registration of models into this stack's groups."""
+def tracking_policy(ctx: StackContext, data_key: str, models: str, artifact_prefix: str = "mlflow") -> dict[str, Any]:
+    """MLflow artifacts under ``<artifact_prefix>/`` and registration of models into this stack's groups."""
     prefix = owned_prefix(ctx)
     registry = [ctx.arn("sagemaker", f"model-package-group/{prefix}-*"),
                 ctx.arn("sagemaker", f"model-package/{prefix}-*/*")]
     return document(
-        *_s3_read("ReadMlflowArtifacts", models, prefix="mlflow/"),
-        _s3_write("WriteMlflowArtifacts", models, prefix="mlflow/"),
+        *_s3_read("ReadMlflowArtifacts", models, prefix=f"{artifact_prefix}/"),
+        _s3_write("WriteMlflowArtifacts", models, prefix=f"{artifact_prefix}/"),
         _data_key(data_key),
         statement("RegisterModels", [
             "sagemaker:AddTags", "sagemaker:CreateModelPackage", "sagemaker:CreateModelPackageGroup",
@@ -274,6 +275,23 @@ def pipelines_policy(
                   conditions={"StringEquals": {"iam:PassedToService": ctx.service_principal("sagemaker")}}),
         # AddTags: jobs are created with their tags (Tagging.full), which SageMaker authorizes separately.
         statement("RunSageMakerResources", [*actions, "sagemaker:AddTags"], resources),
+        # SageMaker Pipelines names the jobs it starts pipelines-<execution>-<step>-<suffix>, not
+        # after the stack: allow those only when created with this stack's project/environment tags.
+        statement(
+            "RunPipelineJobs",
+            ["sagemaker:CreateTrainingJob", "sagemaker:CreateProcessingJob", "sagemaker:AddTags"],
+            [ctx.arn("sagemaker", "training-job/pipelines-*"), ctx.arn("sagemaker", "processing-job/pipelines-*")],
+            conditions={"StringEquals": {"aws:RequestTag/project": ctx.naming.project,
+                                         "aws:RequestTag/environment": ctx.environment}},
+        ),
+        statement(
+            "WatchPipelineJobs",
+            ["sagemaker:DescribeTrainingJob", "sagemaker:StopTrainingJob",
+             "sagemaker:DescribeProcessingJob", "sagemaker:StopProcessingJob"],
+            [ctx.arn("sagemaker", "training-job/pipelines-*"), ctx.arn("sagemaker", "processing-job/pipelines-*")],
+            conditions={"StringEquals": {"aws:ResourceTag/project": ctx.naming.project,
+                                         "aws:ResourceTag/environment": ctx.environment}},
+        ),
         *_s3_read("ReadDatasets", datasets),
         _s3_write("WriteModelArtifacts", models),
         _data_key(data_key),
@@ -341,7 +359,7 @@ class PlatformRoles(pulumi.ComponentResource):
         serving = self._role("serving", "SageMaker endpoints", trust_with(args.serving_service_account),
                              render(lambda k, m: serving_policy(ctx, k, m), key, models))
         tracking = self._role("tracking", "SageMaker MLflow tracking server", trust_with(args.tracking_service_account),
-                              render(lambda k, m: tracking_policy(ctx, k, m), key, models))
+                              render(lambda k, m: tracking_policy(ctx, k, m, args.tracking_artifact_prefix), key, models))
         pipelines = self._role(
             "pipelines", "SageMaker Pipelines executions", sagemaker_trust,
             render(lambda k, d, m, t, s: pipelines_policy(ctx, k, d, m, t, s),

@@ -86,6 +86,10 @@ def build_parser() -> argparse.ArgumentParser:
     diff.add_argument("head")
     diff.add_argument("--format", choices=("markdown", "text", "json"), default="text")
     diff.set_defaults(handler=_diff)
+
+    from mlops_blueprint.cost import add_cost_command
+
+    add_cost_command(commands)
     return parser
 
 

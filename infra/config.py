@@ -20,6 +20,14 @@ from pulumi.errors import RunError
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
 from mlops_blueprint.config_base import LOG_RETENTION_DAYS, RetentionDays, Section
+from mlops_blueprint.monitoring_config import (
+    ALERTS_DEFAULTS, BUDGET_DEFAULTS, MONITORING_DEFAULTS, OBSERVABILITY_DEFAULTS, RETRAINING_DEFAULTS,
+    AlertsConfig, BudgetConfig, MonitoringConfig, ObservabilityConfig, RetrainingConfig, monitoring_problems,
+)
+from mlops_blueprint.serving_config import (
+    SERVING_DEFAULTS, TRAINING_DEFAULTS, ModelConfig, ServingConfig, TrainingConfig, resolve_model, serving_problems,
+)
+from mlops_blueprint.tracking_config import TRACKING_DEFAULTS, TrackingConfig, tracking_problems
 
 PROJECT = "mlops-platform"
 ENVIRONMENTS = ("dev", "staging", "prod")
@@ -90,6 +98,8 @@ class NetworkConfig(Section):
     cidr: str = Field(default="10.0.0.0/16", description="VPC CIDR, a private /16 to /24")
     az_count: int = Field(default=2, ge=2, le=4, description="availability zones (2 to 4)")
     interface_endpoints: list[str] = Field(default_factory=lambda: list(INTERFACE_ENDPOINT_SERVICES))
+    endpoint_az_count: int | None = Field(default=None, ge=1, le=4,
+                                          description="AZs holding the interface endpoints (unset: every AZ)")
     flow_log_retention_days: RetentionDays = 30
     existing: ExistingVpc | None = None
     shared_stack: str | None = Field(
@@ -123,6 +133,8 @@ class NetworkConfig(Section):
             raise ValueError("mode 'shared' needs network.sharedStack (e.g. acme/mlops-platform/shared)")
         if self.mode != "existing" and self.existing is not None:
             raise ValueError(f"network.existing is set but mode is {self.mode!r}; set mode: existing or remove existing")
+        if self.endpoint_az_count is not None and self.endpoint_az_count > self.az_count:
+            raise ValueError(f"network.endpointAzCount ({self.endpoint_az_count}) exceeds network.azCount ({self.az_count})")
         if self.mode != "shared" and self.shared_stack:
             raise ValueError(f"network.sharedStack is set but mode is {self.mode!r}; set mode: shared or remove sharedStack")
         return self
@@ -244,6 +256,15 @@ class PlatformConfig(Section):
     audit: AuditConfig = Field(default_factory=AuditConfig)
     iam: IamConfig = Field(default_factory=IamConfig)
     kubernetes: KubernetesConfig | None = None
+    tracking: TrackingConfig = Field(default_factory=TrackingConfig)
+    training: TrainingConfig = Field(default_factory=TrainingConfig)
+    serving: ServingConfig = Field(default_factory=ServingConfig)
+    models: list[ModelConfig] = Field(default_factory=list, description="the models to serve, one endpoint each")
+    monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig)
+    retraining: RetrainingConfig = Field(default_factory=RetrainingConfig)
+    budget: BudgetConfig = Field(default_factory=BudgetConfig)
+    observability: ObservabilityConfig = Field(default_factory=ObservabilityConfig)
 
     @field_validator("region")
     @classmethod
@@ -261,6 +282,19 @@ class PlatformConfig(Section):
                 raise ValueError("protectStateful and retainOnDelete must be true in prod")
         return self
 
+    @model_validator(mode="after")
+    def _across_sections(self) -> PlatformConfig:
+        """Checks that span sections (a backend needs the cluster; monitored models must be served)."""
+        has_cluster = self.kubernetes is not None
+        problems = tracking_problems(self.tracking, has_cluster, environment=self.environment)
+        problems += serving_problems(self.serving, self.models, has_cluster, environment=self.environment)
+        if not problems:  # resolving models needs valid serving settings
+            captured = [m.name for m in self.models if resolve_model(self.serving, m).captures_data]
+            problems += monitoring_problems(self.monitoring, self.retraining, [m.name for m in self.models], captured)
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
 
 # Per-environment defaults, under the stack file's values. The README's environment table is
 # generated from this mapping, so the documentation cannot drift from the code.
@@ -268,7 +302,9 @@ ENVIRONMENT_DEFAULTS: dict[str, dict[str, Any]] = {
     "dev": {
         "protectStateful": False,
         "retainOnDelete": False,
-        "network": {"cidr": "10.10.0.0/16", "azCount": 2, "flowLogRetentionDays": 14},
+        # Idle cost: interface endpoints bill per AZ-hour, so dev keeps the ones SageMaker needs in one AZ.
+        "network": {"cidr": "10.10.0.0/16", "azCount": 2, "flowLogRetentionDays": 14, "endpointAzCount": 1,
+                    "interfaceEndpoints": ["sagemaker.api", "sagemaker.runtime", "sts", "ecr.api", "ecr.dkr", "logs"]},
         "kms": {"deletionWindowDays": 7},
         "artifacts": {"forceDestroy": True, "noncurrentDaysToGlacier": 60, "noncurrentExpirationDays": 90,
                       "accessLogExpirationDays": 90},
@@ -291,6 +327,20 @@ ENVIRONMENT_DEFAULTS: dict[str, dict[str, Any]] = {
         "audit": {"objectLock": True, "objectLockDays": 365, "logRetentionDays": 365},
     },
 }
+
+
+# Sections with their own modules bring their own per-environment defaults.
+for _env in ENVIRONMENTS:
+    ENVIRONMENT_DEFAULTS[_env].update(
+        tracking=TRACKING_DEFAULTS[_env],
+        training=TRAINING_DEFAULTS[_env],
+        serving=SERVING_DEFAULTS[_env],
+        monitoring=MONITORING_DEFAULTS[_env],
+        alerts=ALERTS_DEFAULTS[_env],
+        retraining=RETRAINING_DEFAULTS[_env],
+        budget=BUDGET_DEFAULTS[_env],
+        observability=OBSERVABILITY_DEFAULTS[_env],
+    )
 
 
 def _deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:

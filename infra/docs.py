@@ -1,7 +1,7 @@
 """Documentation generated from code, so the README cannot drift (checked by tests/test_docs.py).
 
-``python -m mlops_blueprint.docs [environments|pr-comment|graph]`` prints the environment table,
-the example pull-request comment or the dev stack's component graph.
+``python -m mlops_blueprint.docs`` (``make docs``) rewrites the README's generated sections: the
+environment table, the component graph, the example pull-request comment and the cost table.
 """
 
 from __future__ import annotations
@@ -16,6 +16,13 @@ _ROWS: tuple[tuple[str, Any], ...] = (
     ("retain on delete", lambda c: c.retain_on_delete),
     ("availability zones", lambda c: c.network.az_count),
     ("VPC CIDR", lambda c: c.network.cidr),
+    ("interface endpoints (AZs)", lambda c: f"{len(c.network.interface_endpoints)} ({c.network.endpoint_az_count or c.network.az_count})"),
+    ("tracking server", lambda c: c.tracking.backend + (f" ({c.tracking.size})" if c.tracking.backend == "sagemaker-managed" else "")),
+    ("serving (per model)", lambda c: "serverless" if c.serving.serverless else
+        f"{c.serving.initial_instance_count} x {c.serving.instance_type}"),
+    ("deployment strategy", lambda c: c.serving.deployment.strategy),
+    ("data capture (%)", lambda c: c.serving.data_capture_percent),
+    ("monthly budget (USD)", lambda c: f"{c.budget.monthly_limit_usd:,.0f}" if c.budget.enabled else "none"),
     ("KMS deletion window (days)", lambda c: c.kms.deletion_window_days),
     ("VPC flow-log retention (days)", lambda c: c.network.flow_log_retention_days),
     ("CloudTrail log retention (days)", lambda c: c.audit.log_retention_days),
@@ -63,6 +70,23 @@ def example_pr_comment() -> str:
     return render_markdown(diff_plans(base, head), "main", "pr-42").strip()
 
 
+def cost_table() -> str:
+    """Idle monthly cost per stack as shipped, per component (markdown), from the price table."""
+    from mlops_blueprint.config import ENVIRONMENTS
+    from mlops_blueprint.cost import estimate
+    from mlops_blueprint.preview import run_preview
+
+    reports = {env: estimate(run_preview(env).plan) for env in ENVIRONMENTS}
+    components = sorted({c for r in reports.values() for c in r.by_component()})
+    lines = ["| monthly, USD (approximate) | " + " | ".join(ENVIRONMENTS) + " |",
+             "| --- |" + " ---: |" * len(ENVIRONMENTS)]
+    for component in components:
+        lines.append(f"| {component} | " + " | ".join(f"{reports[e].by_component().get(component, 0):,.2f}"
+                                                        for e in ENVIRONMENTS) + " |")
+    lines.append("| **total** | " + " | ".join(f"**{reports[e].total:,.2f}**" for e in ENVIRONMENTS) + " |")
+    return "\n".join(lines)
+
+
 def dev_graph() -> str:
     """The dev stack's component graph (mermaid), as the README shows it."""
     from mlops_blueprint.mermaid import render_mermaid
@@ -71,8 +95,29 @@ def dev_graph() -> str:
     return render_mermaid(run_preview("dev").plan).strip()
 
 
-if __name__ == "__main__":
-    import sys
+# README sections between <!-- NAME:start --> and <!-- NAME:end --> markers, and how to render them.
+SECTIONS = {
+    "environment-table": lambda: environment_table(),
+    "graph": lambda: f"```mermaid\n{dev_graph()}\n```",
+    "pr-comment": lambda: example_pr_comment(),
+    "cost": lambda: cost_table(),
+}
 
-    documents = {"pr-comment": example_pr_comment, "graph": dev_graph, "environments": environment_table}
-    print(documents[sys.argv[1] if sys.argv[1:] else "environments"]())
+
+def update_readme(path: str = "README.md") -> None:
+    """Rewrite every generated section of the README in place (``make docs``)."""
+    import re
+    from pathlib import Path
+
+    readme = Path(path)
+    text = readme.read_text(encoding="utf-8")
+    for name, render in SECTIONS.items():
+        pattern = re.compile(rf"(<!-- {name}:start -->\n).*?(\n<!-- {name}:end -->)", re.S)
+        if not pattern.search(text):
+            raise SystemExit(f"{path}: no <!-- {name}:start --> ... <!-- {name}:end --> markers")
+        text = pattern.sub(lambda m: m.group(1) + render() + m.group(2), text)
+    readme.write_text(text, encoding="utf-8")
+
+
+if __name__ == "__main__":
+    update_readme()

@@ -28,7 +28,9 @@ def test_dev_vs_prod_shows_what_prod_adds(dev_vs_prod):
     assert {"network-training-c", "network-serving-c", "network-database-c"} <= created  # third AZ
     assert {"roles-ci-preview", "roles-ci-deploy", "roles-ci-oidc"} <= created            # CI only in prod's config
     assert "audit-bucket-object-lock" in created                                          # WORM trail logs
-    assert diff.deletes == []
+    # dev tracks with serverless MLflow, prod with a managed tracking server: a swap, nothing else goes.
+    assert [(c.type, c.name) for c in diff.deletes] == [("aws:sagemaker/mlflowApp:MlflowApp", "tracking-app")]
+    assert ("aws:sagemaker/mlflowTrackingServer:MlflowTrackingServer", "tracking-server") in {(c.type, c.name) for c in diff.creates}
     assert "| + create | `aws:iam/role:Role` | `roles-ci-deploy` |" in markdown
 
 

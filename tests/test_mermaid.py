@@ -16,12 +16,21 @@ SUBGRAPH = re.compile(r'^\s+subgraph (\w+)\["([^"]*)"\]$')
 
 # Who references whom in the dev stack, and through what (see stacks/platform.py):
 DEV_EDGES = [
-    ("artifacts", "kms"),    # datasets/models buckets: SSE-KMS and bucket policy with the data key
-    ("audit", "artifacts"),  # trail bucket logs to the access-log bucket; data events on datasets/models
-    ("audit", "kms"),        # trail, its bucket and log group use the logs key
-    ("network", "kms"),      # flow-log group encrypted with the logs key
-    ("roles", "artifacts"),  # role policies scoped to the datasets/models buckets
-    ("roles", "kms"),        # role policies grant the data key
+    ("alerting", "kms"),       # alert topics encrypted with the logs key
+    ("artifacts", "kms"),      # datasets/models buckets: SSE-KMS and bucket policy with the data key
+    ("audit", "artifacts"),    # trail bucket logs to the access-log bucket; data events on datasets/models
+    ("audit", "kms"),          # trail, its bucket and log group use the logs key
+    ("cost", "alerting"),      # the budget notifies the budget topic
+    ("monitoring", "training"),  # the dashboard shows the training pipeline (dev serves no model yet)
+    ("network", "kms"),        # flow-log group encrypted with the logs key
+    ("roles", "artifacts"),    # role policies scoped to the datasets/models buckets
+    ("roles", "kms"),          # role policies grant the data key
+    ("tracking", "artifacts"),  # MLflow artifacts in the models bucket
+    ("tracking", "roles"),     # the tracking role
+    ("training", "artifacts"),  # pipeline reads datasets, writes models
+    ("training", "kms"),       # ECR and job volumes with the data key
+    ("training", "network"),   # jobs in the training subnets with the workload security group
+    ("training", "roles"),     # training and pipelines roles
 ]
 
 
@@ -50,7 +59,8 @@ def test_dev_draws_one_node_per_top_level_component_and_nests_secure_buckets(dev
     nodes = {m.group(1): m.group(2) for line in lines if (m := NODE.match(line))}
     subgraphs = {m.group(1): m.group(2) for line in lines if (m := SUBGRAPH.match(line))}
     top = {**{k: v for k, v in nodes.items() if "__" not in k}, **subgraphs}
-    assert sorted(top) == ["artifacts", "audit", "kms", "network", "roles"]
+    assert sorted(top) == ["alerting", "artifacts", "audit", "cost", "kms", "monitoring", "network", "roles",
+                           "tracking", "training"]
     assert top["kms"].startswith("kms<br/>mlops:security:Kms<br/>")
     assert top["artifacts"].startswith("artifacts<br/>mlops:storage:ArtifactStore<br/>")
     assert top["roles"].startswith("roles<br/>mlops:iam:PlatformRoles<br/>")

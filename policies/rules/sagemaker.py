@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from mlops_blueprint.policies.model import PolicyContext, ResourceCheck, ResourceView, Rule
 from mlops_blueprint.policies.rules._helpers import differs, is_set, show
+from mlops_blueprint.serving_config import has_local_storage
 
 ENDPOINT_CONFIGURATION = "aws:sagemaker/endpointConfiguration:EndpointConfiguration"
 MODEL = "aws:sagemaker/model:Model"
@@ -27,6 +28,10 @@ def _requires(prop: str, expected: object, label: str, why: str) -> ResourceChec
 
 def _endpoint_kms(resource: ResourceView, ctx: PolicyContext) -> list[str]:
     if is_set(resource.props.get("kmsKeyArn")):
+        return []
+    variants = [v for v in (resource.props.get("productionVariants") or []) if isinstance(v, dict)]
+    if variants and all(has_local_storage(str(v.get("instanceType") or "")) for v in variants):
+        # SageMaker rejects a KmsKeyId for NVMe instance-store types; AWS encrypts them in hardware.
         return []
     return [f"endpoint configuration '{resource.name}' has no kmsKeyArn; encrypt the ML storage volumes"]
 

@@ -211,3 +211,15 @@ def test_bad_deletion_window_is_rejected_before_anything_is_registered(dev_conte
     run = run_program(program, stack="dev", project="mlops-platform")
     assert "deletion_window_days" in str(caught[0]) and "7 to 30" in str(caught[0])
     assert [r.type for r in run.registrations] == ["pulumi:pulumi:Stack"]
+
+
+def test_logs_key_lets_only_the_alert_publishers_use_it_through_sns(dev_context) -> None:
+    from mlops_blueprint.components.kms import logs_key_policy
+
+    statements = {s["Sid"]: s for s in logs_key_policy(dev_context)["Statement"]}
+    for service in ("cloudwatch", "events", "budgets"):
+        grant = statements[f"{service.capitalize()}PublishToEncryptedTopics"]
+        assert grant["Principal"] == {"Service": f"{service}.amazonaws.com"}
+        assert grant["Action"] == ["kms:Decrypt", "kms:GenerateDataKey*"]
+        assert grant["Condition"]["StringEqualsIfExists"] == {"kms:ViaService": "sns.us-east-1.amazonaws.com"}
+    assert statements["CloudwatchPublishToEncryptedTopics"]["Condition"]["StringEquals"]["aws:SourceAccount"] == "123456789012"

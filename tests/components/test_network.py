@@ -358,3 +358,12 @@ def test_all_problems_are_reported_at_once(dev_context: StackContext) -> None:
 
     run_program(program, stack="dev", project="mlops-platform")
     assert "az_count" in str(caught[0]) and "cidr" in str(caught[0])
+
+
+def test_interface_endpoints_can_be_kept_to_fewer_azs(dev_context: StackContext) -> None:
+    run = build(dev_context, az_count=3, endpoint_az_count=1, interface_endpoints=("sts", "logs"))
+    serving = sorted(subnets_by_tier(run)["serving"], key=lambda s: s.inputs["availabilityZone"])
+    endpoints = [e for e in run.of_type(ENDPOINT) if e.inputs["vpcEndpointType"] == "Interface"]
+    assert len(endpoints) == 2 and all(e.inputs["subnetIds"] == [serving[0].id] for e in endpoints)
+    with pytest.raises(ValueError, match="endpoint_az_count: 4 is out of range"):
+        build(dev_context, az_count=3, endpoint_az_count=4)

@@ -230,6 +230,16 @@ def test_sagemaker_roles_trust_only_sagemaker_of_this_account(dev_context, purpo
     }]
 
 
+def _is_pipeline_job(resource: str) -> bool:
+    return re.search(r":(training|processing)-job/pipelines-\*$", resource) is not None
+
+
+def _fenced_by_stack_tags(s: dict[str, Any]) -> bool:
+    equals = s.get("Condition", {}).get("StringEquals", {})
+    kind = "RequestTag" if any(a.startswith("sagemaker:Create") for a in as_list(s["Action"])) else "ResourceTag"
+    return equals.get(f"aws:{kind}/project") == "mlops-platform" and equals.get(f"aws:{kind}/environment") == "dev"
+
+
 @pytest.mark.parametrize("purpose", SAGEMAKER_ROLES)
 def test_sagemaker_roles_use_wildcard_resources_only_where_aws_requires(dev_context, purpose):
     run = build(dev_context)
@@ -244,6 +254,9 @@ def test_sagemaker_roles_use_wildcard_resources_only_where_aws_requires(dev_cont
             assert set(as_list(s["Action"])) <= needs_star, s
             assert s.get("Condition"), s  # namespace or region condition
         for resource in as_list(s["Resource"]):
+            if _is_pipeline_job(resource):  # named by SageMaker Pipelines: fenced by this stack's tags
+                assert _fenced_by_stack_tags(s), s
+                continue
             assert "*" == resource or resource.startswith(("arn:aws:s3:::mlops-platform-dev-", DATA_KEY)) or \
                 f":{ACCOUNT}:" in resource and "mlops-platform-dev-" in resource or \
                 resource.startswith(f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:/aws/sagemaker/"), resource
@@ -314,7 +327,14 @@ def test_pipelines_reach_only_this_stacks_sagemaker_resources(dev_context):
     for s in statements(docs):
         if any(a.startswith("sagemaker:") for a in as_list(s["Action"])):
             for resource in as_list(s["Resource"]):
-                assert resource.startswith(arn) and "/mlops-platform-dev-" in resource, resource
+                assert resource.startswith(arn), resource
+                assert "/mlops-platform-dev-" in resource or (_is_pipeline_job(resource) and _fenced_by_stack_tags(s)), s
+    # Jobs SageMaker Pipelines starts are named pipelines-<execution>-...: allowed only with our tags.
+    pipeline_job = f"{arn}training-job/pipelines-abc123-Train-xyz"
+    [create] = [s for s in statements(docs) if any(fnmatchcase(pipeline_job, r) for r in as_list(s["Resource"]))
+                and "sagemaker:CreateTrainingJob" in as_list(s["Action"])]
+    assert create["Condition"] == {"StringEquals": {"aws:RequestTag/project": "mlops-platform",
+                                                    "aws:RequestTag/environment": "dev"}}
     job = f"{arn}training-job/mlops-platform-dev-train-1"
     assert any(fnmatchcase(job, r) for r in resources_for(docs, "sagemaker:StopTrainingJob"))
     assert not any(fnmatchcase(f"{arn}training-job/other-team-job", r) for r in resources_for(docs, "sagemaker:CreateTrainingJob"))
@@ -606,3 +626,9 @@ def test_service_account_trust_rejects_bad_names() -> None:
         ServiceAccountTrust("arn:aws:iam::123456789012:role/x", "ns", "sa")
     with pytest.raises(ValueError, match="namespace: 'Bad_NS'"):
         ServiceAccountTrust(EKS_PROVIDER, "Bad_NS", "sa")
+
+
+def test_tracking_s3_scope_follows_the_artifact_prefix(dev_context) -> None:
+    docs = policies_of(build(dev_context, tracking_artifact_prefix="experiments"), "tracking")
+    assert resources_for(docs, "s3:PutObject") == {f"{MODELS}/experiments/*"}
+    assert all("mlflow" not in r for r in resources_for(docs, "s3:GetObject"))

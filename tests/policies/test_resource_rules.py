@@ -198,3 +198,19 @@ def test_unreported_retain_on_delete_is_not_judged() -> None:
 
 def test_stateless_types_need_no_protection() -> None:
     assert run("prod-stateful-protection", [view("aws:iam/role:Role", "r", {})], environment="prod") == []
+
+
+def test_endpoint_kms_exempts_only_all_nvme_instance_types():
+    """SageMaker refuses a KmsKeyId for instance-store (NVMe) types; anything else still needs the key."""
+    from mlops_blueprint.policies.model import PolicyContext, ResourceView
+    from mlops_blueprint.policies.rules.sagemaker import _endpoint_kms
+
+    def config(*instance_types: str) -> ResourceView:
+        variants = [{"variantName": f"v{i}", "instanceType": t} for i, t in enumerate(instance_types)]
+        return ResourceView(urn="urn:x", type="aws:sagemaker/endpointConfiguration:EndpointConfiguration",
+                            name="gpu-config", props={"productionVariants": variants})
+
+    ctx = PolicyContext(environment="prod")
+    assert _endpoint_kms(config("ml.g5.xlarge", "ml.m5d.large"), ctx) == []
+    [message] = _endpoint_kms(config("ml.g5.xlarge", "ml.m5.large"), ctx)
+    assert "gpu-config" in message and "kmsKeyArn" in message

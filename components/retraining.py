@@ -1,0 +1,382 @@
+"""Drift-triggered retraining: the model's drift alarm starts its training pipeline, rate-limited.
+
+Per model with retraining on (``RetrainedModel``), an EventBridge rule matches the *drift signal*
+— the model's drift alarm (``Monitoring.drift_alarm_arns``) changing to ``ALARM``, i.e. the
+CloudWatch event :func:`drift_event_pattern` describes — and has up to three targets:
+
+1. **the SageMaker pipeline** (``sagemaker_pipeline_target``), started with the model's parameters
+   (its ``parameters``, e.g. the image tags to retrain with, plus ``<model_parameter_name>=<model>``
+   when the pipeline has a parameter naming the model) through a role that may do exactly one
+   thing: ``sagemaker:StartPipelineExecution`` on that pipeline's ARN, assumable only by
+   EventBridge for that rule. Given the pipeline's definition, the component checks the
+   parameters against it (every one it sends is declared; every one without a default is sent),
+   because SageMaker would only refuse the execution when drift is detected;
+2. **the cooldown**: a three-state Step Functions workflow (one per environment) that disables the
+   rule that fired, waits ``min_period_hours``, and enables it again. EventBridge cannot
+   rate-limit, so the rule switches itself off: while it is disabled no drift event reaches the
+   pipeline, which makes "at most one drift-triggered retraining per model per period" hold.
+   Events arriving in the second or so before ``DisableRule`` takes effect can still get through,
+   which matters only for alarms that flap within seconds. A failed cooldown (the rule could stay
+   disabled) raises the ``operations`` alarm. The rule's ``state`` is then the workflow's to
+   manage: Pulumi ignores changes to it;
+3. optionally **the alert topic** routed for ``retraining`` (info), which receives the event.
+
+Turning retraining off for a model removes its rule, role and targets (the stack passes only the
+models that have it on, or ``enabled=False``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from mlops_blueprint.context import StackContext
+from mlops_blueprint.naming import NameKind
+from mlops_blueprint.policy_documents import document, render, statement, to_json
+
+COMPONENT = "retraining"
+TYPE = "mlops:monitoring:Retraining"
+SESSION_SECONDS = 3600
+MAX_PERIOD_HOURS = 8760  # a Step Functions standard workflow runs for at most a year
+DEFAULT_EVENT_BUS = "default"
+ALARM_STATE_CHANGE = "CloudWatch Alarm State Change"
+
+
+# -- the drift signal ---------------------------------------------------------------------------------
+
+
+def drift_event_pattern(drift_alarm_arn: str) -> dict[str, Any]:
+    """The EventBridge pattern of the drift signal: this alarm entering ``ALARM``.
+
+    Anything that emits an event of this shape (CloudWatch itself, or the sandbox with
+    :func:`drift_event`) triggers the model's retraining.
+    """
+    return {
+        "source": ["aws.cloudwatch"],
+        "detail-type": [ALARM_STATE_CHANGE],
+        "resources": [drift_alarm_arn],
+        "detail": {"state": {"value": ["ALARM"]}},
+    }
+
+
+def drift_event(
+    drift_alarm_arn: str,
+    *,
+    reason: str = "Threshold Crossed: feature baseline drift above the threshold",
+    time: str = "2025-01-01T00:00:00Z",
+    previous_state: str = "OK",
+) -> dict[str, Any]:
+    """A drift signal as CloudWatch sends it to EventBridge (the fields the pattern and the targets use)."""
+    _, _, _, region, account, resource = drift_alarm_arn.split(":", 5)
+    alarm_name = resource.removeprefix("alarm:")
+    return {
+        "version": "0",
+        "id": "00000000-0000-0000-0000-000000000000",
+        "detail-type": ALARM_STATE_CHANGE,
+        "source": "aws.cloudwatch",
+        "account": account,
+        "time": time,
+        "region": region,
+        "resources": [drift_alarm_arn],
+        "detail": {
+            "alarmName": alarm_name,
+            "state": {"value": "ALARM", "reason": reason, "timestamp": time},
+            "previousState": {"value": previous_state, "reason": "", "timestamp": time},
+        },
+    }
+
+
+def pipeline_parameters(model: str, model_parameter_name: str | None = None,
+                        extra: Mapping[str, str] | None = None) -> list[dict[str, str]]:
+    """What a drift-triggered execution is started with: the extras and, if the pipeline has a
+    parameter for it, the model's name."""
+    values = {**(extra or {}), **({model_parameter_name: model} if model_parameter_name else {})}
+    return [{"name": k, "value": v} for k, v in sorted(values.items())]
+
+
+def pipeline_parameter_problems(definition: Mapping[str, Any] | str, sent: Mapping[str, str]) -> list[str]:
+    """What StartPipelineExecution would refuse: parameters the pipeline does not declare, and
+    declared parameters without a default that are not sent."""
+    document = json.loads(definition) if isinstance(definition, str) else definition
+    declared = {p["Name"]: p for p in document.get("Parameters", [])}
+    problems = [f"{name!r} is not a parameter of the pipeline (parameters: {', '.join(sorted(declared)) or 'none'})"
+                for name in sorted(set(sent) - set(declared))]
+    problems += [f"{name!r} has no default and must be sent" for name, p in sorted(declared.items())
+                 if "DefaultValue" not in p and name not in sent]
+    return problems
+
+
+def cooldown_definition(event_bus: str = DEFAULT_EVENT_BUS) -> dict[str, Any]:
+    """Disable the rule named in the input, wait ``cooldownSeconds``, enable it again."""
+    retry_fast = [{"ErrorEquals": ["States.ALL"], "IntervalSeconds": 5, "MaxAttempts": 5, "BackoffRate": 2.0}]
+    retry_long = [{"ErrorEquals": ["States.ALL"], "IntervalSeconds": 30, "MaxAttempts": 10, "BackoffRate": 2.0}]
+    return {
+        "Comment": "Retraining cooldown: the rule that started a retraining stays disabled for the minimum period",
+        "StartAt": "DisableTrigger",
+        "States": {
+            "DisableTrigger": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::aws-sdk:eventbridge:disableRule",
+                "Parameters": {"Name.$": "$.ruleName", "EventBusName": event_bus},
+                "ResultPath": None,
+                "Retry": retry_fast,
+                "Next": "Cooldown",
+            },
+            "Cooldown": {"Type": "Wait", "SecondsPath": "$.cooldownSeconds", "Next": "EnableTrigger"},
+            "EnableTrigger": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::aws-sdk:eventbridge:enableRule",
+                "Parameters": {"Name.$": "$.ruleName", "EventBusName": event_bus},
+                "ResultPath": None,
+                "Retry": retry_long,
+                "End": True,
+            },
+        },
+    }
+
+
+# -- args -----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RetrainedModel:
+    """One model's retraining: its drift alarm and the pipeline (plain Inputs from the other components)."""
+
+    name: str                                   # the model (churn)
+    drift_alarm_arn: pulumi.Input[str]          # Monitoring.drift_alarm_arns[name]
+    pipeline_arn: pulumi.Input[str]             # the training pipeline's ARN (TrainingCompute.pipeline_arn)
+    parameters: Mapping[str, str] = field(default_factory=dict)  # pipeline parameters for this model
+    enabled: bool = True                        # False: no rule (retraining off for this model)
+    # TrainingCompute.pipeline_definition (JSON text, or a dict): when given, the parameters are checked against it.
+    pipeline_definition: pulumi.Input[str] | Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class RetrainingArgs:
+    """Values from ``RetrainingConfig``; the topics from ``Alerting.routes``."""
+
+    context: StackContext
+    models: Sequence[RetrainedModel] = ()
+    min_period_hours: int = 24                  # cooldown after a triggered retraining
+    model_parameter_name: str | None = None     # the pipeline parameter naming the model, if it has one
+    notify_topic_arn: pulumi.Input[str] | None = None      # Alerting.topic_for("retraining")
+    operations_topic_arn: pulumi.Input[str] | None = None  # Alerting.topic_for("operations"): cooldown failures
+    permissions_boundary_arn: str | None = None
+
+
+def _validate(args: RetrainingArgs) -> None:
+    problems: list[str] = []
+    if not isinstance(args.context, StackContext):
+        problems.append(f"context: expected a StackContext, got {type(args.context).__name__}")
+    if not isinstance(args.min_period_hours, int) or not 1 <= args.min_period_hours <= MAX_PERIOD_HOURS:
+        problems.append(f"min_period_hours: {args.min_period_hours!r} is outside 1..{MAX_PERIOD_HOURS}")
+    names = [m.name for m in args.models]
+    for name in sorted({n for n in names if names.count(n) > 1}):
+        problems.append(f"models: {name!r} is listed twice")
+    for model in args.models:
+        if args.model_parameter_name and model.parameters.get(args.model_parameter_name) not in (None, model.name):
+            problems.append(f"models[{model.name}].parameters: {args.model_parameter_name} is set by the component")
+        elif isinstance(model.pipeline_definition, (str, Mapping)):
+            sent = {p["name"]: p["value"] for p in pipeline_parameters(model.name, args.model_parameter_name, model.parameters)}
+            problems += [f"models[{model.name}].parameters: {p}"
+                         for p in pipeline_parameter_problems(model.pipeline_definition, sent)]
+    if problems:
+        raise ValueError("invalid RetrainingArgs:\n" + "\n".join(f"  - {p}" for p in problems))
+
+
+def start_pipeline_policy(pipeline_arn: str) -> dict[str, Any]:
+    """The target role's only permission."""
+    return document(statement("StartThisPipeline", ["sagemaker:StartPipelineExecution"], [pipeline_arn]))
+
+
+def events_trust(ctx: StackContext, rule_arn: str) -> dict[str, Any]:
+    """EventBridge, for this one rule of this account."""
+    return document(statement(
+        "TrustEventBridgeRule", ["sts:AssumeRole"], None,
+        principals={"Service": ctx.service_principal("events")},
+        conditions={"StringEquals": {"aws:SourceAccount": ctx.account_id}, "ArnEquals": {"aws:SourceArn": rule_arn}},
+    ))
+
+
+class Retraining(pulumi.ComponentResource):
+    """Per model: drift rule -> pipeline (+ cooldown, + notification); one cooldown workflow."""
+
+    rule_names: dict[str, str]
+    rule_arns: dict[str, pulumi.Output[str]]
+    target_role_arns: dict[str, pulumi.Output[str]]
+    cooldown_state_machine_arn: pulumi.Output[str] | None
+
+    def __init__(self, name: str, args: RetrainingArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        _validate(args)
+        super().__init__(TYPE, name, None, opts)
+        self._prefix = name
+        self._args = args
+        self._ctx = ctx = args.context
+        self._child = pulumi.ResourceOptions(parent=self)
+        self.rule_names, self.rule_arns, self.target_role_arns = {}, {}, {}
+        self.cooldown_state_machine_arn = None
+
+        models = [m for m in args.models if m.enabled]
+        if models:
+            rule_names = {m.name: ctx.naming.name(m.name, "retrain", kind=NameKind.IAM_ROLE) for m in models}
+            cooldown, start_cooldown_role = self._cooldown(list(rule_names.values()))
+            self.cooldown_state_machine_arn = cooldown.arn
+            for model in models:
+                self._model(model, rule_names[model.name], cooldown, start_cooldown_role)
+
+        self.register_outputs({
+            "ruleNames": self.rule_names,
+            "ruleArns": self.rule_arns,
+            "targetRoleArns": self.target_role_arns,
+            "cooldownStateMachineArn": self.cooldown_state_machine_arn,
+        })
+
+    def _role(self, purpose: str, description: str, trust: pulumi.Input[str], policy: pulumi.Input[str]) -> aws.iam.Role:
+        ctx = self._ctx
+        role_name = ctx.naming.role(purpose)
+        role = aws.iam.Role(
+            f"{self._prefix}-{purpose}",
+            name=role_name,
+            description=f"{ctx.naming.prefix}: {description}",
+            assume_role_policy=trust,
+            permissions_boundary=self._args.permissions_boundary_arn,
+            max_session_duration=SESSION_SECONDS,
+            tags=ctx.tagging.resource(COMPONENT, role_name),
+            opts=self._child,
+        )
+        aws.iam.RolePolicy(
+            f"{self._prefix}-{purpose}",
+            name=ctx.naming.name(purpose, kind=NameKind.IAM_POLICY),
+            role=role.name,
+            policy=policy,
+            opts=self._child,
+        )
+        return role
+
+    def _cooldown(self, rule_names: list[str]) -> tuple[aws.sfn.StateMachine, aws.iam.Role]:
+        """The workflow that switches a rule off and on, its role, and EventBridge's role to start it."""
+        ctx = self._ctx
+        machine_name = ctx.naming.name("retraining-cooldown", kind=NameKind.IAM_ROLE)
+        machine_arn = ctx.arn("states", f"stateMachine:{machine_name}")
+        rule_arns = sorted(ctx.arn("events", f"rule/{rule}") for rule in rule_names)
+        trust = document(statement(
+            "TrustStepFunctions", ["sts:AssumeRole"], None,
+            principals={"Service": ctx.service_principal("states")},
+            conditions={"StringEquals": {"aws:SourceAccount": ctx.account_id},
+                        "ArnLike": {"aws:SourceArn": machine_arn}},
+        ))
+        toggle = document(statement("ToggleRetrainingRules", ["events:DisableRule", "events:EnableRule"], rule_arns))
+        workflow_role = self._role("retraining-cooldown", "switches retraining rules off and on (cooldown)",
+                                   to_json(trust), to_json(toggle))
+        machine = aws.sfn.StateMachine(
+            f"{self._prefix}-cooldown",
+            name=machine_name,
+            role_arn=workflow_role.arn,
+            type="STANDARD",  # Wait states of up to a year; express workflows stop after 5 minutes
+            definition=to_json(cooldown_definition()),
+            tags=ctx.tagging.resource(COMPONENT, machine_name),
+            opts=self._child,
+        )
+        start_trust = document(statement(
+            "TrustEventBridgeRules", ["sts:AssumeRole"], None,
+            principals={"Service": ctx.service_principal("events")},
+            conditions={"StringEquals": {"aws:SourceAccount": ctx.account_id}, "ArnLike": {"aws:SourceArn": rule_arns}},
+        ))
+        start_role = self._role(
+            "retraining-start-cooldown", "EventBridge starts the retraining cooldown", to_json(start_trust),
+            render(lambda arn: document(statement("StartCooldown", ["states:StartExecution"], [arn])), machine.arn),
+        )
+        if self._args.operations_topic_arn is not None:
+            alarm_name = ctx.naming.name("retraining-cooldown-failed")
+            aws.cloudwatch.MetricAlarm(
+                f"{self._prefix}-cooldown-failed",
+                name=alarm_name,
+                alarm_description=(f"{ctx.naming.prefix}: a retraining cooldown failed; a retraining rule may be left "
+                                   "disabled (aws events enable-rule --name <rule>)"),
+                namespace="AWS/States",
+                metric_name="ExecutionsFailed",
+                dimensions={"StateMachineArn": machine.arn},
+                statistic="Sum",
+                period=300,
+                evaluation_periods=1,
+                comparison_operator="GreaterThanOrEqualToThreshold",
+                threshold=1,
+                treat_missing_data="notBreaching",
+                alarm_actions=[self._args.operations_topic_arn],
+                tags=ctx.tagging.resource(COMPONENT, alarm_name),
+                opts=self._child,
+            )
+        return machine, start_role
+
+    def _model(self, model: RetrainedModel, rule_name: str, cooldown: aws.sfn.StateMachine,
+               start_cooldown_role: aws.iam.Role) -> None:
+        ctx, args, child = self._ctx, self._args, self._child
+        rule_arn = ctx.arn("events", f"rule/{rule_name}")
+        rule = aws.cloudwatch.EventRule(
+            f"{self._prefix}-{model.name}",
+            name=rule_name,
+            description=f"{ctx.naming.prefix}: drift alarm of {model.name} -> retraining pipeline",
+            event_pattern=render(lambda arn: drift_event_pattern(arn), model.drift_alarm_arn),
+            state="ENABLED",
+            tags=ctx.tagging.resource(COMPONENT, rule_name),
+            # The cooldown workflow disables and enables the rule; that is not drift to undo.
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["state"]),
+        )
+        role = self._role(
+            f"retrain-{model.name}", f"EventBridge starts the training pipeline for {model.name}",
+            to_json(events_trust(ctx, rule_arn)),
+            render(start_pipeline_policy, model.pipeline_arn),
+        )
+        listed = pipeline_parameters(model.name, args.model_parameter_name, model.parameters)
+        parameters: pulumi.Input[list[dict[str, str]]] = listed
+        if isinstance(model.pipeline_definition, pulumi.Output):
+            # Known only once TrainingCompute has rendered it: checked then (a plain definition was
+            # checked up front, in _validate).
+            sent = {p["name"]: p["value"] for p in listed}
+
+            def check(definition: str, model_name: str = model.name) -> str:
+                problems = pipeline_parameter_problems(definition, sent)
+                if problems:
+                    raise ValueError(f"retraining {model_name!r} would start the pipeline with parameters it refuses: "
+                                     + "; ".join(problems))
+                return definition
+
+            # The check runs when the definition is known; the target waits for it.
+            parameters = model.pipeline_definition.apply(check).apply(lambda _: listed)
+        aws.cloudwatch.EventTarget(
+            f"{self._prefix}-{model.name}-pipeline",
+            rule=rule.name,
+            target_id="retraining-pipeline",
+            arn=model.pipeline_arn,
+            role_arn=role.arn,
+            sagemaker_pipeline_target={"pipeline_parameter_lists": parameters},
+            retry_policy={"maximum_retry_attempts": 3, "maximum_event_age_in_seconds": 3600},
+            opts=child,
+        )
+        aws.cloudwatch.EventTarget(
+            f"{self._prefix}-{model.name}-cooldown",
+            rule=rule.name,
+            target_id="retraining-cooldown",
+            arn=cooldown.arn,
+            role_arn=start_cooldown_role.arn,
+            input=json.dumps({"model": model.name, "ruleName": rule_name,
+                              "cooldownSeconds": args.min_period_hours * 3600}, sort_keys=True),
+            retry_policy={"maximum_retry_attempts": 10, "maximum_event_age_in_seconds": 3600},
+            opts=child,
+        )
+        if args.notify_topic_arn is not None:
+            aws.cloudwatch.EventTarget(
+                f"{self._prefix}-{model.name}-notify",
+                rule=rule.name,
+                target_id="retraining-notification",
+                arn=args.notify_topic_arn,
+                opts=child,
+            )
+        self.rule_names[model.name] = rule_name
+        self.rule_arns[model.name] = rule.arn
+        self.target_role_arns[model.name] = role.arn

@@ -1,0 +1,452 @@
+"""One model served on a SageMaker endpoint that updates safely.
+
+Per model (``models:`` in config): a SageMaker ``Model`` per distinct container of its variants, an
+``EndpointConfiguration`` with the weighted production variants (A/B tests, canary variants), the
+``Endpoint`` with a blue/green deployment policy, CloudWatch alarms that roll a deployment back,
+and, for instance-backed variants with autoscaling, an Application Auto Scaling target and a
+target-tracking policy.
+
+**Why updates work.** SageMaker models and endpoint configurations are immutable: every change
+replaces them. Both are therefore named ``<prefix>-<model>[-config]-<hash>`` where the hash is
+taken over every input that defines them (not tags), and replaced create-before-delete (Pulumi's
+default; never ``delete_before_replace``). A changed image gives a new model name, hence a new
+configuration name; the endpoint, whose name never changes, is *updated* to the new
+configuration (blue/green, traffic shifted canary/linear/all-at-once, rolled back if an alarm
+fires), and only then is the old configuration deleted. A fixed configuration name would make the
+replacement fail with "Cannot create already existing endpoint configuration"; a random one
+would churn on every preview. Variant names come from config and stay put, as deployment
+guardrails require.
+
+**Secure by default.** Instance-backed variants run in the serving subnets behind the workload
+security group, with network isolation, the serving role, and ML storage encrypted with the data
+key. Requests/responses are captured to ``s3://<models bucket>/data-capture/<model>/`` with the
+data key at the configured sampling percentage. Two AWS rules shape the exceptions:
+
+* instance types with NVMe instance storage (``ml.g5``, ``ml.m5d``, ...) encrypt it in hardware and
+  SageMaker rejects a ``KmsKeyId`` for them, so their configurations carry none;
+* serverless variants (opt-in, dev only) support no VPC, network isolation, ``KmsKeyId``, data
+  capture or second variant; they are deployed without them and the policy pack says so.
+
+**Autoscaling and updates.** Changing the *model* of an autoscaled variant updates in place.
+Changing its *instance type*, or removing it, fails in SageMaker while the variant is a scalable
+target: deploy once with the variant's ``autoscaling`` removed, then with the new type.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from mlops_blueprint.components.arg_checks import id_list_problems
+from mlops_blueprint.context import StackContext
+from mlops_blueprint.naming import NameKind
+from mlops_blueprint.serving_config import (
+    MICROSECONDS_PER_MS,
+    ModelConfig,
+    ResolvedModel,
+    ResolvedVariant,
+    ServingConfig,
+    model_problems,
+    resolve_image,
+    resolve_model,
+)
+
+COMPONENT = "serving"
+DIGEST_LENGTH = 8
+DATA_CAPTURE_PREFIX = "data-capture"
+SCALABLE_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
+INVOCATIONS_METRIC = "SageMakerVariantInvocationsPerInstance"
+TRAFFIC_ROUTING = {"canary": "CANARY", "linear": "LINEAR", "all-at-once": "ALL_AT_ONCE"}
+CAPTURE_CONTENT_TYPES = {"csvContentTypes": ["text/csv"], "jsonContentTypes": ["application/json"]}
+
+
+# -- names and digests -----------------------------------------------------------------------------
+
+
+def _canonical(value: Any) -> Any:
+    """Inputs as the engine records them: no None, integral floats as ints (1.0 == 1), sorted keys."""
+    if isinstance(value, Mapping):
+        return {str(k): _canonical(v) for k, v in sorted(value.items()) if v is not None}
+    if isinstance(value, (list, tuple)):
+        return [_canonical(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def content_digest(inputs: Mapping[str, Any]) -> str:
+    """Short hash of a resource's defining inputs (``name`` and tags excluded)."""
+    defining = {k: v for k, v in inputs.items() if k not in ("name", "tags", "tagsAll")}
+    text = json.dumps(_canonical(defining), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:DIGEST_LENGTH]
+
+
+def endpoint_name(ctx: StackContext, model: str) -> str:
+    """Stable for the life of the model: clients and alarms address the endpoint by it."""
+    return ctx.naming.name(model, kind=NameKind.SAGEMAKER)
+
+
+def data_capture_uri(models_bucket: str, model: str) -> str:
+    return f"s3://{models_bucket}/{DATA_CAPTURE_PREFIX}/{model}"
+
+
+def scaling_resource_id(endpoint: str, variant: str) -> str:
+    return f"endpoint/{endpoint}/variant/{variant}"
+
+
+def model_inputs(*, image: str, model_data_url: str, environment: Mapping[str, str], role_arn: str,
+                 subnet_ids: Sequence[str], security_group_ids: Sequence[str], isolated: bool) -> dict[str, Any]:
+    """A Model's defining inputs as the engine receives them (camelCase): what its name hashes."""
+    container: dict[str, Any] = {"image": image, "modelDataUrl": model_data_url}
+    if environment:
+        container["environment"] = dict(environment)
+    inputs: dict[str, Any] = {"executionRoleArn": role_arn, "primaryContainer": container,
+                              "enableNetworkIsolation": isolated}
+    if isolated:
+        inputs["vpcConfig"] = {"securityGroupIds": list(security_group_ids), "subnets": list(subnet_ids)}
+    return inputs
+
+
+def variant_inputs(variant: ResolvedVariant, model_name: str) -> dict[str, Any]:
+    """One production variant as the engine receives it."""
+    inputs: dict[str, Any] = {"variantName": variant.name, "modelName": model_name,
+                              "initialVariantWeight": float(variant.weight)}
+    if variant.serverless is not None:
+        serverless = variant.serverless
+        inputs["serverlessConfig"] = {"memorySizeInMb": serverless.memory_size_mb,
+                                      "maxConcurrency": serverless.max_concurrency}
+        if serverless.provisioned_concurrency is not None:
+            inputs["serverlessConfig"]["provisionedConcurrency"] = serverless.provisioned_concurrency
+    else:
+        inputs["instanceType"] = variant.instance_type
+        inputs["initialInstanceCount"] = variant.initial_instance_count
+    return inputs
+
+
+def endpoint_configuration_inputs(resolved: ResolvedModel, model_names: Mapping[str, str], *,
+                                  models_bucket: str, kms_key_arn: str) -> dict[str, Any]:
+    """An EndpointConfiguration's defining inputs; ``model_names`` maps variant name -> model name."""
+    inputs: dict[str, Any] = {
+        "productionVariants": [variant_inputs(v, model_names[v.name]) for v in resolved.variants],
+    }
+    if resolved.encrypts_with_kms:
+        inputs["kmsKeyArn"] = kms_key_arn
+    if resolved.captures_data:
+        inputs["dataCaptureConfig"] = {
+            "enableCapture": True,
+            "initialSamplingPercentage": resolved.data_capture_percent,
+            "destinationS3Uri": data_capture_uri(models_bucket, resolved.name),
+            "kmsKeyId": kms_key_arn,
+            "captureOptions": [{"captureMode": "Input"}, {"captureMode": "Output"}],
+            "captureContentTypeHeader": dict(CAPTURE_CONTENT_TYPES),
+        }
+    return inputs
+
+
+# -- args -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ServingEndpointArgs:
+    """One model of ``models:`` with the ``serving:`` defaults, and this stack's role, network, bucket, key."""
+
+    context: StackContext
+    model: ModelConfig
+    execution_role_arn: pulumi.Input[str]            # PlatformRoles.serving_role_arn
+    subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]]          # Network.serving_subnet_ids
+    security_group_ids: pulumi.Input[Sequence[pulumi.Input[str]]]  # (Network.workload_security_group_id,)
+    models_bucket_name: pulumi.Input[str]            # ArtifactStore.models_bucket_name: data capture
+    kms_key_arn: pulumi.Input[str]                   # Kms.data_key_arn: ML storage and captured data
+    serving: ServingConfig = field(default_factory=ServingConfig)
+    alarm_actions: Sequence[pulumi.Input[str]] = ()  # e.g. an SNS topic for rollback alarms
+
+
+def _validate(args: ServingEndpointArgs) -> ResolvedModel:
+    """Every problem at once, each naming the arg and what would be valid; the resolved model."""
+    problems: list[str] = []
+    if not isinstance(args.context, StackContext):
+        raise ValueError(f"invalid ServingEndpointArgs:\n  - context: expected a StackContext, got {type(args.context).__name__}")
+    if not isinstance(args.model, ModelConfig) or not isinstance(args.serving, ServingConfig):
+        raise ValueError("invalid ServingEndpointArgs:\n  - model/serving: expected a ModelConfig and a ServingConfig")
+    if args.serving.backend != "sagemaker":
+        problems.append(f"serving.backend is {args.serving.backend!r}; SageMaker endpoints need 'sagemaker' "
+                        "(K8sServing serves the kubernetes backend)")
+    problems += model_problems(args.serving, args.model, environment=args.context.environment)
+    problems += id_list_problems(args, "subnet_ids", "security_group_ids")
+    for arg in ("execution_role_arn", "models_bucket_name", "kms_key_arn"):
+        if getattr(args, arg) in (None, ""):
+            problems.append(f"{arg}: required")
+    if problems:
+        raise ValueError(f"invalid ServingEndpointArgs for model {args.model.name!r}:\n"
+                         + "\n".join(f"  - {p}" for p in problems))
+    return resolve_model(args.serving, args.model)
+
+
+# -- the component -------------------------------------------------------------------------------
+
+
+class ServingEndpoint(pulumi.ComponentResource):
+    """A model's SageMaker endpoint: models, configuration, endpoint, rollback alarms, autoscaling."""
+
+    endpoint: aws.sagemaker.Endpoint
+    endpoint_configuration: aws.sagemaker.EndpointConfiguration
+    models: dict[str, aws.sagemaker.Model]          # by the first variant that uses the container
+    alarms: list[aws.cloudwatch.MetricAlarm]
+    scaling_targets: dict[str, aws.appautoscaling.Target]
+    endpoint_name: pulumi.Output[str]
+    endpoint_arn: pulumi.Output[str]
+    endpoint_config_name: pulumi.Output[str]
+    variant_names: list[str]
+
+    def __init__(self, name: str, args: ServingEndpointArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        resolved = _validate(args)
+        super().__init__("mlops:serving:ServingEndpoint", name, None, opts)
+        self._prefix = name
+        self._args = args
+        self._resolved = resolved
+        self._child = pulumi.ResourceOptions(parent=self)
+        ctx = args.context
+        self._endpoint_name = endpoint_name(ctx, resolved.name)
+        self._tags = ctx.tagging.resource(COMPONENT, self._endpoint_name)
+
+        model_names = self._models()
+        self.endpoint_configuration = self._endpoint_configuration(model_names)
+        self.alarms = self._alarms()
+        self.endpoint = self._endpoint()
+        self.scaling_targets = self._autoscaling()
+
+        self.endpoint_name = self.endpoint.name
+        self.endpoint_arn = self.endpoint.arn
+        self.endpoint_config_name = self.endpoint_configuration.name
+        self.variant_names = [v.name for v in resolved.variants]
+        self.register_outputs({
+            "endpointName": self.endpoint_name,
+            "endpointArn": self.endpoint_arn,
+            "endpointConfigName": self.endpoint_config_name,
+            "variantNames": self.variant_names,
+        })
+
+    # -- models ----------------------------------------------------------------------------------
+
+    def _models(self) -> dict[str, pulumi.Output[str]]:
+        """A Model per distinct (image, model data) among the variants; variant name -> model name."""
+        resolved = self._resolved
+        self.models = {}
+        by_container: dict[tuple[str, str], pulumi.Output[str]] = {}
+        names: dict[str, pulumi.Output[str]] = {}
+        for variant in resolved.variants:
+            if variant.container not in by_container:
+                by_container[variant.container] = self._model(variant)
+            names[variant.name] = by_container[variant.container]
+        return names
+
+    def _model(self, variant: ResolvedVariant) -> pulumi.Output[str]:
+        args, ctx, resolved = self._args, self._args.context, self._resolved
+        image = resolve_image(variant.image, account_id=ctx.account_id, region=ctx.region, partition=ctx.partition,
+                              repository_prefix=ctx.naming.prefix)
+        isolated = variant.serverless is None  # serverless endpoints reject VPC config and isolation
+        # Whole lists: a shared network's subnet ids are one Output of a list.
+        subnets, groups = pulumi.Output.from_input(args.subnet_ids), pulumi.Output.from_input(args.security_group_ids)
+
+        def physical_name(values: list[Any]) -> str:
+            role, subnet_ids, group_ids = values
+            inputs = model_inputs(image=image, model_data_url=variant.model_data_url, environment=resolved.environment,
+                                  role_arn=role, subnet_ids=subnet_ids, security_group_ids=group_ids, isolated=isolated)
+            return ctx.naming.name(resolved.name, content_digest(inputs), kind=NameKind.SAGEMAKER)
+
+        name = pulumi.Output.all(args.execution_role_arn, subnets, groups).apply(physical_name)
+        model = aws.sagemaker.Model(
+            f"{self._prefix}-{variant.name}",
+            name=name,
+            execution_role_arn=args.execution_role_arn,
+            primary_container=aws.sagemaker.ModelPrimaryContainerArgs(
+                image=image, model_data_url=variant.model_data_url, environment=resolved.environment or None),
+            vpc_config=aws.sagemaker.ModelVpcConfigArgs(subnets=subnets, security_group_ids=groups) if isolated else None,
+            enable_network_isolation=isolated,
+            tags=self._tags,
+            opts=self._child,
+        )
+        self.models[variant.name] = model
+        return model.name
+
+    # -- endpoint configuration -----------------------------------------------------------------
+
+    def _endpoint_configuration(self, model_names: dict[str, pulumi.Output[str]]) -> aws.sagemaker.EndpointConfiguration:
+        args, ctx, resolved = self._args, self._args.context, self._resolved
+        variant_order = [v.name for v in resolved.variants]
+
+        def physical_name(values: list[Any]) -> str:
+            bucket, key, *names = values
+            inputs = endpoint_configuration_inputs(resolved, dict(zip(variant_order, names)),
+                                                   models_bucket=bucket, kms_key_arn=key)
+            return ctx.naming.name(resolved.name, "config", content_digest(inputs), kind=NameKind.SAGEMAKER)
+
+        name = pulumi.Output.all(args.models_bucket_name, args.kms_key_arn,
+                                 *[model_names[v] for v in variant_order]).apply(physical_name)
+        variants = [self._variant(v, model_names[v.name]) for v in resolved.variants]
+        data_capture = None
+        if resolved.captures_data:
+            data_capture = aws.sagemaker.EndpointConfigurationDataCaptureConfigArgs(
+                enable_capture=True,
+                initial_sampling_percentage=resolved.data_capture_percent,
+                destination_s3_uri=pulumi.Output.from_input(args.models_bucket_name).apply(
+                    lambda bucket: data_capture_uri(bucket, resolved.name)),
+                kms_key_id=args.kms_key_arn,
+                capture_options=[
+                    aws.sagemaker.EndpointConfigurationDataCaptureConfigCaptureOptionArgs(capture_mode=mode)
+                    for mode in ("Input", "Output")
+                ],
+                capture_content_type_header=aws.sagemaker.EndpointConfigurationDataCaptureConfigCaptureContentTypeHeaderArgs(
+                    csv_content_types=CAPTURE_CONTENT_TYPES["csvContentTypes"],
+                    json_content_types=CAPTURE_CONTENT_TYPES["jsonContentTypes"],
+                ),
+            )
+        return aws.sagemaker.EndpointConfiguration(
+            f"{self._prefix}-config",
+            name=name,
+            production_variants=variants,
+            # Serverless and instance-store variants take no KmsKeyId (SageMaker rejects it).
+            kms_key_arn=args.kms_key_arn if resolved.encrypts_with_kms else None,
+            data_capture_config=data_capture,
+            tags=self._tags,
+            # Replaced on every change, the new configuration first: the endpoint moves to it, then
+            # the old one is deleted. delete_before_replace would delete a configuration in use.
+            opts=pulumi.ResourceOptions(parent=self, delete_before_replace=False),
+        )
+
+    @staticmethod
+    def _variant(variant: ResolvedVariant, model_name: pulumi.Output[str]) -> aws.sagemaker.EndpointConfigurationProductionVariantArgs:
+        if variant.serverless is not None:
+            serverless = variant.serverless
+            return aws.sagemaker.EndpointConfigurationProductionVariantArgs(
+                variant_name=variant.name,
+                model_name=model_name,
+                initial_variant_weight=float(variant.weight),
+                serverless_config=aws.sagemaker.EndpointConfigurationProductionVariantServerlessConfigArgs(
+                    memory_size_in_mb=serverless.memory_size_mb,
+                    max_concurrency=serverless.max_concurrency,
+                    provisioned_concurrency=serverless.provisioned_concurrency,
+                ),
+            )
+        return aws.sagemaker.EndpointConfigurationProductionVariantArgs(
+            variant_name=variant.name,
+            model_name=model_name,
+            initial_variant_weight=float(variant.weight),
+            instance_type=variant.instance_type,
+            initial_instance_count=variant.initial_instance_count,
+        )
+
+    # -- rollback alarms, endpoint, autoscaling ------------------------------------------------------
+
+    def _alarms(self) -> list[aws.cloudwatch.MetricAlarm]:
+        """Per variant: 5xx responses and model latency, on the endpoint/variant dimensions."""
+        args, ctx, resolved = self._args, self._args.context, self._resolved
+        thresholds = resolved.deployment.alarms
+        alarms = []
+        for variant in resolved.variants:
+            dimensions = {"EndpointName": self._endpoint_name, "VariantName": variant.name}
+            for purpose, metric, statistic, threshold, comparison, description in (
+                ("5xx", "Invocation5XXErrors", "Sum", thresholds.invocation_5xx_count,
+                 "GreaterThanOrEqualToThreshold",
+                 f"{thresholds.invocation_5xx_count}+ 5xx responses per {thresholds.period_seconds} s"),
+                ("latency", "ModelLatency", "Average", thresholds.model_latency_ms * MICROSECONDS_PER_MS,
+                 "GreaterThanThreshold", f"average model latency above {thresholds.model_latency_ms} ms"),
+            ):
+                alarm_name = ctx.naming.name(resolved.name, variant.name, purpose)
+                alarms.append(aws.cloudwatch.MetricAlarm(
+                    f"{self._prefix}-{variant.name}-{purpose}",
+                    name=alarm_name,
+                    alarm_description=f"{self._endpoint_name}/{variant.name}: {description}; rolls back deployments",
+                    namespace="AWS/SageMaker",
+                    metric_name=metric,
+                    dimensions=dimensions,
+                    statistic=statistic,
+                    period=thresholds.period_seconds,
+                    evaluation_periods=thresholds.evaluation_periods,
+                    threshold=float(threshold),
+                    comparison_operator=comparison,
+                    treat_missing_data="notBreaching",  # no traffic is not an error
+                    alarm_actions=list(args.alarm_actions) or None,
+                    tags=ctx.tagging.resource(COMPONENT, alarm_name),
+                    opts=self._child,
+                ))
+        return alarms
+
+    def _deployment_config(self) -> aws.sagemaker.EndpointDeploymentConfigArgs:
+        resolved = self._resolved
+        deployment = resolved.deployment
+        # Serverless endpoints shift all traffic at once (model_problems rejects other strategies).
+        strategy = "all-at-once" if resolved.serverless else deployment.strategy
+        routing = aws.sagemaker.EndpointDeploymentConfigBlueGreenUpdatePolicyTrafficRoutingConfigurationArgs(
+            type=TRAFFIC_ROUTING[strategy],
+            wait_interval_in_seconds=deployment.wait_interval_seconds,
+            canary_size=aws.sagemaker.EndpointDeploymentConfigBlueGreenUpdatePolicyTrafficRoutingConfigurationCanarySizeArgs(
+                type="CAPACITY_PERCENT", value=deployment.canary_percent) if strategy == "canary" else None,
+            linear_step_size=aws.sagemaker.EndpointDeploymentConfigBlueGreenUpdatePolicyTrafficRoutingConfigurationLinearStepSizeArgs(
+                type="CAPACITY_PERCENT", value=deployment.linear_step_percent) if strategy == "linear" else None,
+        )
+        return aws.sagemaker.EndpointDeploymentConfigArgs(
+            blue_green_update_policy=aws.sagemaker.EndpointDeploymentConfigBlueGreenUpdatePolicyArgs(
+                traffic_routing_configuration=routing,
+                termination_wait_in_seconds=deployment.termination_wait_seconds,
+                maximum_execution_timeout_in_seconds=deployment.maximum_execution_timeout_seconds,
+            ),
+            auto_rollback_configuration=aws.sagemaker.EndpointDeploymentConfigAutoRollbackConfigurationArgs(
+                alarms=[aws.sagemaker.EndpointDeploymentConfigAutoRollbackConfigurationAlarmArgs(alarm_name=a.name)
+                        for a in self.alarms],
+            ),
+        )
+
+    def _endpoint(self) -> aws.sagemaker.Endpoint:
+        return aws.sagemaker.Endpoint(
+            f"{self._prefix}-endpoint",
+            name=self._endpoint_name,
+            endpoint_config_name=self.endpoint_configuration.name,
+            deployment_config=self._deployment_config(),
+            tags=self._tags,
+            opts=self._child,
+        )
+
+    def _autoscaling(self) -> dict[str, aws.appautoscaling.Target]:
+        """Target tracking on invocations per instance, per instance-backed variant that asks for it."""
+        ctx, resolved = self._args.context, self._resolved
+        targets = {}
+        for variant in resolved.variants:
+            scaling = variant.autoscaling
+            if variant.serverless is not None or scaling is None:
+                continue  # serverless capacity is SageMaker's to manage
+            target = aws.appautoscaling.Target(
+                f"{self._prefix}-{variant.name}-scaling",
+                service_namespace="sagemaker",
+                # From the endpoint's output: registered only once the endpoint exists.
+                resource_id=self.endpoint.name.apply(lambda endpoint, v=variant.name: scaling_resource_id(endpoint, v)),
+                scalable_dimension=SCALABLE_DIMENSION,
+                min_capacity=scaling.min_capacity,
+                max_capacity=scaling.max_capacity,
+                tags=self._tags,
+                opts=self._child,
+            )
+            aws.appautoscaling.Policy(
+                f"{self._prefix}-{variant.name}-invocations",
+                name=ctx.naming.name(resolved.name, variant.name, "invocations"),
+                policy_type="TargetTrackingScaling",
+                service_namespace=target.service_namespace,
+                resource_id=target.resource_id,
+                scalable_dimension=target.scalable_dimension,
+                target_tracking_scaling_policy_configuration=aws.appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationArgs(
+                    target_value=scaling.target_invocations_per_instance,
+                    predefined_metric_specification=aws.appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecificationArgs(
+                        predefined_metric_type=INVOCATIONS_METRIC),
+                    scale_in_cooldown=scaling.scale_in_cooldown_seconds,
+                    scale_out_cooldown=scaling.scale_out_cooldown_seconds,
+                ),
+                opts=self._child,
+            )
+            targets[variant.name] = target
+        return targets

@@ -1,0 +1,396 @@
+"""MLflow tracking server and model registry: three backends behind one component.
+
+``backend`` picks where MLflow runs; roles, buckets, outputs and pipelines do not change with it:
+
+- ``sagemaker-serverless``: a SageMaker MLflow App (``aws.sagemaker.MlflowApp``). Nothing to size,
+  no hourly instance; AWS picks the MLflow version.
+- ``sagemaker-managed``: a SageMaker MLflow tracking server (``aws.sagemaker.MlflowTrackingServer``)
+  of a fixed size, with the MLflow version pinned to major.minor.
+- ``kubernetes``: the official MLflow image on the platform's cluster, with an RDS PostgreSQL
+  backend store (:mod:`.tracking_kubernetes`).
+
+All three keep artifacts in the ArtifactStore's models bucket under ``artifact_prefix`` and act
+with the tracking role from PlatformRoles (IAM-role authentication only: no access keys, no
+passwords in config or state). Each model family gets a SageMaker model package group, where
+registered models go for deployment approval. Outputs: ``trackingUri`` (what MLflow clients set
+as ``MLFLOW_TRACKING_URI``), ``trackingServerUrl``, ``trackingServerArn``, ``mlflowArtifactUri``,
+``modelPackageGroupNames``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from mlops_blueprint.components.irsa import ServiceAccountTrust
+from mlops_blueprint.components.k8s_security import ResourceSizes
+from mlops_blueprint.components.tracking_kubernetes import (
+    SERVICE_ACCOUNT,
+    KubernetesBackend,
+    KubernetesTrackingArgs,
+    TrackingDatabaseArgs,
+    image_for,
+)
+from mlops_blueprint.context import StackContext
+from mlops_blueprint.naming import NameKind, fit
+from mlops_blueprint.tracking_config import (
+    DEFAULT_ARTIFACT_PREFIX,
+    TrackingConfig,
+    DEFAULT_MAINTENANCE_WINDOW,
+    DEFAULT_MLFLOW_VERSION,
+    TRACKING_BACKENDS,
+    TRACKING_SIZES,
+    artifact_prefix_problem,
+    mlflow_minor_version,
+    model_family_problem,
+    normalise_maintenance_window,
+    parse_mlflow_version,
+)
+
+__all__ = [
+    "BACKENDS", "KubernetesTrackingArgs", "TrackingDatabaseArgs", "TrackingServer", "TrackingServerArgs",
+    "tracking_server_args", "tracking_service_account",
+]
+
+COMPONENT = "tracking"
+TYPE = "mlops:tracking:TrackingServer"
+BACKENDS = TRACKING_BACKENDS
+SIZES = TRACKING_SIZES
+# A managed server takes 20-30 minutes to create, update (version upgrades) and delete.
+TIMEOUT = "60m"
+SAGEMAKER_NAME_MAX = 63  # model package group names (EntityName)
+
+_S3_BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+_K8S_NAME = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+_DNS_DOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+_INSTANCE_CLASS = re.compile(r"db\.[a-z0-9]+\.[a-z0-9]+")
+_ENGINE_VERSION = re.compile(r"1[3-9](\.\d+)?")
+
+
+@dataclass(frozen=True)
+class TrackingServerArgs:
+    """The values of ``TrackingConfig`` plus the resources of this stack the server uses."""
+
+    context: StackContext
+    tracking_role_arn: pulumi.Input[str]     # PlatformRoles.tracking_role_arn (SageMaker and, for kubernetes, IRSA)
+    models_bucket_name: pulumi.Input[str]    # ArtifactStore.models_bucket_name
+    backend: str = "sagemaker-serverless"    # one of BACKENDS
+    artifact_prefix: str = DEFAULT_ARTIFACT_PREFIX  # artifacts at s3://<models bucket>/<prefix>/ (the tracking role's scope)
+    model_families: Sequence[str] = ()       # one SageMaker model package group each
+    mlflow_version: str = DEFAULT_MLFLOW_VERSION  # managed: sent as major.minor; kubernetes: the image tag
+    size: str = "Small"                      # sagemaker-managed only: Small, Medium or Large
+    maintenance_window: str = DEFAULT_MAINTENANCE_WINDOW  # weekly, UTC: SageMaker's window, RDS's for kubernetes
+    kubernetes: KubernetesTrackingArgs | None = None  # required for, and only for, backend "kubernetes"
+    protect: bool = False                    # prod: True (server/app, database, model package groups)
+    retain_on_delete: bool = False           # prod: True
+
+
+def tracking_service_account(oidc_provider_arn: str, namespace: str = "mlflow") -> ServiceAccountTrust:
+    """The IRSA trust the tracking role needs for the kubernetes backend
+    (``PlatformRolesArgs.tracking_service_account``): this component's service account."""
+    return ServiceAccountTrust(oidc_provider_arn=oidc_provider_arn, namespace=namespace, service_account=SERVICE_ACCOUNT)
+
+
+def tracking_server_args(
+    ctx: StackContext,
+    tracking: TrackingConfig,
+    *,
+    tracking_role_arn: pulumi.Input[str],
+    models_bucket_name: pulumi.Input[str],
+    protect: bool = False,
+    retain_on_delete: bool = False,
+    data_key_arn: pulumi.Input[str] | None = None,
+    vpc_id: pulumi.Input[str] | None = None,
+    vpc_cidr: pulumi.Input[str] | None = None,
+    db_subnet_group_name: pulumi.Input[str] | None = None,
+    database_subnet_ids: Sequence[pulumi.Input[str]] = (),
+    node_security_group_id: pulumi.Input[str] | None = None,
+) -> TrackingServerArgs:
+    """``TrackingConfig`` -> args: the one mapping, for the stack and the tests alike. The network
+    and key arguments are used (and required) only for the kubernetes backend."""
+    kubernetes = None
+    if tracking.backend == "kubernetes":
+        k, db = tracking.kubernetes, tracking.kubernetes.database
+        kubernetes = KubernetesTrackingArgs(
+            vpc_id=vpc_id,  # type: ignore[arg-type]  # None is reported by _validate, naming the arg
+            vpc_cidr=vpc_cidr,  # type: ignore[arg-type]
+            node_security_group_id=node_security_group_id,  # type: ignore[arg-type]
+            data_key_arn=data_key_arn,  # type: ignore[arg-type]
+            db_subnet_group_name=db_subnet_group_name,
+            database_subnet_ids=tuple(database_subnet_ids),
+            namespace=k.namespace,
+            image=k.image,
+            replicas=k.replicas,
+            max_replicas=k.max_replicas,
+            workers=k.workers,
+            resources=ResourceSizes(cpu_request=k.resources.cpu_request, memory_request=k.resources.memory_request,
+                                    cpu_limit=k.resources.cpu_limit, memory_limit=k.resources.memory_limit),
+            database=TrackingDatabaseArgs(
+                instance_class=db.instance_class, allocated_storage=db.allocated_storage,
+                engine_version=db.engine_version, multi_az=db.multi_az,
+                backup_retention_days=db.backup_retention_days, deletion_protection=db.deletion_protection,
+                skip_final_snapshot=db.skip_final_snapshot,
+            ),
+        )
+    return TrackingServerArgs(
+        context=ctx,
+        backend=tracking.backend,
+        tracking_role_arn=tracking_role_arn,
+        models_bucket_name=models_bucket_name,
+        artifact_prefix=tracking.artifact_prefix,
+        model_families=tuple(tracking.model_families),
+        mlflow_version=tracking.mlflow_version,
+        size=tracking.size,
+        maintenance_window=tracking.maintenance_window,
+        kubernetes=kubernetes,
+        protect=protect,
+        retain_on_delete=retain_on_delete,
+    )
+
+
+def model_package_group_name(ctx: StackContext, family: str) -> str:
+    return ctx.naming.name(family, kind=NameKind.SAGEMAKER)
+
+
+def _validate(args: TrackingServerArgs) -> None:
+    """Every problem at once, each naming the arg and what would be valid; before any registration."""
+    if not isinstance(args.context, StackContext):
+        raise ValueError(f"invalid TrackingServerArgs:\n  - context: expected a StackContext, got {type(args.context).__name__}")
+    ctx = args.context
+    problems: list[str] = []
+
+    def literal(arg: str, value: Any, pattern: str | re.Pattern[str], expected: str) -> None:
+        # Outputs resolve later; only literal strings can be checked up front.
+        if isinstance(value, str):
+            if not re.fullmatch(pattern, value):
+                problems.append(f"{arg}: {value!r} is not {expected}")
+        elif not isinstance(value, pulumi.Output):
+            problems.append(f"{arg}: expected a string or Output, got {type(value).__name__}")
+
+    literal("tracking_role_arn", args.tracking_role_arn,
+            rf"arn:{re.escape(ctx.partition)}:iam::{ctx.account_id}:role/([\w+=,.@-]+/)*[\w+=,.@-]+",
+            f"an IAM role ARN of this account (arn:{ctx.partition}:iam::{ctx.account_id}:role/<name>)")
+    literal("models_bucket_name", args.models_bucket_name, _S3_BUCKET_NAME, "an S3 bucket name")
+    if args.backend not in BACKENDS:
+        problems.append(f"backend: {args.backend!r} is not one of {', '.join(BACKENDS)}")
+    if args.size not in SIZES:
+        problems.append(f"size: {args.size!r} is not one of {', '.join(SIZES)}")
+    for arg, check in (("mlflow_version", parse_mlflow_version), ("maintenance_window", normalise_maintenance_window)):
+        try:
+            check(getattr(args, arg))
+        except ValueError as exc:
+            problems.append(f"{arg}: {exc}")
+    if problem := artifact_prefix_problem(args.artifact_prefix):
+        problems.append(f"artifact_prefix: {problem}")
+    problems += _family_problems(ctx, args.model_families)
+
+    if args.backend == "kubernetes":
+        if args.kubernetes is None:
+            problems.append("kubernetes: required when backend is 'kubernetes' (KubernetesTrackingArgs: vpc_id, vpc_cidr, "
+                            "node_security_group_id, data_key_arn, db_subnet_group_name or database_subnet_ids)")
+        else:
+            problems += _kubernetes_problems(ctx, args.kubernetes, args.mlflow_version)
+    elif args.kubernetes is not None:
+        problems.append(f"kubernetes: set only for backend 'kubernetes' (backend is {args.backend!r}); remove it")
+    if problems:
+        raise ValueError("invalid TrackingServerArgs:\n" + "\n".join(f"  - {p}" for p in problems))
+
+
+def _family_problems(ctx: StackContext, families: Sequence[str]) -> list[str]:
+    if isinstance(families, str):
+        return [f"model_families: expected a list of names, got the string {families!r}"]
+    problems = [f"model_families: {p}" for p in map(model_family_problem, families) if p]
+    duplicates = sorted({f for f in families if list(families).count(f) > 1})
+    if duplicates:
+        problems.append(f"model_families: duplicates {', '.join(duplicates)}")
+    for family in families:
+        if model_family_problem(family) is None:
+            raw = f"{ctx.naming.prefix}-{family}"
+            if fit(raw, NameKind.SAGEMAKER) != raw:
+                problems.append(f"model_families: {family!r} makes the group name {raw!r}, longer than "
+                                f"{SAGEMAKER_NAME_MAX} characters; use a shorter family name")
+    return problems
+
+
+def _kubernetes_problems(ctx: StackContext, k: KubernetesTrackingArgs, mlflow_version: str) -> list[str]:
+    problems: list[str] = []
+
+    def literal(arg: str, value: Any, pattern: str, expected: str) -> None:
+        if isinstance(value, str) and not re.fullmatch(pattern, value):
+            problems.append(f"kubernetes.{arg}: {value!r} is not {expected}")
+        elif value is not None and not isinstance(value, (str, pulumi.Output)):
+            problems.append(f"kubernetes.{arg}: expected a string or Output, got {type(value).__name__}")
+
+    literal("vpc_id", k.vpc_id, r"vpc-[0-9a-f]{8,17}", "a VPC id (vpc-0abc12345def67890)")
+    literal("node_security_group_id", k.node_security_group_id, r"sg-[0-9a-f]{8,17}", "a security group id (sg-0abc12345def67890)")
+    literal("data_key_arn", k.data_key_arn, rf"arn:{re.escape(ctx.partition)}:kms:[a-z0-9-]+:\d{{12}}:key/[\w-]+",
+            f"a KMS key ARN (arn:{ctx.partition}:kms:<region>:<account>:key/<id>)")
+    if k.vpc_id is None or k.node_security_group_id is None or k.data_key_arn is None or k.vpc_cidr is None:
+        missing = [a for a in ("vpc_id", "vpc_cidr", "node_security_group_id", "data_key_arn") if getattr(k, a) is None]
+        problems.append(f"kubernetes: {', '.join(missing)} required")
+    if isinstance(k.vpc_cidr, str):
+        try:
+            ipaddress.IPv4Network(k.vpc_cidr, strict=True)
+        except ValueError as exc:
+            problems.append(f"kubernetes.vpc_cidr: {k.vpc_cidr!r} is not an IPv4 CIDR ({exc})")
+    if k.db_subnet_group_name is None and len(k.database_subnet_ids) < 2:
+        problems.append("kubernetes.db_subnet_group_name: required, or give two or more database_subnet_ids in different AZs")
+    if not _K8S_NAME.fullmatch(k.namespace or "") or len(k.namespace) > 63:
+        problems.append(f"kubernetes.namespace: {k.namespace!r} is not a Kubernetes name (lowercase letters, digits, '-', 63 at most)")
+    if not _DNS_DOMAIN.fullmatch(k.cluster_domain or ""):
+        problems.append(f"kubernetes.cluster_domain: {k.cluster_domain!r} is not a DNS domain (e.g. cluster.local)")
+    if not (isinstance(k.replicas, int) and 1 <= k.replicas <= 20):
+        problems.append(f"kubernetes.replicas: {k.replicas!r} is out of range; expected 1 to 20")
+    elif not (isinstance(k.max_replicas, int) and k.replicas <= k.max_replicas <= 50):
+        problems.append(f"kubernetes.max_replicas: {k.max_replicas!r} must be between replicas ({k.replicas}) and 50")
+    if not (isinstance(k.workers, int) and 1 <= k.workers <= 16):
+        problems.append(f"kubernetes.workers: {k.workers!r} is out of range; expected 1 to 16")
+    if not (isinstance(k.credentials_refresh_seconds, int) and 30 <= k.credentials_refresh_seconds <= 3600):
+        problems.append(f"kubernetes.credentials_refresh_seconds: {k.credentials_refresh_seconds!r} is out of range; "
+                        "expected 30 to 3600 (RDS rotates the password every 7 days by default)")
+    if k.image is not None and (not k.image or any(c.isspace() for c in k.image)):
+        problems.append(f"kubernetes.image: {k.image!r} is not an image reference")
+    if k.image is None:
+        try:
+            if parse_mlflow_version(mlflow_version)[2] is None:
+                problems.append(f"kubernetes.image: unset, and mlflow_version {mlflow_version!r} names no release for "
+                                "the default image ghcr.io/mlflow/mlflow:v<version>-full; give a full version "
+                                "(e.g. 3.5.0) or an image")
+        except ValueError:
+            pass  # reported under mlflow_version
+    db = k.database
+    if not _INSTANCE_CLASS.fullmatch(db.instance_class or ""):
+        problems.append(f"kubernetes.database.instance_class: {db.instance_class!r} is not an RDS instance class (db.t4g.small)")
+    if not (isinstance(db.allocated_storage, int) and 20 <= db.allocated_storage <= 65536):
+        problems.append(f"kubernetes.database.allocated_storage: {db.allocated_storage!r} is out of range; expected 20 to 65536 GiB")
+    if not _ENGINE_VERSION.fullmatch(str(db.engine_version)):
+        problems.append(f"kubernetes.database.engine_version: {db.engine_version!r} is not a PostgreSQL version (13 to 19, or 16.4)")
+    if not (isinstance(db.backup_retention_days, int) and 1 <= db.backup_retention_days <= 35):
+        problems.append(f"kubernetes.database.backup_retention_days: {db.backup_retention_days!r} is out of range; "
+                        "expected 1 to 35 (0 would turn backups off)")
+    return problems
+
+
+class TrackingServer(pulumi.ComponentResource):
+    """MLflow (SageMaker serverless, SageMaker managed or self-hosted on Kubernetes) plus one
+    SageMaker model package group per model family."""
+
+    backend: str
+    tracking_uri: pulumi.Output[str]
+    tracking_server_url: pulumi.Output[str] | None
+    tracking_server_arn: pulumi.Output[str] | None
+    mlflow_artifact_uri: pulumi.Output[str]
+    model_package_group_names: dict[str, pulumi.Output[str]]
+    model_package_group_arns: dict[str, pulumi.Output[str]]
+    database_arn: pulumi.Output[str] | None
+
+    def __init__(self, name: str, args: TrackingServerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        _validate(args)
+        super().__init__(TYPE, name, None, opts)
+        self._prefix = name  # logical-name prefix of children (Resource owns ._name)
+        self._args = args
+        ctx = args.context
+        self.backend = args.backend
+        self._stateful = pulumi.ResourceOptions(parent=self, protect=args.protect, retain_on_delete=args.retain_on_delete)
+        window = normalise_maintenance_window(args.maintenance_window)
+        self.mlflow_artifact_uri = pulumi.Output.concat("s3://", args.models_bucket_name, "/", args.artifact_prefix)
+        self.tracking_server_url = self.tracking_server_arn = self.database_arn = None
+
+        if args.backend == "sagemaker-serverless":
+            app = self._serverless(window)
+            self.tracking_server_arn = app.arn
+            self.tracking_uri = app.arn  # the sagemaker-mlflow plugin resolves the ARN; an App has no fixed URL
+        elif args.backend == "sagemaker-managed":
+            server = self._managed(window)
+            self.tracking_server_arn = server.arn
+            self.tracking_server_url = server.tracking_server_url
+            self.tracking_uri = server.arn
+        else:
+            assert args.kubernetes is not None  # _validate guarantees it
+            backend = KubernetesBackend(
+                self, name, ctx, args.kubernetes,
+                component=COMPONENT,
+                tracking_role_arn=args.tracking_role_arn,
+                artifact_uri=self.mlflow_artifact_uri,
+                image=image_for(args.kubernetes, args.mlflow_version),
+                maintenance_window=window,
+                protect=args.protect,
+                retain_on_delete=args.retain_on_delete,
+            )
+            self.tracking_server_url = pulumi.Output.from_input(backend.service_url)
+            self.tracking_uri = self.tracking_server_url
+            self.database_arn = backend.database.instance.arn
+
+        self.model_package_group_names, self.model_package_group_arns = self._model_package_groups()
+        self.register_outputs(
+            {
+                "backend": self.backend,
+                "trackingUri": self.tracking_uri,
+                "trackingServerUrl": self.tracking_server_url,
+                "trackingServerArn": self.tracking_server_arn,
+                "mlflowArtifactUri": self.mlflow_artifact_uri,
+                "modelPackageGroupNames": self.model_package_group_names,
+            }
+        )
+
+    def _tags(self, name: str) -> dict[str, str]:
+        return self._args.context.tagging.resource(COMPONENT, name)
+
+    def _serverless(self, window: str) -> aws.sagemaker.MlflowApp:
+        args, ctx = self._args, self._args.context
+        app_name = ctx.naming.name("mlflow", kind=NameKind.SAGEMAKER)
+        return aws.sagemaker.MlflowApp(
+            f"{self._prefix}-app",
+            name=app_name,
+            artifact_store_uri=self.mlflow_artifact_uri,
+            role_arn=args.tracking_role_arn,
+            model_registration_mode="AutoModelRegistrationEnabled",
+            weekly_maintenance_window_start=window,
+            # Never the account's default app: several stacks may share an account.
+            account_default_status="DISABLED",
+            # A framework resource: it takes timeouts as an input, not as custom_timeouts.
+            timeouts=aws.sagemaker.MlflowAppTimeoutsArgs(create=TIMEOUT, update=TIMEOUT, delete=TIMEOUT),
+            tags=self._tags(app_name),
+            opts=self._stateful,
+        )
+
+    def _managed(self, window: str) -> aws.sagemaker.MlflowTrackingServer:
+        args, ctx = self._args, self._args.context
+        server_name = ctx.naming.name("mlflow", kind=NameKind.SAGEMAKER)
+        return aws.sagemaker.MlflowTrackingServer(
+            f"{self._prefix}-server",
+            tracking_server_name=server_name,
+            tracking_server_size=args.size,
+            mlflow_version=mlflow_minor_version(args.mlflow_version),
+            role_arn=args.tracking_role_arn,
+            artifact_store_uri=self.mlflow_artifact_uri,
+            automatic_model_registration=True,
+            weekly_maintenance_window_start=window,
+            tags=self._tags(server_name),
+            opts=pulumi.ResourceOptions.merge(self._stateful, pulumi.ResourceOptions(
+                custom_timeouts=pulumi.CustomTimeouts(create=TIMEOUT, update=TIMEOUT, delete=TIMEOUT))),
+        )
+
+    def _model_package_groups(self) -> tuple[dict[str, pulumi.Output[str]], dict[str, pulumi.Output[str]]]:
+        ctx = self._args.context
+        names: dict[str, pulumi.Output[str]] = {}
+        arns: dict[str, pulumi.Output[str]] = {}
+        for family in self._args.model_families:
+            group_name = model_package_group_name(ctx, family)
+            group = aws.sagemaker.ModelPackageGroup(
+                f"{self._prefix}-{family}",
+                model_package_group_name=group_name,
+                model_package_group_description=(
+                    f"{ctx.naming.prefix}: model family '{family}'; register MLflow models as '{group_name}'"),
+                tags=self._tags(group_name),
+                opts=self._stateful,
+            )
+            names[family] = group.model_package_group_name
+            arns[family] = group.arn
+        return names, arns

@@ -1,0 +1,724 @@
+"""The ``training``, ``serving`` and ``models`` config sections: how models are built and served.
+
+Stack file keys (camelCase, under ``mlops-platform:``)::
+
+    training:
+      instanceType: ml.m5.xlarge          # training job instances
+      maxRuntimeSeconds: 14400            # hard stop of a training job
+      spot: true                          # managed spot training ...
+      maxWaitSeconds: 28800               # ... waits at most this long, >= maxRuntimeSeconds
+      volumeSizeGb: 50
+      ecrKeepImages: 30                   # ECR lifecycle: keep the last N images per repository
+      networkIsolation: true              # training/processing containers make no network calls
+      interContainerEncryption: true      # distributed training traffic is encrypted
+      qualityGate: {metric: accuracy, threshold: 0.8, higherIsBetter: true}
+    serving:
+      backend: sagemaker                  # or kubernetes (needs the platform's kubernetes section)
+      serverless: false                   # true: variants that set no instance fields run serverless (dev only)
+      serverlessSettings: {memorySizeMb: 2048, maxConcurrency: 5}
+      instanceType: ml.m5.large
+      initialInstanceCount: 2
+      autoscaling: {minCapacity: 2, maxCapacity: 4, targetInvocationsPerInstance: 100}
+      dataCapturePercent: 20
+      deployment:                         # blue/green with traffic shifting and auto-rollback
+        strategy: canary                  # canary | linear | all-at-once
+        canaryPercent: 10
+        waitIntervalSeconds: 600
+        alarms: {invocation5xxCount: 5, modelLatencyMs: 500}
+      kubernetes: {namespace: model-serving, replicas: 2, maxReplicas: 4}
+    models:
+      - name: churn
+        image: inference:1.4.2            # repository:tag in this stack's ECR, or a full ECR image URI
+        modelDataUrl: s3://<models bucket>/churn/1.4.2/model.tar.gz
+        variants:                         # default: one variant "AllTraffic" with weight 1
+          - {name: current, weight: 0.9}
+          - {name: challenger, weight: 0.1, image: inference:1.5.0, modelDataUrl: s3://.../model.tar.gz}
+
+Per-environment defaults are :data:`TRAINING_DEFAULTS` and :data:`SERVING_DEFAULTS`; checks that
+need more than one section (the cluster, the environment, model against serving defaults) are
+:func:`serving_problems`. :func:`resolve_model` turns a model plus the serving defaults into the
+fully specified variants the components deploy, so config checks and components share one reading.
+
+Serverless inference is an explicit choice, off by default in every environment: SageMaker
+serverless endpoints do not support VPC configuration, network isolation, a customer-managed
+KMS key (``KmsKeyId``), data capture or more than one production variant. A serverless model is
+therefore deployed without those controls, which the policy pack reports (``sagemaker-model-vpc``,
+``sagemaker-model-network-isolation``, ``sagemaker-endpoint-kms``); staging and prod reject it
+outright, because they must capture traffic.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+
+from mlops_blueprint.config_base import Section
+from mlops_blueprint.tracking_config import cpu_millis, memory_bytes
+
+SERVING_BACKENDS: tuple[str, ...] = ("sagemaker", "kubernetes")
+DEPLOYMENT_STRATEGIES: tuple[str, ...] = ("canary", "linear", "all-at-once")
+DEFAULT_VARIANT = "AllTraffic"
+
+# Model names end up in endpoint, model, alarm, ECR-free and Kubernetes names: lowercase DNS
+# labels, no "--" (names are sanitised by collapsing hyphens, so "a--b" and "a-b" would collide).
+# <project>-<environment>- is at most 23 characters, which leaves 40 of SageMaker's 63.
+MODEL_NAME_MAX_LENGTH = 40
+_MODEL_NAME = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
+# SageMaker's VariantName pattern, and its 63-character limit.
+_VARIANT_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
+_INSTANCE_TYPE = re.compile(r"ml\.[a-z0-9-]+\.(medium|large|\d*xlarge)")
+_S3_URI = re.compile(r"s3://(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])/(?P<key>\S+)")
+_TAG = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"
+_DIGEST = r"sha256:[a-f0-9]{64}"
+_REPOSITORY = r"[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*"
+_ECR_IMAGE = re.compile(
+    rf"(?P<account>\d{{12}})\.dkr\.ecr\.(?P<region>[a-z]{{2}}(-gov)?-[a-z]+-\d)\.amazonaws\.com(\.cn)?/"
+    rf"(?P<repository>{_REPOSITORY})(:(?P<tag>{_TAG})|@(?P<digest>{_DIGEST}))"
+)
+_SHORT_IMAGE = re.compile(rf"(?P<repository>{_REPOSITORY})(:(?P<tag>{_TAG})|@(?P<digest>{_DIGEST}))")
+_K8S_NAME = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+
+# Instance families whose Nitro instance store is the ML storage volume. Their storage is encrypted
+# by the instance's hardware, and SageMaker rejects a KmsKeyId (endpoint configurations) or a
+# VolumeKmsKeyId (training/processing) for them: "You can't request a KmsKeyId when using an
+# instance type with local storage" (CreateEndpointConfig API reference).
+_LOCAL_STORAGE_FAMILY = re.compile(
+    r"ml\.([cmr]\d+[a-z]*d|g4dn|g5|g6e?|gr6|p3dn|p4de?|p5[a-z]*|trn1n?|trn2|x2idn|x2iedn)\..+"
+)
+# CloudWatch ModelLatency is reported in microseconds.
+MICROSECONDS_PER_MS = 1000
+# AutoRollbackConfiguration takes at most 10 alarms; each variant has two (5xx and latency).
+MAX_ALARMS_PER_ENDPOINT = 10
+ALARMS_PER_VARIANT = 2
+MAX_VARIANTS = 10  # SageMaker: at most 10 production variants per endpoint configuration
+MAX_TRAINING_RUNTIME_SECONDS = 28 * 24 * 3600  # SageMaker's ceiling for MaxRuntimeInSeconds
+
+
+# -- helpers shared with the components (one definition of what is valid) ----------------------
+
+
+def has_local_storage(instance_type: str) -> bool:
+    """Whether ``instance_type`` keeps its ML storage on an NVMe instance store (no KMS key allowed)."""
+    return bool(_LOCAL_STORAGE_FAMILY.fullmatch(instance_type))
+
+
+def instance_type_problem(value: str) -> str | None:
+    if not isinstance(value, str) or not _INSTANCE_TYPE.fullmatch(value):
+        return f"{value!r} is not a SageMaker instance type; expected e.g. ml.m5.large or ml.g5.xlarge"
+    return None
+
+
+def model_name_problem(value: str) -> str | None:
+    if not isinstance(value, str) or not _MODEL_NAME.fullmatch(value) or len(value) > MODEL_NAME_MAX_LENGTH:
+        return (f"{value!r} is not a model name; expected 1 to {MODEL_NAME_MAX_LENGTH} lowercase letters, digits "
+                "and single '-' between them, e.g. churn or fraud-v2")
+    return None
+
+
+def variant_name_problem(value: str) -> str | None:
+    if not isinstance(value, str) or not _VARIANT_NAME.fullmatch(value):
+        return (f"{value!r} is not a variant name; expected 1 to 63 letters, digits and '-', starting and "
+                "ending with a letter or digit, e.g. AllTraffic or challenger")
+    return None
+
+
+def image_problem(value: str) -> str | None:
+    """An image must be pinned: ``repository:tag`` / ``repository@sha256:...`` or a full ECR URI."""
+    if not isinstance(value, str) or not (_ECR_IMAGE.fullmatch(value) or _SHORT_IMAGE.fullmatch(value)):
+        return (f"{value!r} is not an image reference; expected repository:tag in this stack's ECR (e.g. "
+                "inference:1.4.2) or an ECR image URI (123456789012.dkr.ecr.us-east-1.amazonaws.com/repo:tag), "
+                "with a tag or an @sha256 digest")
+    match = _ECR_IMAGE.fullmatch(value) or _SHORT_IMAGE.fullmatch(value)
+    assert match is not None
+    repository = match.group("repository")
+    if match.re is _SHORT_IMAGE and "/" in repository and "." in repository.split("/")[0]:
+        return (f"{value!r} is not an image reference of this platform: it names another registry "
+                f"({repository.split('/')[0]}); push the image to the stack's ECR and use repository:tag")
+    if match.group("tag") == "latest":
+        return (f"{value!r} uses the tag 'latest'; pin a version (repositories have immutable tags, and a "
+                "changed image must be a changed reference for the endpoint to update)")
+    return None
+
+
+def s3_uri_problem(value: str) -> str | None:
+    if not isinstance(value, str) or not _S3_URI.fullmatch(value):
+        return f"{value!r} is not an S3 object URI; expected s3://<bucket>/<key>, e.g. s3://models/churn/model.tar.gz"
+    return None
+
+
+def resolve_image(image: str, *, account_id: str, region: str, partition: str, repository_prefix: str) -> str:
+    """The full ECR URI of ``image``.
+
+    A short ``repository:tag`` names a repository of this stack: ``<prefix>-<repository>`` in this
+    account's registry (``TrainingCompute`` creates ``<prefix>-training`` and ``<prefix>-inference``).
+    Full ECR URIs are used as given.
+    """
+    problem = image_problem(image)
+    if problem:
+        raise ValueError(problem)
+    if _ECR_IMAGE.fullmatch(image):
+        return image
+    match = _SHORT_IMAGE.fullmatch(image)
+    assert match is not None
+    suffix = "amazonaws.com.cn" if partition == "aws-cn" else "amazonaws.com"
+    reference = f":{match.group('tag')}" if match.group("tag") else f"@{match.group('digest')}"
+    repository = f"{repository_prefix}-{match.group('repository')}".lower()
+    return f"{account_id}.dkr.ecr.{region}.{suffix}/{repository}{reference}"
+
+
+def _positive_weight(weights: list[float]) -> bool:
+    return any(w > 0 for w in weights)
+
+
+# -- training -------------------------------------------------------------------------------------
+
+
+class QualityGateConfig(Section):
+    """The pipeline registers a model only if the evaluation metric passes this gate."""
+
+    metric: str = Field(default="accuracy", pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,62}$",
+                        description="key under metrics in the evaluation report, e.g. accuracy or rmse")
+    threshold: float = Field(default=0.8, description="the value the metric must reach")
+    higher_is_better: bool = Field(default=True, description="true: metric >= threshold passes; false: <=")
+
+
+class TrainingConfig(Section):
+    """Training jobs, their images and the SageMaker pipeline that runs them."""
+
+    instance_type: str = Field(default="ml.m5.xlarge", description="training instance type")
+    instance_count: int = Field(default=1, ge=1, le=100, description="training instances (distributed training)")
+    processing_instance_type: str = Field(default="ml.m5.large", description="preprocessing/evaluation instance type")
+    max_runtime_seconds: int = Field(default=14400, ge=60, le=MAX_TRAINING_RUNTIME_SECONDS,
+                                     description="hard stop of a training job (60 s to 28 days)")
+    spot: bool = Field(default=False, description="managed spot training (up to 90% cheaper, may be interrupted)")
+    max_wait_seconds: int | None = Field(default=None, ge=60, le=MAX_TRAINING_RUNTIME_SECONDS,
+                                         description="spot only: total wait for capacity plus runtime, >= maxRuntimeSeconds")
+    volume_size_gb: int = Field(default=50, ge=1, le=16384, description="EBS volume per training instance")
+    ecr_keep_images: int = Field(default=30, ge=1, le=1000, description="ECR lifecycle: keep the last N images")
+    network_isolation: bool = Field(default=True, description="job containers make no network calls")
+    inter_container_encryption: bool = Field(default=True, description="encrypt traffic between training nodes")
+    quality_gate: QualityGateConfig = Field(default_factory=QualityGateConfig)
+    model_approval_status: Literal["PendingManualApproval", "Approved"] = Field(
+        default="PendingManualApproval", description="status of models the pipeline registers")
+
+    @field_validator("instance_type", "processing_instance_type")
+    @classmethod
+    def _instance_type(cls, value: str) -> str:
+        problem = instance_type_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    @model_validator(mode="after")
+    def _spot(self) -> TrainingConfig:
+        if self.spot:
+            if self.max_wait_seconds is None:
+                raise ValueError("spot training needs maxWaitSeconds (>= maxRuntimeSeconds)")
+            if self.max_wait_seconds < self.max_runtime_seconds:
+                raise ValueError(f"maxWaitSeconds ({self.max_wait_seconds}) must be at least maxRuntimeSeconds "
+                                 f"({self.max_runtime_seconds})")
+        elif self.max_wait_seconds is not None:
+            raise ValueError("maxWaitSeconds applies to spot training only; set spot: true or remove it")
+        return self
+
+
+# -- serving ----------------------------------------------------------------------------------------
+
+
+class AutoscalingConfig(Section):
+    """Target tracking on invocations per instance, for instance-backed variants."""
+
+    min_capacity: int = Field(default=1, ge=1, le=1000, description="fewest instances")
+    max_capacity: int = Field(default=2, ge=1, le=1000, description="most instances")
+    target_invocations_per_instance: float = Field(default=100.0, gt=0, description="per minute, per instance")
+    scale_in_cooldown_seconds: int = Field(default=300, ge=0, le=3600)
+    scale_out_cooldown_seconds: int = Field(default=60, ge=0, le=3600)
+
+    @model_validator(mode="after")
+    def _bounds(self) -> AutoscalingConfig:
+        if self.max_capacity < self.min_capacity:
+            raise ValueError(f"maxCapacity ({self.max_capacity}) must be at least minCapacity ({self.min_capacity})")
+        return self
+
+
+class ServerlessConfig(Section):
+    """A serverless variant (no instances; see the module notes for what it gives up)."""
+
+    memory_size_mb: int = Field(default=2048, description="1024 to 6144 in steps of 1024")
+    max_concurrency: int = Field(default=5, ge=1, le=200, description="concurrent invocations (1 to 200)")
+    provisioned_concurrency: int | None = Field(default=None, ge=1, le=200, description="warm capacity, <= maxConcurrency")
+
+    @field_validator("memory_size_mb")
+    @classmethod
+    def _memory(cls, value: int) -> int:
+        if value not in range(1024, 6145, 1024):
+            raise ValueError(f"{value!r} MB is not a serverless memory size; expected 1024, 2048, 3072, 4096, 5120 or 6144")
+        return value
+
+    @model_validator(mode="after")
+    def _provisioned(self) -> ServerlessConfig:
+        if self.provisioned_concurrency is not None and self.provisioned_concurrency > self.max_concurrency:
+            raise ValueError(f"provisionedConcurrency ({self.provisioned_concurrency}) exceeds maxConcurrency "
+                             f"({self.max_concurrency})")
+        return self
+
+
+class RollbackAlarmsConfig(Section):
+    """CloudWatch alarms per variant; either one in alarm during a deployment rolls it back."""
+
+    invocation_5xx_count: int = Field(default=1, ge=1, alias="invocation5xxCount",
+                                      description="5xx responses per period that trip the alarm")
+    model_latency_ms: int = Field(default=1000, ge=1, description="average model latency (ms) that trips the alarm")
+    period_seconds: int = Field(default=60, description="10, 30 or a multiple of 60")
+    evaluation_periods: int = Field(default=2, ge=1, le=100)
+
+    @field_validator("period_seconds")
+    @classmethod
+    def _period(cls, value: int) -> int:
+        if value not in (10, 30) and (value < 60 or value % 60):
+            raise ValueError(f"{value!r} is not a CloudWatch alarm period; expected 10, 30 or a multiple of 60")
+        return value
+
+
+class DeploymentConfig(Section):
+    """How an endpoint moves to a new configuration: blue/green, shifting traffic, rolling back on alarms."""
+
+    strategy: Literal["canary", "linear", "all-at-once"] = Field(default="canary",
+                                                              description="canary, linear or all-at-once")
+    canary_percent: int = Field(default=10, ge=1, le=50, description="canary: share of capacity first (1 to 50)")
+    linear_step_percent: int = Field(default=20, ge=10, le=50, description="linear: share per step (10 to 50)")
+    wait_interval_seconds: int = Field(default=300, ge=0, le=3600, description="bake time between steps")
+    termination_wait_seconds: int = Field(default=300, ge=0, le=3600,
+                                          description="bake time before the old fleet is terminated")
+    maximum_execution_timeout_seconds: int = Field(default=3600, ge=600, le=28800,
+                                                   description="the whole deployment, > the sum of its waits")
+    alarms: RollbackAlarmsConfig = Field(default_factory=RollbackAlarmsConfig)
+
+    @property
+    def shifting_steps(self) -> int:
+        """Waits between traffic steps: canary 1, linear one per step but the last, all-at-once 0."""
+        if self.strategy == "canary":
+            return 1
+        if self.strategy == "linear":
+            return -(-100 // self.linear_step_percent) - 1
+        return 0
+
+    @model_validator(mode="after")
+    def _timeout(self) -> DeploymentConfig:
+        waits = self.wait_interval_seconds * self.shifting_steps + self.termination_wait_seconds
+        if self.maximum_execution_timeout_seconds <= waits:
+            raise ValueError(f"maximumExecutionTimeoutSeconds ({self.maximum_execution_timeout_seconds}) must exceed "
+                             f"the deployment's waits ({waits} s: waitIntervalSeconds x {self.shifting_steps} step(s) "
+                             "+ terminationWaitSeconds)")
+        return self
+
+
+class RollbackAlarmsOverride(Section):
+    """Per-model changes to :class:`RollbackAlarmsConfig` (unset keys keep the serving default)."""
+
+    invocation_5xx_count: int | None = Field(default=None, ge=1, alias="invocation5xxCount")
+    model_latency_ms: int | None = Field(default=None, ge=1)
+    period_seconds: int | None = None
+    evaluation_periods: int | None = Field(default=None, ge=1, le=100)
+
+
+class DeploymentOverride(Section):
+    """Per-model changes to :class:`DeploymentConfig` (unset keys keep the serving default)."""
+
+    strategy: Literal["canary", "linear", "all-at-once"] | None = None
+    canary_percent: int | None = None
+    linear_step_percent: int | None = None
+    wait_interval_seconds: int | None = None
+    termination_wait_seconds: int | None = None
+    maximum_execution_timeout_seconds: int | None = None
+    alarms: RollbackAlarmsOverride | None = None
+
+    def apply(self, base: DeploymentConfig) -> DeploymentConfig:
+        """``base`` with this override's keys; validated like a stack-file value (ValueError)."""
+        values = base.model_dump()
+        values.update(self.model_dump(exclude_none=True, exclude={"alarms"}))
+        if self.alarms is not None:
+            values["alarms"].update(self.alarms.model_dump(exclude_none=True))
+        return DeploymentConfig.model_validate(values)
+
+
+class ServingResourcesConfig(Section):
+    """Requests and limits of a model server container (Kubernetes quantities)."""
+
+    cpu_request: str = "500m"
+    memory_request: str = "1Gi"
+    cpu_limit: str = "2"
+    memory_limit: str = "2Gi"
+
+    @field_validator("cpu_request", "cpu_limit")
+    @classmethod
+    def _cpu(cls, value: str) -> str:
+        cpu_millis(value)
+        return value
+
+    @field_validator("memory_request", "memory_limit")
+    @classmethod
+    def _memory(cls, value: str) -> str:
+        memory_bytes(value)
+        return value
+
+    @model_validator(mode="after")
+    def _requests_within_limits(self) -> ServingResourcesConfig:
+        if cpu_millis(self.cpu_request) > cpu_millis(self.cpu_limit):
+            raise ValueError(f"cpuRequest {self.cpu_request} exceeds cpuLimit {self.cpu_limit}")
+        if memory_bytes(self.memory_request) > memory_bytes(self.memory_limit):
+            raise ValueError(f"memoryRequest {self.memory_request} exceeds memoryLimit {self.memory_limit}")
+        return self
+
+
+class KubernetesServingConfig(Section):
+    """Model servers on the platform's cluster (``serving.backend: kubernetes``)."""
+
+    namespace: str = Field(default="model-serving", max_length=63, pattern=_K8S_NAME,
+                           description="namespace of the model servers")
+    create_namespace: bool = Field(default=True, description="create the namespace (false: it exists)")
+    replicas: int = Field(default=2, ge=1, le=100, description="minimum replicas per model (the autoscaler's floor)")
+    max_replicas: int = Field(default=4, ge=1, le=500, description="the autoscaler's ceiling")
+    target_cpu_utilization_percent: int = Field(default=70, ge=10, le=100)
+    port: int = Field(default=8080, ge=1024, le=65535, description="the server's port (SageMaker containers: 8080)")
+    health_path: str = Field(default="/ping", pattern=r"^/[\w./-]*$", description="readiness/liveness HTTP path")
+    resources: ServingResourcesConfig = Field(default_factory=ServingResourcesConfig)
+
+    @model_validator(mode="after")
+    def _replicas(self) -> KubernetesServingConfig:
+        if self.max_replicas < self.replicas:
+            raise ValueError(f"maxReplicas ({self.max_replicas}) must be at least replicas ({self.replicas})")
+        return self
+
+
+class ServingConfig(Section):
+    """Defaults for every model's endpoint; a model or variant overrides them."""
+
+    backend: Literal["sagemaker", "kubernetes"] = Field(default="sagemaker", description="sagemaker or kubernetes")
+    serverless: bool = Field(default=False, description="variants without instanceType/serverless run serverless")
+    instance_type: str = Field(default="ml.m5.large", description="instance type of instance-backed variants")
+    initial_instance_count: int = Field(default=1, ge=1, le=1000)
+    autoscaling: AutoscalingConfig | None = Field(default=None, description="unset: no autoscaling")
+    serverless_settings: ServerlessConfig = Field(default_factory=ServerlessConfig,
+                                                  description="memory/concurrency of serverless variants")
+    deployment: DeploymentConfig = Field(default_factory=DeploymentConfig)
+    data_capture_percent: int = Field(default=0, ge=0, le=100, description="share of requests captured (0: off)")
+    kubernetes: KubernetesServingConfig = Field(default_factory=KubernetesServingConfig)
+
+    @field_validator("instance_type")
+    @classmethod
+    def _instance_type(cls, value: str) -> str:
+        problem = instance_type_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+
+class VariantConfig(Section):
+    """One production variant: a weight, and what differs from the model (A/B, canary)."""
+
+    name: str = Field(default=DEFAULT_VARIANT, description="variant name, kept across deployments")
+    weight: float = Field(default=1.0, ge=0, description="relative share of traffic (non-negative)")
+    image: str | None = Field(default=None, description="this variant's image (default: the model's)")
+    model_data_url: str | None = Field(default=None, description="this variant's artifacts (default: the model's)")
+    instance_type: str | None = Field(default=None, description="instance-backed: the instance type")
+    initial_instance_count: int | None = Field(default=None, ge=1, le=1000)
+    autoscaling: AutoscalingConfig | None = None
+    serverless: ServerlessConfig | None = Field(default=None, description="serverless instead of instances")
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        problem = variant_name_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    @field_validator("image")
+    @classmethod
+    def _image(cls, value: str | None) -> str | None:
+        problem = image_problem(value) if value is not None else None
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    @field_validator("model_data_url")
+    @classmethod
+    def _model_data_url(cls, value: str | None) -> str | None:
+        problem = s3_uri_problem(value) if value is not None else None
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    @field_validator("instance_type")
+    @classmethod
+    def _instance_type(cls, value: str | None) -> str | None:
+        problem = instance_type_problem(value) if value is not None else None
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> VariantConfig:
+        instance_fields = [k for k, v in (("instanceType", self.instance_type),
+                                          ("initialInstanceCount", self.initial_instance_count),
+                                          ("autoscaling", self.autoscaling)) if v is not None]
+        if self.serverless is not None and instance_fields:
+            raise ValueError(f"variant {self.name!r} sets serverless and {', '.join(instance_fields)}; "
+                             "a variant is either serverless or instance-backed")
+        return self
+
+
+class ModelConfig(Section):
+    """One served model: an endpoint (SageMaker) or a deployment (Kubernetes)."""
+
+    name: str = Field(description="lowercase name, e.g. churn (endpoint <project>-<environment>-<name>)")
+    image: str = Field(description="inference image: repository:tag in this stack's ECR, or an ECR image URI")
+    model_data_url: str = Field(description="s3:// URI of the model artifacts (model.tar.gz)")
+    variants: list[VariantConfig] = Field(default_factory=lambda: [VariantConfig()], min_length=1,
+                                          max_length=MAX_VARIANTS)
+    environment: dict[str, str] = Field(default_factory=dict, description="container environment variables")
+    deployment: DeploymentOverride | None = Field(default=None, description="changes to serving.deployment")
+    data_capture_percent: int | None = Field(default=None, ge=0, le=100,
+                                             description="this model's capture share (default: serving's)")
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        problem = model_name_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    @field_validator("image")
+    @classmethod
+    def _image(cls, value: str) -> str:
+        problem = image_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    @field_validator("model_data_url")
+    @classmethod
+    def _model_data_url(cls, value: str) -> str:
+        problem = s3_uri_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    @field_validator("environment")
+    @classmethod
+    def _environment(cls, values: dict[str, str]) -> dict[str, str]:
+        bad = [k for k in values if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,1023}", k)]
+        if bad:
+            raise ValueError(f"environment variable names {', '.join(map(repr, bad))} are not valid; "
+                             "expected letters, digits and '_', not starting with a digit")
+        return values
+
+    @model_validator(mode="after")
+    def _variants(self) -> ModelConfig:
+        names = [v.name for v in self.variants]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"duplicate variant names: {', '.join(duplicates)}")
+        if not _positive_weight([v.weight for v in self.variants]):
+            raise ValueError("every variant has weight 0; at least one must be positive to receive traffic")
+        return self
+
+
+# -- the fully specified reading the components deploy -------------------------------------------
+
+
+@dataclass(frozen=True)
+class ResolvedVariant:
+    """A variant with every default applied: exactly one of ``serverless`` / ``instance_type``."""
+
+    name: str
+    weight: float
+    image: str
+    model_data_url: str
+    serverless: ServerlessConfig | None
+    instance_type: str | None
+    initial_instance_count: int | None
+    autoscaling: AutoscalingConfig | None
+
+    @property
+    def container(self) -> tuple[str, str]:
+        """What makes a SageMaker model: variants with the same container share one."""
+        return (self.image, self.model_data_url)
+
+
+@dataclass(frozen=True)
+class ResolvedModel:
+    name: str
+    variants: tuple[ResolvedVariant, ...]
+    deployment: DeploymentConfig
+    data_capture_percent: int
+    environment: dict[str, str]
+
+    @property
+    def serverless(self) -> bool:
+        return any(v.serverless is not None for v in self.variants)
+
+    @property
+    def encrypts_with_kms(self) -> bool:
+        """Whether the endpoint configuration can take a KmsKeyId: not serverless, no instance store."""
+        return not self.serverless and not any(has_local_storage(v.instance_type or "") for v in self.variants)
+
+    @property
+    def captures_data(self) -> bool:
+        return self.data_capture_percent > 0 and not self.serverless
+
+
+def resolve_model(serving: ServingConfig, model: ModelConfig) -> ResolvedModel:
+    """``model`` with the serving defaults applied (ValueError if a per-model override is invalid)."""
+    variants = []
+    for variant in model.variants:
+        serverless = variant.serverless
+        instance_backed = variant.instance_type is not None or variant.initial_instance_count is not None \
+            or variant.autoscaling is not None
+        if serverless is None and not instance_backed and serving.serverless:
+            serverless = serving.serverless_settings
+        variants.append(ResolvedVariant(
+            name=variant.name,
+            weight=variant.weight,
+            image=variant.image or model.image,
+            model_data_url=variant.model_data_url or model.model_data_url,
+            serverless=serverless,
+            instance_type=None if serverless else (variant.instance_type or serving.instance_type),
+            initial_instance_count=None if serverless else (variant.initial_instance_count or serving.initial_instance_count),
+            autoscaling=None if serverless else (variant.autoscaling or serving.autoscaling),
+        ))
+    deployment = model.deployment.apply(serving.deployment) if model.deployment else serving.deployment
+    capture = serving.data_capture_percent if model.data_capture_percent is None else model.data_capture_percent
+    return ResolvedModel(name=model.name, variants=tuple(variants), deployment=deployment,
+                         data_capture_percent=capture, environment=dict(model.environment))
+
+
+def model_problems(serving: ServingConfig, model: ModelConfig, *, environment: str | None = None) -> list[str]:
+    """What is wrong with one model served on SageMaker under the serving defaults; one line per
+    problem, naming keys."""
+    where = f"models[{model.name}]"
+    try:
+        resolved = resolve_model(serving, model)
+    except ValidationError as exc:
+        return [f"{where}.deployment: {error['msg'].removeprefix('Value error, ')}" for error in exc.errors()]
+    problems: list[str] = []
+    serverless = [v.name for v in resolved.variants if v.serverless is not None]
+    if serverless and len(resolved.variants) > 1:
+        problems.append(f"{where}.variants: serverless endpoints serve a single variant, but {', '.join(serverless)} "
+                        f"is serverless among {len(resolved.variants)} variants; use instances for A/B and canary variants")
+    if serverless and resolved.data_capture_percent > 0:
+        problems.append(f"{where}: serverless endpoints cannot capture data, but dataCapturePercent is "
+                        f"{resolved.data_capture_percent}; set it to 0 or use instances")
+    if serverless and environment in ("staging", "prod"):
+        problems.append(f"{where}: serverless variants ({', '.join(serverless)}) are not allowed in {environment}: "
+                        "they run outside the VPC, without network isolation, the KMS key or data capture")
+    if environment in ("staging", "prod") and resolved.data_capture_percent == 0:
+        problems.append(f"{where}: dataCapturePercent is 0; {environment} endpoints must capture traffic "
+                        "(serving.dataCapturePercent or the model's dataCapturePercent > 0)")
+    strategy = resolved.deployment.strategy
+    if serverless and strategy != "all-at-once":
+        problems.append(f"{where}.deployment.strategy: serverless endpoints deploy all-at-once, not {strategy}")
+    for variant in resolved.variants:
+        if strategy != "all-at-once" and variant.initial_instance_count is not None and variant.initial_instance_count < 2:
+            problems.append(f"{where}.variants[{variant.name}]: {strategy} deployments shift traffic by instance and "
+                            "need at least 2 (the first step may use at most half of the fleet); raise "
+                            "initialInstanceCount or use deployment.strategy: all-at-once")
+        scaling = variant.autoscaling
+        if scaling is not None and variant.initial_instance_count is not None and not (
+                scaling.min_capacity <= variant.initial_instance_count <= scaling.max_capacity):
+            problems.append(f"{where}.variants[{variant.name}]: initialInstanceCount {variant.initial_instance_count} is "
+                            f"outside autoscaling's {scaling.min_capacity}..{scaling.max_capacity}")
+    alarms = ALARMS_PER_VARIANT * len(resolved.variants)
+    if alarms > MAX_ALARMS_PER_ENDPOINT:
+        problems.append(f"{where}.variants: {len(resolved.variants)} variants need {alarms} rollback alarms; an "
+                        f"endpoint takes at most {MAX_ALARMS_PER_ENDPOINT} (at most "
+                        f"{MAX_ALARMS_PER_ENDPOINT // ALARMS_PER_VARIANT} variants)")
+    return problems
+
+
+def kubernetes_model_problems(model: ModelConfig) -> list[str]:
+    """What the kubernetes backend cannot serve: weighted variants (the SageMaker settings are ignored)."""
+    if len(model.variants) > 1:
+        return [f"models[{model.name}].variants: the kubernetes backend serves one variant per model (weighted "
+                "traffic needs SageMaker endpoints or a service mesh)"]
+    return []
+
+
+def serving_problems(serving: ServingConfig, models: list[ModelConfig], has_kubernetes_cluster: bool, *,
+                     environment: str | None = None) -> list[str]:
+    """Checks that need more than one section; one line per problem, naming the keys.
+
+    ``has_kubernetes_cluster``: the platform's ``kubernetes`` section is set. ``environment``: when
+    given, staging/prod must capture data and may not run serverless.
+    """
+    problems: list[str] = []
+    if serving.backend == "kubernetes" and not has_kubernetes_cluster:
+        problems.append("serving.backend is 'kubernetes' but the kubernetes section (kubeconfig/context, "
+                        "oidcProviderArn, nodeSecurityGroupId) is not set; add it or use backend: sagemaker")
+    names = [m.name for m in models]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        problems.append(f"models: duplicate model names {', '.join(duplicates)}")
+    for model in models:
+        if serving.backend == "kubernetes":
+            problems += kubernetes_model_problems(model)
+        else:
+            problems += model_problems(serving, model, environment=environment)
+    return problems
+
+
+# -- per-environment defaults -----------------------------------------------------------------------
+# Merged under the stack file's values (ENVIRONMENT_DEFAULTS[env]["training"/"serving"]).
+#
+# dev: the smallest always-on instance (ml.t2.medium), one per model, no autoscaling, no capture,
+# all-at-once deployments with a short bake: cheapest while keeping the VPC, network isolation and
+# the KMS key that serverless would give up; spot training. staging: prod's shape at minimum size
+# (two instances: a canary may take at most half of a fleet), every request captured. prod: two or
+# more instances per variant, autoscaling, canary deployments, on-demand training.
+TRAINING_DEFAULTS: dict[str, dict[str, Any]] = {
+    "dev": {"instanceType": "ml.m5.large", "maxRuntimeSeconds": 7200, "spot": True, "maxWaitSeconds": 14400,
+            "volumeSizeGb": 30, "ecrKeepImages": 10},
+    "staging": {"instanceType": "ml.m5.xlarge", "maxRuntimeSeconds": 14400, "spot": True, "maxWaitSeconds": 28800,
+                "volumeSizeGb": 50, "ecrKeepImages": 30},
+    "prod": {"instanceType": "ml.m5.2xlarge", "maxRuntimeSeconds": 86400, "spot": False,
+             "volumeSizeGb": 100, "ecrKeepImages": 100},
+}
+
+SERVING_DEFAULTS: dict[str, dict[str, Any]] = {
+    "dev": {
+        "serverless": False,
+        "instanceType": "ml.t2.medium",
+        "initialInstanceCount": 1,
+        "dataCapturePercent": 0,
+        "deployment": {"strategy": "all-at-once", "waitIntervalSeconds": 0, "terminationWaitSeconds": 120,
+                       "maximumExecutionTimeoutSeconds": 1800,
+                       "alarms": {"invocation5xxCount": 5, "modelLatencyMs": 2000}},
+        "kubernetes": {"replicas": 1, "maxReplicas": 2},
+    },
+    "staging": {
+        "serverless": False,
+        "instanceType": "ml.m5.large",
+        "initialInstanceCount": 2,
+        "autoscaling": {"minCapacity": 2, "maxCapacity": 3, "targetInvocationsPerInstance": 100},
+        "dataCapturePercent": 100,
+        "deployment": {"strategy": "canary", "canaryPercent": 50, "waitIntervalSeconds": 300,
+                       "terminationWaitSeconds": 300, "maximumExecutionTimeoutSeconds": 3600},
+        "kubernetes": {"replicas": 2, "maxReplicas": 3},
+    },
+    "prod": {
+        "serverless": False,
+        "instanceType": "ml.m5.xlarge",
+        "initialInstanceCount": 2,
+        "autoscaling": {"minCapacity": 2, "maxCapacity": 10, "targetInvocationsPerInstance": 200},
+        "dataCapturePercent": 20,
+        "deployment": {"strategy": "canary", "canaryPercent": 10, "waitIntervalSeconds": 600,
+                       "terminationWaitSeconds": 900, "maximumExecutionTimeoutSeconds": 7200,
+                       "alarms": {"invocation5xxCount": 5, "modelLatencyMs": 500}},
+        "kubernetes": {"replicas": 2, "maxReplicas": 10},
+    },
+}

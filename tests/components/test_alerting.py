@@ -1,0 +1,141 @@
+"""Alerting: KMS-encrypted SNS topics per severity, TLS-only, publishable only by this stack's
+alarms, rules and budgets; subscriptions from config."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pulumi
+import pytest
+
+from mlops_blueprint.components.alerting import (
+    Alerting,
+    AlertingArgs,
+    Subscription,
+    sns_publisher_key_statements,
+    topic_policy,
+)
+from mlops_blueprint.context import StackContext
+from mlops_blueprint.mock_runtime import MOCK_ACCOUNT_ID, SECRET_PLACEHOLDER, MockRun, run_program
+
+ACCOUNT = MOCK_ACCOUNT_ID
+LOGS_KEY = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/logs-key"
+TOPIC = "aws:sns/topic:Topic"
+TOPIC_POLICY = "aws:sns/topicPolicy:TopicPolicy"
+SUBSCRIPTION = "aws:sns/topicSubscription:TopicSubscription"
+PAGERDUTY = "https://events.pagerduty.com/integration/0123456789abcdef/enqueue"
+OPSGENIE = "https://api.opsgenie.com/v1/json/amazonsns?apiKey=abc-123"
+
+
+def build(ctx: StackContext, **kwargs: Any) -> MockRun:
+    def program() -> None:
+        alerting = Alerting("alerting", AlertingArgs(context=ctx, kms_key_arn=LOGS_KEY, **kwargs))
+        pulumi.export("topicArns", alerting.topic_arns)
+        pulumi.export("routes", alerting.routes)
+
+    return run_program(program, stack=ctx.environment, project="mlops-platform", region=ctx.region)
+
+
+def policy_of(run: MockRun, severity: str) -> dict[str, Any]:
+    return json.loads(run.named(TOPIC_POLICY, f"alerting-{severity}").inputs["policy"])
+
+
+def topic_arn(severity: str, env: str = "dev") -> str:
+    return f"arn:aws:sns:us-east-1:{ACCOUNT}:mlops-platform-{env}-alerts-{severity}"
+
+
+def test_one_kms_encrypted_topic_per_severity(dev_context: StackContext) -> None:
+    run = build(dev_context)
+    topics = {t.name: t.inputs for t in run.of_type(TOPIC)}
+    assert set(topics) == {"alerting-critical", "alerting-warning", "alerting-info"}
+    for severity in ("critical", "warning", "info"):
+        inputs = topics[f"alerting-{severity}"]
+        assert inputs["name"] == f"mlops-platform-dev-alerts-{severity}"
+        assert inputs["kmsMasterKeyId"] == LOGS_KEY
+        assert inputs["tags"]["component"] == "alerting"
+    assert run.outputs["topicArns"] == {s: topic_arn(s) for s in ("critical", "warning", "info")}
+
+
+def test_each_topic_policy_is_on_its_own_topic_and_denies_non_tls(dev_context: StackContext) -> None:
+    run = build(dev_context)
+    for severity in ("critical", "warning", "info"):
+        registration = run.named(TOPIC_POLICY, f"alerting-{severity}")
+        assert registration.inputs["arn"] == topic_arn(severity)
+        [deny] = [s for s in policy_of(run, severity)["Statement"] if s["Effect"] == "Deny"]
+        assert deny["Principal"] == {"AWS": "*"}
+        assert "sns:Publish" in deny["Action"] and "sns:Subscribe" in deny["Action"]
+        assert deny["Resource"] == [topic_arn(severity)]
+        assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+def test_only_cloudwatch_eventbridge_and_budgets_may_publish_for_this_stack(dev_context: StackContext) -> None:
+    allows = [s for s in policy_of(build(dev_context), "critical")["Statement"] if s["Effect"] == "Allow"]
+    by_service = {s["Principal"]["Service"]: s for s in allows}
+    assert set(by_service) == {"cloudwatch.amazonaws.com", "events.amazonaws.com", "budgets.amazonaws.com"}
+    assert all(s["Action"] == ["sns:Publish"] and s["Resource"] == [topic_arn("critical")] for s in allows)
+    expected = {
+        "cloudwatch.amazonaws.com": f"arn:aws:cloudwatch:us-east-1:{ACCOUNT}:alarm:mlops-platform-dev-*",
+        "events.amazonaws.com": f"arn:aws:events:us-east-1:{ACCOUNT}:rule/mlops-platform-dev-*",
+        "budgets.amazonaws.com": f"arn:aws:budgets::{ACCOUNT}:budget/mlops-platform-dev-*",
+    }
+    for service, source_arn in expected.items():
+        assert by_service[service]["Condition"] == {"StringEquals": {"aws:SourceAccount": ACCOUNT},
+                                                    "ArnLike": {"aws:SourceArn": source_arn}}
+    # No principal of any other kind is allowed anything by the topic policy.
+    assert all(set(s["Principal"]) == {"Service"} for s in allows)
+
+
+def test_topic_policy_keeps_environments_apart(context_for: Any) -> None:
+    staging = topic_policy(context_for("staging"), topic_arn("critical", "staging"))
+    [cloudwatch] = [s for s in staging["Statement"] if s.get("Principal") == {"Service": "cloudwatch.amazonaws.com"}]
+    assert cloudwatch["Condition"]["ArnLike"]["aws:SourceArn"].endswith(":alarm:mlops-platform-staging-*")
+
+
+def test_subscriptions_go_to_their_severity_and_https_endpoints_are_secret(dev_context: StackContext) -> None:
+    run = build(dev_context, subscriptions={
+        "critical": [Subscription("https", PAGERDUTY), Subscription("email", "oncall@example.com")],
+        "warning": [Subscription("https", OPSGENIE)],
+    })
+    subs = {s.name: s.inputs for s in run.of_type(SUBSCRIPTION)}
+    assert set(subs) == {"alerting-critical-https-0", "alerting-critical-email-1", "alerting-warning-https-0"}
+    assert subs["alerting-critical-https-0"]["topic"] == topic_arn("critical")
+    assert subs["alerting-critical-https-0"]["protocol"] == "https"
+    assert subs["alerting-critical-https-0"]["endpoint"] == SECRET_PLACEHOLDER  # the URL holds the integration key
+    assert subs["alerting-critical-https-0"]["endpointAutoConfirms"] is True
+    assert subs["alerting-critical-email-1"]["endpoint"] == "oncall@example.com"
+    assert subs["alerting-critical-email-1"]["topic"] == topic_arn("critical")
+    assert subs["alerting-warning-https-0"]["topic"] == topic_arn("warning")
+
+
+def test_routes_map_alert_kinds_to_topics(dev_context: StackContext) -> None:
+    run = build(dev_context, routes={"drift": "critical", "budget": "info"})
+    routes = run.outputs["routes"]
+    assert routes["drift"] == topic_arn("critical") and routes["budget"] == topic_arn("info")
+    assert routes["errors"] == topic_arn("critical") and routes["latency"] == topic_arn("warning")  # defaults kept
+
+
+@pytest.mark.parametrize(("subscriptions", "routes", "message"), [
+    ({"critical": [Subscription("http", "http://example.com/hook")]}, {}, "not one of email, https"),
+    ({"critical": [Subscription("https", "http://example.com/hook")]}, {}, "plain http"),
+    ({"critical": [Subscription("email", "not-an-address")]}, {}, "not an email address"),
+    ({"page": [Subscription("email", "a@example.com")]}, {}, "'page' is not a severity"),
+    ({}, {"drift": "urgent"}, "routes.drift"),
+])
+def test_bad_subscriptions_and_routes_are_rejected(dev_context: StackContext, subscriptions: Any, routes: Any,
+                                                   message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        Alerting("alerting", AlertingArgs(context=dev_context, kms_key_arn=LOGS_KEY, subscriptions=subscriptions,
+                                          routes=routes))
+
+
+def test_key_policy_statements_let_the_publishers_encrypt(dev_context: StackContext) -> None:
+    statements = {s["Principal"]["Service"]: s for s in sns_publisher_key_statements(dev_context)}
+    assert set(statements) == {"cloudwatch.amazonaws.com", "events.amazonaws.com", "budgets.amazonaws.com"}
+    for statement in statements.values():
+        assert set(statement["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey*"}
+        assert statement["Condition"]["StringEqualsIfExists"] == {"kms:ViaService": "sns.us-east-1.amazonaws.com"}
+    assert statements["cloudwatch.amazonaws.com"]["Condition"]["ArnLike"]["aws:SourceArn"] \
+        == f"arn:aws:cloudwatch:us-east-1:{ACCOUNT}:alarm:mlops-platform-dev-*"
+    # EventBridge's KMS requests carry no aws:SourceArn/SourceAccount: a condition on them would drop every event.
+    assert set(statements["events.amazonaws.com"]["Condition"]) == {"StringEqualsIfExists"}

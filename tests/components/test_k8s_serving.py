@@ -1,0 +1,169 @@
+"""K8sServing: hardened model servers on the cluster with IRSA, autoscaling and disruption budgets,
+deployed only through the provider the stack hands down."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+import pytest
+
+from mlops_blueprint.components.irsa import ServiceAccountTrust
+from mlops_blueprint.components.k8s_serving import (
+    IRSA_ANNOTATION,
+    SERVING_SERVICE_ACCOUNT,
+    K8sServing,
+    K8sServingArgs,
+)
+from mlops_blueprint.context import StackContext
+from mlops_blueprint.mock_runtime import MOCK_ACCOUNT_ID, MockRun, Registration, run_program
+from mlops_blueprint.plan import build_plan
+from mlops_blueprint.policies.engine import evaluate_plan
+from mlops_blueprint.serving_config import ModelConfig, ServingConfig
+
+COMPONENT = "mlops:serving:K8sServing"
+NAMESPACE = "kubernetes:core/v1:Namespace"
+ACCOUNT = "kubernetes:core/v1:ServiceAccount"
+DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+SERVICE = "kubernetes:core/v1:Service"
+HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
+PDB = "kubernetes:policy/v1:PodDisruptionBudget"
+WORKLOADS = (NAMESPACE, ACCOUNT, DEPLOYMENT, SERVICE, HPA, PDB)
+
+ROLE = f"arn:aws:iam::{MOCK_ACCOUNT_ID}:role/mlops-platform-dev-serving"
+OIDC = f"arn:aws:iam::{MOCK_ACCOUNT_ID}:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/EXAMPLE"
+MODELS = [
+    ModelConfig.model_validate({"name": "churn", "image": "inference:1.4.2",
+                                "modelDataUrl": "s3://models-bucket/churn/model.tar.gz",
+                                "environment": {"LOG_LEVEL": "info"}}),
+    ModelConfig.model_validate({"name": "fraud", "image": "inference:2.0.0",
+                                "modelDataUrl": "s3://models-bucket/fraud/model.tar.gz"}),
+]
+
+
+def kubernetes_serving(**overrides: Any) -> ServingConfig:
+    return ServingConfig.model_validate({"backend": "kubernetes", **overrides})
+
+
+def build(ctx: StackContext, serving: ServingConfig | None = None, models: list[ModelConfig] | None = None,
+          via: str = "providers") -> MockRun:
+    """K8sServing with a Kubernetes provider handed down the way ``via`` says."""
+
+    def program() -> None:
+        provider = k8s.Provider("cluster", kubeconfig="{}")
+        if via == "parent":
+            parent = pulumi.ComponentResource("test:index:Stack", "platform", None,
+                                              pulumi.ResourceOptions(providers={"kubernetes": provider}))
+            opts = pulumi.ResourceOptions(parent=parent)
+        else:
+            opts = pulumi.ResourceOptions(providers={"kubernetes": provider})
+        serving_component = K8sServing("serving", K8sServingArgs(
+            context=ctx, models=models or MODELS, serving=serving or kubernetes_serving(), serving_role_arn=ROLE), opts)
+        pulumi.export("serviceUrls", serving_component.service_urls)
+        pulumi.export("namespace", serving_component.namespace)
+
+    return run_program(program, stack=ctx.environment, project="mlops-platform")
+
+
+def of(run: MockRun, type_: str, name: str) -> Registration:
+    return run.named(type_, f"serving-{name}")
+
+
+def pod_spec(run: MockRun, model: str) -> dict[str, Any]:
+    return of(run, DEPLOYMENT, model).inputs["spec"]["template"]["spec"]
+
+
+@pytest.mark.parametrize("via", ["providers", "parent"])
+def test_every_object_uses_the_handed_down_provider(dev_context, via):
+    run = build(dev_context, via=via)
+    [provider] = run.of_type("pulumi:providers:kubernetes")
+    objects = [r for r in run.registrations if r.type in WORKLOADS]
+    assert len(objects) == 2 + 4 * len(MODELS)
+    assert all(r.provider and r.provider.startswith(provider.urn + "::") for r in objects)
+
+
+def test_one_namespace_and_service_account_with_the_serving_role(dev_context):
+    run = build(dev_context)
+    [namespace] = run.of_type(NAMESPACE)
+    assert namespace.inputs["metadata"]["name"] == "model-serving"
+    assert namespace.inputs["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
+    [account] = run.of_type(ACCOUNT)
+    metadata = account.inputs["metadata"]
+    assert metadata["annotations"] == {IRSA_ANNOTATION: ROLE}
+    assert (metadata["namespace"], metadata["name"]) == ("model-serving", SERVING_SERVICE_ACCOUNT)
+    # The serving role's trust (PlatformRoles.serving_service_account) names exactly this account.
+    trust = ServiceAccountTrust(OIDC, metadata["namespace"], metadata["name"])
+    assert trust.subject == "system:serviceaccount:model-serving:model-server"
+    for model in MODELS:
+        assert pod_spec(run, model.name)["serviceAccountName"] == SERVING_SERVICE_ACCOUNT
+
+
+def test_an_existing_namespace_is_used_not_created(dev_context):
+    run = build(dev_context, kubernetes_serving(kubernetes={"namespace": "ml-team", "createNamespace": False}))
+    assert run.of_type(NAMESPACE) == []
+    assert {r.inputs["metadata"]["namespace"] for r in run.registrations if r.type in WORKLOADS} == {"ml-team"}
+    assert run.outputs["serviceUrls"]["churn"] == "http://churn.ml-team.svc.cluster.local:80"
+
+
+def test_deployments_are_hardened_with_probes_limits_and_the_ecr_image(dev_context):
+    run = build(dev_context, kubernetes_serving(kubernetes={"resources": {"cpuLimit": "4", "memoryLimit": "8Gi"}}))
+    pod = pod_spec(run, "churn")
+    [container] = pod["containers"]
+    assert pod["securityContext"]["runAsNonRoot"] is True and pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert container["securityContext"] == {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
+                                            "privileged": False, "readOnlyRootFilesystem": True, "runAsNonRoot": True}
+    assert container["image"] == f"{MOCK_ACCOUNT_ID}.dkr.ecr.us-east-1.amazonaws.com/mlops-platform-dev-inference:1.4.2"
+    assert container["resources"]["limits"] == {"cpu": "4", "memory": "8Gi"}
+    assert container["readinessProbe"]["httpGet"] == {"path": "/ping", "port": 8080}
+    assert container["livenessProbe"]["httpGet"] == {"path": "/ping", "port": 8080}
+    env = {e["name"]: e["value"] for e in container["env"]}
+    assert env["MODEL_DATA_URL"] == "s3://models-bucket/churn/model.tar.gz" and env["LOG_LEVEL"] == "info"
+    mounts = {m["mountPath"] for m in container["volumeMounts"]}
+    assert mounts == {"/tmp", "/opt/ml/model"}  # writable scratch, read-only root
+    deployment = of(run, DEPLOYMENT, "churn").inputs["spec"]
+    assert "replicas" not in deployment  # the HPA owns the count
+    assert deployment["strategy"]["rollingUpdate"] == {"maxSurge": 1, "maxUnavailable": 0}
+    k8s_findings = [f for f in evaluate_plan(build_plan(run)) if f["enforcement"] == "mandatory"]
+    assert k8s_findings == []
+
+
+def test_service_hpa_and_pdb_select_the_models_pods(dev_context):
+    run = build(dev_context, kubernetes_serving(kubernetes={"replicas": 3, "maxReplicas": 9,
+                                                            "targetCpuUtilizationPercent": 60}))
+    for model in MODELS:
+        pod_labels = of(run, DEPLOYMENT, model.name).inputs["spec"]["template"]["metadata"]["labels"]
+        service = of(run, SERVICE, model.name).inputs["spec"]
+        assert service["selector"] == pod_labels and service["type"] == "ClusterIP"
+        assert service["ports"] == [{"name": "http", "port": 80, "targetPort": "http"}]
+        hpa = of(run, HPA, model.name).inputs["spec"]
+        assert hpa["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": model.name}
+        assert (hpa["minReplicas"], hpa["maxReplicas"]) == (3, 9)
+        assert hpa["metrics"][0]["resource"] == {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 60}}
+        pdb = of(run, PDB, model.name).inputs["spec"]
+        assert pdb["selector"]["matchLabels"] == pod_labels and pdb["maxUnavailable"] == 1
+    other = of(run, DEPLOYMENT, "fraud").inputs["spec"]["template"]["metadata"]["labels"]
+    assert of(run, SERVICE, "churn").inputs["spec"]["selector"] != other  # no cross-model traffic
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"serving": ServingConfig(backend="sagemaker")}, "K8sServing serves backend 'kubernetes'"),
+    ({"models": []}, "models: expected at least one model"),
+    ({"models": [MODELS[0], MODELS[0]]}, "duplicate model names churn"),
+    ({"models": [ModelConfig.model_validate({**MODELS[0].model_dump(by_alias=True),
+                                             "variants": [{"name": "a"}, {"name": "b"}]})]},
+     "serves one variant per model"),
+    ({"serving_role_arn": ""}, "serving_role_arn: required"),
+    ({"no_provider": True}, "no kubernetes provider"),
+])
+def test_bad_args_raise_before_registration(dev_context, kwargs, message):
+    no_provider = kwargs.pop("no_provider", False)
+    values: dict[str, Any] = {"models": MODELS, "serving": kubernetes_serving(), "serving_role_arn": ROLE, **kwargs}
+
+    def program() -> None:
+        opts = None if no_provider else pulumi.ResourceOptions(providers={"kubernetes": k8s.Provider("cluster", kubeconfig="{}")})
+        K8sServing("serving", K8sServingArgs(context=dev_context, **values), opts)
+
+    run = run_program(program, stack="dev", project="mlops-platform", capture_errors=True)
+    assert isinstance(run.error, ValueError) and message in str(run.error), run.error
+    assert [r for r in run.registrations if r.type == COMPONENT or r.type in WORKLOADS] == []

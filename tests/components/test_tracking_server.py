@@ -1,0 +1,325 @@
+"""TrackingServer: the SageMaker backends, what all backends share, isolation and validation.
+
+Runs use the real Kms, Network, ArtifactStore and PlatformRoles (``tracking_testing.run_tracking``),
+so role ARNs, bucket names and dependencies are matched against the resources that produce them.
+The kubernetes backend's own properties are in ``test_tracking_server_kubernetes.py``.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import replace
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+import pytest
+
+from mlops_blueprint.components.tracking_server import (
+    BACKENDS,
+    KubernetesTrackingArgs,
+    TrackingServer,
+    TrackingServerArgs,
+)
+from mlops_blueprint.components.tracking_testing import (
+    TrackingRun,
+    context,
+    provider_computed_outputs,
+    recorded_custom_timeouts,
+    run_tracking,
+)
+from mlops_blueprint.mock_runtime import MOCK_ACCOUNT_ID, run_program
+from mlops_blueprint.plan import build_plan
+from mlops_blueprint.policies.engine import evaluate_plan
+
+COMPONENT = "mlops:tracking:TrackingServer"
+APP = "aws:sagemaker/mlflowApp:MlflowApp"
+SERVER = "aws:sagemaker/mlflowTrackingServer:MlflowTrackingServer"
+GROUP = "aws:sagemaker/modelPackageGroup:ModelPackageGroup"
+ROLE = "aws:iam/role:Role"
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+BUCKET = "aws:s3/bucket:Bucket"
+FAMILIES = ["churn", "fraud"]
+
+# What each backend may create under the component, and nothing else.
+BACKEND_TYPES = {
+    "sagemaker-serverless": {APP, GROUP},
+    "sagemaker-managed": {SERVER, GROUP},
+    "kubernetes": {
+        GROUP, ROLE_POLICY, "aws:rds/instance:Instance", "aws:ec2/securityGroup:SecurityGroup",
+        "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+        "kubernetes:core/v1:Namespace", "kubernetes:core/v1:ServiceAccount", "kubernetes:core/v1:Secret",
+        "kubernetes:apps/v1:Deployment", "kubernetes:core/v1:Service", "kubernetes:policy/v1:PodDisruptionBudget",
+        "kubernetes:autoscaling/v2:HorizontalPodAutoscaler", "kubernetes:networking.k8s.io/v1:NetworkPolicy",
+    },
+}
+
+
+@functools.lru_cache(maxsize=None)
+def tracking(environment: str, backend: str, version: str = "3.0.1", window: str = "Sun:03:00") -> TrackingRun:
+    config = {"backend": backend, "mlflowVersion": version, "maintenanceWindow": window, "modelFamilies": FAMILIES}
+    if backend == "kubernetes":
+        config["kubernetes"] = {"image": "ghcr.io/mlflow/mlflow:v3.0.1-full"}
+    with provider_computed_outputs():
+        return run_tracking(environment, config=config)
+
+
+def only(run: TrackingRun, type_: str) -> Any:
+    [registration] = [r for r in run.descendants() if r.type == type_]
+    return registration
+
+
+def registration_named(run: TrackingRun, type_: str, name: str) -> Any:
+    return run.run.named(type_, name)
+
+
+# -- serverless ------------------------------------------------------------------------------------
+
+
+def test_serverless_app_uses_the_tracking_role_and_the_models_bucket_prefix():
+    run = tracking("dev", "sagemaker-serverless")
+    app = only(run, APP)
+    role = registration_named(run, ROLE, "roles-tracking")
+    models = registration_named(run, BUCKET, "artifacts-models")
+
+    assert app.parent == run.component.urn
+    assert app.inputs["roleArn"] == role.outputs["arn"] == run.outputs["trackingRoleArn"]
+    assert app.property_dependencies["roleArn"] == [role.urn]
+    assert app.inputs["artifactStoreUri"] == f"s3://{models.inputs['bucket']}/mlflow" == run.outputs["mlflowArtifactUri"]
+    assert app.property_dependencies["artifactStoreUri"] == [models.urn]
+    assert app.inputs["name"] == "mlops-platform-dev-mlflow"
+    assert app.inputs["modelRegistrationMode"] == "AutoModelRegistrationEnabled"
+    assert app.inputs["weeklyMaintenanceWindowStart"] == "Sun:03:00"
+    assert app.inputs["accountDefaultStatus"] == "DISABLED"
+    assert app.inputs["timeouts"] == {"create": "60m", "update": "60m", "delete": "60m"}
+    assert app.inputs["tags"] == {"component": "tracking", "Name": "mlops-platform-dev-mlflow"}
+
+
+def test_serverless_outputs_the_app_arn_as_tracking_uri_and_no_url():
+    run = tracking("dev", "sagemaker-serverless")
+    app = only(run, APP)
+    assert run.outputs["trackingServerArn"] == app.outputs["arn"] == run.outputs["trackingUri"]
+    assert ":mlflow-app/" in run.outputs["trackingUri"]
+    assert run.outputs["none"] == ["databaseArn", "trackingServerUrl"]
+
+
+# -- managed ---------------------------------------------------------------------------------------
+
+
+def test_managed_server_is_sized_versioned_and_registers_models():
+    run = tracking("staging", "sagemaker-managed")
+    server = only(run, SERVER)
+    role = registration_named(run, ROLE, "roles-tracking")
+    assert server.parent == run.component.urn
+    assert server.inputs["trackingServerName"] == "mlops-platform-staging-mlflow"
+    assert server.inputs["trackingServerSize"] == "Small"  # staging's default
+    assert server.inputs["mlflowVersion"] == "3.0"
+    assert server.inputs["automaticModelRegistration"] is True
+    assert server.inputs["weeklyMaintenanceWindowStart"] == "Sun:03:00"
+    assert server.inputs["roleArn"] == role.outputs["arn"]
+    assert server.property_dependencies["roleArn"] == [role.urn]
+    assert server.inputs["artifactStoreUri"] == run.outputs["mlflowArtifactUri"]
+    assert run.outputs["trackingServerArn"] == server.outputs["arn"] == run.outputs["trackingUri"]
+    assert run.outputs["trackingServerUrl"] == server.outputs["trackingServerUrl"]
+    assert tracking("prod", "sagemaker-managed").outputs["trackingServerArn"]
+    assert only(tracking("prod", "sagemaker-managed"), SERVER).inputs["trackingServerSize"] == "Medium"
+
+
+def test_patch_releases_give_the_managed_server_identical_inputs():
+    first = only(tracking("dev", "sagemaker-managed", version="3.0.1"), SERVER)
+    second = only(tracking("dev", "sagemaker-managed", version="3.0.2"), SERVER)
+    minor = only(tracking("dev", "sagemaker-managed", version="3.1.0"), SERVER)
+    assert first.inputs == second.inputs
+    assert first.inputs["mlflowVersion"] == "3.0" and minor.inputs["mlflowVersion"] == "3.1"
+
+
+def test_maintenance_window_is_normalised_to_sagemakers_spelling():
+    server = only(tracking("dev", "sagemaker-managed", window="tue:04:30"), SERVER)
+    assert server.inputs["weeklyMaintenanceWindowStart"] == "Tue:04:30"
+
+
+def test_managed_server_gets_long_create_update_delete_timeouts():
+    with provider_computed_outputs(), recorded_custom_timeouts() as timeouts:
+        run = run_tracking("dev", config={"backend": "sagemaker-managed"})
+    server = only(run, SERVER)
+    assert timeouts[server.urn] == {"create": "60m", "update": "60m", "delete": "60m"}
+
+
+@pytest.mark.parametrize("backend", ["sagemaker-serverless", "sagemaker-managed"])
+def test_stateful_resources_are_protected_and_retained_in_prod_only(backend):
+    kind = APP if backend == "sagemaker-serverless" else SERVER
+    for environment, expected in (("dev", False), ("prod", True)):
+        run = tracking(environment, backend)
+        for registration in [only(run, kind), *[r for r in run.descendants() if r.type == GROUP]]:
+            assert (registration.protect, registration.retain_on_delete) == (expected, expected), registration.urn
+
+
+# -- common ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_one_model_package_group_per_family_named_and_tagged(backend):
+    run = tracking("dev", backend)
+    groups = sorted((r for r in run.descendants() if r.type == GROUP), key=lambda r: r.name)
+    assert [g.name for g in groups] == ["tracking-churn", "tracking-fraud"]
+    assert [g.inputs["modelPackageGroupName"] for g in groups] == ["mlops-platform-dev-churn", "mlops-platform-dev-fraud"]
+    assert all(g.parent == run.component.urn for g in groups)
+    assert all(g.inputs["tags"] == {"component": "tracking", "Name": g.inputs["modelPackageGroupName"]} for g in groups)
+    assert run.outputs["modelPackageGroupNames"] == {"churn": "mlops-platform-dev-churn", "fraud": "mlops-platform-dev-fraud"}
+    # The groups are where the tracking role may register models (PlatformRoles' RegisterModels).
+    policy = json.loads(registration_named(run, ROLE_POLICY, "roles-tracking-policy").inputs["policy"])
+    [register] = [s for s in policy["Statement"] if s["Sid"] == "RegisterModels"]
+    assert f"arn:aws:sagemaker:us-east-1:{MOCK_ACCOUNT_ID}:model-package-group/mlops-platform-dev-*" in register["Resource"]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_each_backend_creates_only_its_own_resources_all_parented_to_the_component(backend):
+    run = tracking("dev", backend)
+    children = run.descendants()
+    assert {r.type for r in children} == BACKEND_TYPES[backend]
+    assert all(r.parent == run.component.urn for r in children)
+    # Nothing else in the stack is parented to the tracking component, and it is a root component.
+    assert run.component.parent.endswith("pulumi:pulumi:Stack::mlops-platform-dev")
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_artifact_uri_is_in_the_models_bucket_under_the_prefix(backend):
+    run = tracking("dev", backend)
+    assert run.outputs["mlflowArtifactUri"] == f"s3://{run.outputs['modelsBucketName']}/mlflow"
+    custom = run_tracking("dev", config={"backend": backend, "artifactPrefix": "teams/ml/mlflow",
+                                         **({"mlflowVersion": "3.0.1"} if backend == "kubernetes" else {})})
+    assert custom.outputs["mlflowArtifactUri"] == f"s3://{custom.outputs['modelsBucketName']}/teams/ml/mlflow"
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_tracking_role_policy_is_scoped_to_the_exported_bucket_and_prefix(backend):
+    """The tracking role (PlatformRoles) may touch exactly the objects under the prefix this component
+    exports: SageMaker and the self-hosted pod both act with it."""
+    run = tracking("dev", backend)
+    bucket_arn = run.outputs["modelsBucketArn"]
+    prefix = run.outputs["mlflowArtifactUri"].removeprefix(f"s3://{run.outputs['modelsBucketName']}/")
+    policy = json.loads(registration_named(run, ROLE_POLICY, "roles-tracking-policy").inputs["policy"])
+    s3 = [s for s in policy["Statement"] if any(a.startswith("s3:") for a in s["Action"])]
+    assert s3, "the tracking role has no S3 statement"
+    for statement_ in s3:
+        assert statement_["Effect"] == "Allow"
+        for resource in statement_["Resource"]:
+            if resource == bucket_arn:  # bucket-level: listing only, limited to the prefix
+                assert statement_["Action"] == ["s3:ListBucket"]
+                assert statement_["Condition"] == {"StringLike": {"s3:prefix": [f"{prefix}/*"]}}
+            else:
+                assert resource == f"{bucket_arn}/{prefix}/*"
+
+
+def test_backends_never_reference_each_others_resources():
+    """Two tracking components side by side (serverless and kubernetes): no child of one depends on,
+    or takes an input from, a child of the other."""
+    ctx = context("dev")
+    role = f"arn:aws:iam::{MOCK_ACCOUNT_ID}:role/mlops-platform-dev-tracking"
+    key = f"arn:aws:kms:us-east-1:{MOCK_ACCOUNT_ID}:key/data"
+    kubernetes = KubernetesTrackingArgs(vpc_id="vpc-0123456789abcdef0", vpc_cidr="10.10.0.0/16",
+                                        node_security_group_id="sg-0123456789abcdef0", data_key_arn=key,
+                                        db_subnet_group_name="mlops-platform-dev-db")
+
+    def program() -> None:
+        provider = aws.Provider("aws", region="us-east-1", default_tags={"tags": ctx.tagging.default_tags()})
+        opts = pulumi.ResourceOptions(providers={"aws": provider})
+        bucket = aws.s3.Bucket("models", bucket="models-bucket-example", opts=opts)
+        common = {"context": ctx, "tracking_role_arn": role, "models_bucket_name": bucket.bucket}
+        TrackingServer("a", TrackingServerArgs(backend="sagemaker-managed", model_families=("churn",), **common), opts)
+        TrackingServer("b", TrackingServerArgs(backend="kubernetes", model_families=("fraud",), mlflow_version="3.0.1",
+                                               kubernetes=kubernetes, **common), opts)
+
+    with provider_computed_outputs():
+        run = run_program(program, stack="dev", project="mlops-platform")
+    components = {r.name: r.urn for r in run.of_type(COMPONENT)}
+    owned = {name: {r.urn for r in run.children(urn)} for name, urn in components.items()}
+    assert owned["a"] and owned["b"] and not owned["a"] & owned["b"]
+    for mine, theirs in (("a", "b"), ("b", "a")):
+        foreign = owned[theirs] | {components[theirs]}
+        for urn in owned[mine]:
+            registration = run.by_urn(urn)
+            referenced = set(registration.dependencies).union(*registration.property_dependencies.values())
+            assert not referenced & foreign, f"{registration.name} references {referenced & foreign}"
+            text = json.dumps(registration.inputs)
+            for other in owned[theirs]:
+                other_registration = run.by_urn(other)
+                for value in (other_registration.id, other_registration.outputs.get("arn")):
+                    if value:
+                        assert value not in text, f"{registration.name} holds {value} of {other_registration.name}"
+
+
+@pytest.mark.parametrize("environment", ["dev", "staging", "prod"])
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_policy_pack_has_no_mandatory_findings(environment, backend):
+    run = tracking(environment, backend)
+    mandatory = [f for f in evaluate_plan(build_plan(run.run)) if f["enforcement"] == "mandatory"]
+    assert mandatory == []
+
+
+def test_environment_defaults_pick_the_documented_backends():
+    assert tracking_backend("dev") == "sagemaker-serverless"
+    assert tracking_backend("staging") == "sagemaker-managed"
+    assert tracking_backend("prod") == "sagemaker-managed"
+
+
+def tracking_backend(environment: str) -> str:
+    run = run_tracking(environment)
+    return {APP: "sagemaker-serverless", SERVER: "sagemaker-managed"}[
+        next(r.type for r in run.descendants() if r.type in (APP, SERVER))]
+
+
+# -- validation ------------------------------------------------------------------------------------
+
+
+def _error(**override: Any) -> ValueError:
+    run = run_tracking("dev", args_override=override, capture_errors=True)
+    assert isinstance(run.run.error, ValueError), run.run.error
+    assert run.run.of_type(COMPONENT) == [], "the component registered before validating"
+    return run.run.error
+
+
+def test_unknown_backend_is_rejected_naming_the_valid_ones():
+    message = str(_error(backend="ecs"))
+    assert "backend: 'ecs' is not one of sagemaker-serverless, sagemaker-managed, kubernetes" in message
+
+
+def test_every_bad_arg_is_reported_at_once():
+    message = str(_error(size="Huge", mlflow_version="three", maintenance_window="Sunday 3am",
+                         artifact_prefix="/mlflow/", model_families=("Churn", "ok", "ok")))
+    assert "size: 'Huge' is not one of Small, Medium, Large" in message
+    assert "mlflow_version: 'three' is not an MLflow version" in message
+    assert "maintenance_window: 'Sunday 3am' is not a weekly window" in message
+    assert "artifact_prefix: '/mlflow/' is not an S3 key prefix" in message
+    assert "model_families: 'Churn' is not a model family name" in message
+    assert "model_families: duplicates ok" in message
+
+
+def test_literal_arns_and_names_are_checked():
+    message = str(_error(tracking_role_arn="arn:aws:iam::999999999999:user/someone", models_bucket_name="Not_A_Bucket"))
+    assert "tracking_role_arn: 'arn:aws:iam::999999999999:user/someone' is not an IAM role ARN of this account" in message
+    assert "models_bucket_name: 'Not_A_Bucket' is not an S3 bucket name" in message
+
+
+def test_kubernetes_args_belong_to_the_kubernetes_backend_only():
+    k = KubernetesTrackingArgs(vpc_id="vpc-0123456789abcdef0", vpc_cidr="10.0.0.0/16",
+                               node_security_group_id="sg-0123456789abcdef0",
+                               data_key_arn=f"arn:aws:kms:us-east-1:{MOCK_ACCOUNT_ID}:key/k", db_subnet_group_name="g")
+    assert "kubernetes: set only for backend 'kubernetes'" in str(_error(backend="sagemaker-managed", kubernetes=k))
+    assert "kubernetes: required when backend is 'kubernetes'" in str(_error(backend="kubernetes", kubernetes=None))
+
+
+def test_a_family_too_long_for_a_group_name_is_rejected():
+    """Group names are never shortened with a hash (pipelines must predict them): a family that
+    would not fit this stack's prefix within 63 characters is an error."""
+    from mlops_blueprint.components.tracking_server import _validate
+
+    ctx = context("dev")
+    long_env = replace(ctx, naming=replace(ctx.naming, environment="performance-test"))  # 32-character prefix
+    args = TrackingServerArgs(context=long_env, tracking_role_arn=f"arn:aws:iam::{MOCK_ACCOUNT_ID}:role/r",
+                              models_bucket_name="bucket", model_families=("f" * 32,))
+    with pytest.raises(ValueError, match="longer than 63 characters"):
+        TrackingServer("t", args)  # raises before registering: no runtime needed
+    _validate(replace(args, model_families=("f" * 31,)))  # 32 + 31 = 63 fits
+    _validate(replace(args, context=ctx, model_families=("f" * 40,)))  # the config's limit fits every environment
