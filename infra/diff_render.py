@@ -56,7 +56,9 @@ def _value_text(value: Any, limit: int = MAX_VALUE_CHARS) -> str:
         text = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
     text = re.sub(r"\s+", " ", text).strip()
     if len(text) > limit:
-        text = text[: limit - 1].rstrip() + "…"
+        # Keep both ends: the tail is where values differ most often (image tags, ARN suffixes).
+        head = (limit - 1) // 2
+        text = text[:head] + "…" + text[len(text) - (limit - 1 - head):]
     return text
 
 

@@ -699,9 +699,9 @@ def test_markdown_truncates_long_values_and_escapes_pipes() -> None:
 
     row = next(line for line in md.splitlines() if line.startswith("| ~ update"))
     after_span = row.split("→", 1)[1].strip().removesuffix("|").strip()
-    assert after_span.startswith("`x\\|x\\|") and after_span.endswith("…`")  # pipes escaped
+    assert after_span.startswith("`x\\|x\\|") and after_span.endswith("x\\|`")  # pipes escaped
     shown = after_span.strip("`").replace("\\|", "|")
-    assert len(shown) == 60  # truncated to 60 characters, ellipsis included
+    assert len(shown) == 60 and shown[29] == "…"  # 60 characters: both ends kept, ellipsis in the middle
     assert len(re.findall(r"(?<!\\)\|", row)) == 5  # still exactly four cells
 
 
