@@ -10,6 +10,7 @@ import pulumi
 import pulumi_aws as aws
 
 from mlops_blueprint.components.s3_bucket import SecureBucket, SecureBucketArgs, deletion_problems
+from mlops_blueprint.components.service_role import service_role
 from mlops_blueprint.config import LOG_RETENTION_DAYS
 from mlops_blueprint.context import StackContext
 from mlops_blueprint.naming import NameKind
@@ -102,16 +103,14 @@ class AuditTrail(pulumi.ComponentResource):
             opts=stateful,
         )
 
-        role_name = ctx.naming.role("cloudtrail-logs")
-        self.role = aws.iam.Role(
+        self.role = service_role(
             f"{name}-logs-role",
-            name=role_name,
+            context=ctx,
+            component=COMPONENT,
+            purpose="cloudtrail-logs",
             description="CloudTrail delivers events to its CloudWatch log group",
-            assume_role_policy=to_json(
-                assume_role_policy(ctx.service_principal("cloudtrail"), source_account=ctx.account_id)
-            ),
-            permissions_boundary=args.permissions_boundary_arn,
-            tags=ctx.tagging.resource(COMPONENT, role_name),
+            trust=to_json(assume_role_policy(ctx.service_principal("cloudtrail"), source_account=ctx.account_id)),
+            permissions_boundary_arn=args.permissions_boundary_arn,
             opts=child,
         )
         self.role_policy = aws.iam.RolePolicy(

@@ -42,6 +42,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from mlops_blueprint.components.service_role import service_role
 from mlops_blueprint.context import StackContext
 from mlops_blueprint.monitoring_config import (
     MAX_DRIFT_FEATURES,
@@ -54,12 +55,13 @@ from mlops_blueprint.monitoring_config import (
     schedule_problem,
 )
 from mlops_blueprint.naming import NameKind
-from mlops_blueprint.policy_documents import Statement, assume_role_policy, document, render, statement, to_json
+from mlops_blueprint.policy_documents import (
+    Statement, assume_role_policy, document, in_region, render, statement, to_json, vpc_interface_statements,
+)
 from mlops_blueprint.serving_config import has_local_storage
 
 COMPONENT = "monitoring"
 TYPE = "mlops:monitoring:Monitoring"
-SESSION_SECONDS = 3600
 
 ENDPOINT_NAMESPACE = "AWS/SageMaker"
 DATA_METRICS_NAMESPACE = "aws/sagemaker/Endpoints/data-metrics"
@@ -296,7 +298,7 @@ def monitoring_role_policy(
     image_uri: str,
 ) -> dict[str, Any]:
     """Read captures, baselines and ground truth; write reports; pull the analyzer; run in the VPC."""
-    in_region = {"StringEquals": {"aws:RequestedRegion": ctx.region}}
+    region_only = in_region(ctx.region)
     reads = [_s3_prefix_arn(ctx, uri) for uri in read_uris]
     writes = [_s3_prefix_arn(ctx, uri) for uri in write_uris]
     listing: dict[str, list[str]] = {}
@@ -317,18 +319,10 @@ def monitoring_role_policy(
     statements += [
         statement("UseDataKey", ["kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey"], [data_key_arn]),
         # GetAuthorizationToken has no resource type: "*" within this region.
-        statement("EcrLogin", ["ecr:GetAuthorizationToken"], "*", conditions=in_region),
+        statement("EcrLogin", ["ecr:GetAuthorizationToken"], "*", conditions=region_only),
         statement("PullAnalyzerImage", ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage",
                                         "ecr:GetDownloadUrlForLayer"], [repository_arn]),
-        # The ENIs of a job in the VPC: these actions take no resource ARN SageMaker could know in advance.
-        statement("VpcNetworkInterfaces", [
-            "ec2:CreateNetworkInterface", "ec2:CreateNetworkInterfacePermission",
-            "ec2:DeleteNetworkInterface", "ec2:DeleteNetworkInterfacePermission",
-        ], "*", conditions=in_region),
-        statement("VpcDescribe", [
-            "ec2:DescribeDhcpOptions", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSecurityGroups",
-            "ec2:DescribeSubnets", "ec2:DescribeVpcs",
-        ], "*", conditions=in_region),
+        *vpc_interface_statements(ctx.region),
         statement("WriteProcessingLogs",
                   ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
                   [ctx.arn("logs", "log-group:/aws/sagemaker/ProcessingJobs*")]),
@@ -505,15 +499,14 @@ class Monitoring(pulumi.ComponentResource):
 
     def _role(self, models: Sequence[MonitoredModel]) -> aws.iam.Role:
         ctx, args = self._ctx, self._args
-        role_name = ctx.naming.role("model-monitor")
-        role = aws.iam.Role(
+        role = service_role(
             f"{self._prefix}-role",
-            name=role_name,
-            description=f"{ctx.naming.prefix}: SageMaker Model Monitor jobs",
-            assume_role_policy=to_json(assume_role_policy(ctx.service_principal("sagemaker"), source_account=ctx.account_id)),
-            permissions_boundary=args.permissions_boundary_arn,
-            max_session_duration=SESSION_SECONDS,
-            tags=ctx.tagging.resource(COMPONENT, role_name),
+            context=ctx,
+            component=COMPONENT,
+            purpose="model-monitor",
+            description="SageMaker Model Monitor jobs",
+            trust=to_json(assume_role_policy(ctx.service_principal("sagemaker"), source_account=ctx.account_id)),
+            permissions_boundary_arn=args.permissions_boundary_arn,
             opts=self._child,
         )
         reads: list[pulumi.Input[str]] = []

@@ -16,6 +16,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from mlops_blueprint.components.service_role import service_role
 from mlops_blueprint.config import INTERFACE_ENDPOINT_SERVICES, LOG_RETENTION_DAYS, ExistingVpc
 from mlops_blueprint.context import StackContext
 from mlops_blueprint.naming import NameKind
@@ -375,13 +376,14 @@ class Network(pulumi.ComponentResource):
                 },
             )
         )
-        role = aws.iam.Role(
+        role = service_role(
             f"{name}-flow-logs",
-            name=ctx.naming.role("vpc-flow-logs"),
+            context=ctx,
+            component=COMPONENT,
+            purpose="vpc-flow-logs",
             description="Delivers VPC flow logs to their CloudWatch log group",
-            assume_role_policy=to_json(trust),
-            permissions_boundary=args.permissions_boundary_arn,
-            tags=self._tags("vpc-flow-logs"),
+            trust=to_json(trust),
+            permissions_boundary_arn=args.permissions_boundary_arn,
             opts=child,
         )
 

@@ -20,6 +20,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from mlops_blueprint.components.service_role import service_role
 from mlops_blueprint.context import StackContext
 from mlops_blueprint.naming import NameKind
 from mlops_blueprint.policy_documents import document, render, statement, to_json
@@ -157,20 +158,19 @@ class Observability(pulumi.ComponentResource):
             self.remote_write_policy_arn = remote_write.arn
 
         if args.grafana:
-            role_name = ctx.naming.role("grafana")
             trust = document(statement(
                 "TrustGrafana", ["sts:AssumeRole"], None, principals={"Service": ctx.service_principal("grafana")},
                 conditions={"StringEquals": {"aws:SourceAccount": ctx.account_id},
                             "ArnLike": {"aws:SourceArn": ctx.arn("grafana", "/workspaces/*")}},
             ))
-            role = aws.iam.Role(
+            role = service_role(
                 f"{name}-grafana",
-                name=role_name,
-                description=f"{ctx.naming.prefix}: Managed Grafana reads CloudWatch and Prometheus",
-                assume_role_policy=to_json(trust),
-                permissions_boundary=args.permissions_boundary_arn,
-                max_session_duration=3600,
-                tags=ctx.tagging.resource(COMPONENT, role_name),
+                context=ctx,
+                component=COMPONENT,
+                purpose="grafana",
+                description="Managed Grafana reads CloudWatch and Prometheus",
+                trust=to_json(trust),
+                permissions_boundary_arn=args.permissions_boundary_arn,
                 opts=child,
             )
             aws.iam.RolePolicy(

@@ -33,12 +33,14 @@ from mlops_blueprint.components.ci_trust import (
     web_identity_trust,
 )
 from mlops_blueprint.components.irsa import ServiceAccountTrust
+from mlops_blueprint.components.service_role import service_role
 from mlops_blueprint.context import StackContext
 from mlops_blueprint.naming import NameKind
-from mlops_blueprint.policy_documents import Statement, assume_role_policy, document, render, statement, to_json
+from mlops_blueprint.policy_documents import (
+    Statement, assume_role_policy, document, in_region, render, statement, to_json, vpc_interface_statements,
+)
 
 COMPONENT = "platform-roles"
-SESSION_SECONDS = 3600  # credentials of every role expire within the hour
 CI_PROVIDERS: tuple[str, ...] = ("none", "github", "gitlab")
 
 # IAM size limits (characters, whitespace excluded): all inline policies of a role together, and
@@ -190,8 +192,7 @@ def _sagemaker_metrics() -> Statement:
 
 
 def _in_region(ctx: StackContext) -> dict[str, dict[str, str]]:
-    """For actions that take no resource ARN: at least keep them to this stack's region."""
-    return {"StringEquals": {"aws:RequestedRegion": ctx.region}}
+    return in_region(ctx.region)
 
 
 def _ecr_pull(ctx: StackContext) -> list[Statement]:
@@ -204,19 +205,7 @@ def _ecr_pull(ctx: StackContext) -> list[Statement]:
 
 
 def _vpc_access(ctx: StackContext) -> list[Statement]:
-    """The ENIs SageMaker attaches to run jobs/endpoints in the VPC. These actions take no
-    resource-level ARNs SageMaker could know in advance: "*" within this region."""
-    in_region = _in_region(ctx)
-    return [
-        statement("VpcNetworkInterfaces", [
-            "ec2:CreateNetworkInterface", "ec2:CreateNetworkInterfacePermission",
-            "ec2:DeleteNetworkInterface", "ec2:DeleteNetworkInterfacePermission",
-        ], "*", conditions=in_region),
-        statement("VpcDescribe", [
-            "ec2:DescribeDhcpOptions", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSecurityGroups",
-            "ec2:DescribeSubnets", "ec2:DescribeVpcs",
-        ], "*", conditions=in_region),
-    ]
+    return vpc_interface_statements(ctx.region)
 
 
 def _container_runtime(ctx: StackContext, log_group_prefix: str) -> list[Statement]:
@@ -399,15 +388,14 @@ class PlatformRoles(pulumi.ComponentResource):
         """One role, its inline policy (if any) and our managed policies (``{purpose: policy}``);
         the boundary on every role."""
         ctx = self._args.context
-        role_name = ctx.naming.role(purpose)
-        role = aws.iam.Role(
+        role = service_role(
             f"{self._prefix}-{purpose}",
-            name=role_name,
-            description=f"{ctx.naming.prefix}: {description}",
-            assume_role_policy=trust,
-            permissions_boundary=self._args.permissions_boundary_arn,
-            max_session_duration=SESSION_SECONDS,
-            tags=ctx.tagging.resource(COMPONENT, role_name),
+            context=ctx,
+            component=COMPONENT,
+            purpose=purpose,
+            description=description,
+            trust=trust,
+            permissions_boundary_arn=self._args.permissions_boundary_arn,
             opts=self._child,
         )
         if policy is not None:

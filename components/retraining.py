@@ -35,13 +35,13 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from mlops_blueprint.components.service_role import service_role
 from mlops_blueprint.context import StackContext
 from mlops_blueprint.naming import NameKind
 from mlops_blueprint.policy_documents import document, render, statement, to_json
 
 COMPONENT = "retraining"
 TYPE = "mlops:monitoring:Retraining"
-SESSION_SECONDS = 3600
 MAX_PERIOD_HOURS = 8760  # a Step Functions standard workflow runs for at most a year
 DEFAULT_EVENT_BUS = "default"
 ALARM_STATE_CHANGE = "CloudWatch Alarm State Change"
@@ -238,15 +238,14 @@ class Retraining(pulumi.ComponentResource):
 
     def _role(self, purpose: str, description: str, trust: pulumi.Input[str], policy: pulumi.Input[str]) -> aws.iam.Role:
         ctx = self._ctx
-        role_name = ctx.naming.role(purpose)
-        role = aws.iam.Role(
+        role = service_role(
             f"{self._prefix}-{purpose}",
-            name=role_name,
-            description=f"{ctx.naming.prefix}: {description}",
-            assume_role_policy=trust,
-            permissions_boundary=self._args.permissions_boundary_arn,
-            max_session_duration=SESSION_SECONDS,
-            tags=ctx.tagging.resource(COMPONENT, role_name),
+            context=ctx,
+            component=COMPONENT,
+            purpose=purpose,
+            description=description,
+            trust=trust,
+            permissions_boundary_arn=self._args.permissions_boundary_arn,
             opts=self._child,
         )
         aws.iam.RolePolicy(

@@ -7,9 +7,10 @@ camelCase, unknown keys are rejected, and errors are reported the same way.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
 # CloudWatch Logs accepts only these retention periods (days).
@@ -30,3 +31,54 @@ def _retention(value: int) -> int:
 
 
 RetentionDays = Annotated[int, AfterValidator(_retention)]
+
+
+# Kubernetes resource quantities.
+_CPU = re.compile(r"(?P<number>\d+(\.\d+)?)(?P<unit>m?)")
+_MEMORY = re.compile(r"(?P<number>\d+(\.\d+)?)(?P<unit>Ki|Mi|Gi|Ti|k|M|G|T)?")
+_MEMORY_UNITS = {None: 1, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12,
+                 "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40}
+
+
+def cpu_millis(value: str) -> float:
+    match = _CPU.fullmatch(value) if isinstance(value, str) else None
+    if not match:
+        raise ValueError(f"{value!r} is not a CPU quantity; expected e.g. 250m, 1 or 1.5")
+    number = float(match.group("number"))
+    return number if match.group("unit") == "m" else number * 1000
+
+
+def memory_bytes(value: str) -> float:
+    match = _MEMORY.fullmatch(value) if isinstance(value, str) else None
+    if not match:
+        raise ValueError(f"{value!r} is not a memory quantity; expected e.g. 512Mi, 1Gi or 1G")
+    return float(match.group("number")) * _MEMORY_UNITS[match.group("unit")]
+
+
+class ContainerResources(Section):
+    """Requests and limits of one container (Kubernetes quantities); each section sets its defaults."""
+
+    cpu_request: str = "250m"
+    memory_request: str = "512Mi"
+    cpu_limit: str = "1"
+    memory_limit: str = "1Gi"
+
+    @field_validator("cpu_request", "cpu_limit")
+    @classmethod
+    def _cpu(cls, value: str) -> str:
+        cpu_millis(value)
+        return value
+
+    @field_validator("memory_request", "memory_limit")
+    @classmethod
+    def _memory(cls, value: str) -> str:
+        memory_bytes(value)
+        return value
+
+    @model_validator(mode="after")
+    def _requests_within_limits(self) -> ContainerResources:
+        if cpu_millis(self.cpu_request) > cpu_millis(self.cpu_limit):
+            raise ValueError(f"cpuRequest {self.cpu_request} exceeds cpuLimit {self.cpu_limit}")
+        if memory_bytes(self.memory_request) > memory_bytes(self.memory_limit):
+            raise ValueError(f"memoryRequest {self.memory_request} exceeds memoryLimit {self.memory_limit}")
+        return self

@@ -68,3 +68,23 @@ def deny_insecure_transport(resource_arns: Sequence[str]) -> Statement:
         principals={"AWS": "*"},
         conditions={"Bool": {"aws:SecureTransport": "false"}},
     )
+
+
+def in_region(region: str) -> dict[str, dict[str, str]]:
+    """For actions that take no resource ARN: at least keep them to one region."""
+    return {"StringEquals": {"aws:RequestedRegion": region}}
+
+
+def vpc_interface_statements(region: str) -> list[Statement]:
+    """The ENIs SageMaker attaches to run jobs and endpoints in a VPC. These actions take no
+    resource-level ARNs SageMaker could know in advance: "*" within the region."""
+    return [
+        statement("VpcNetworkInterfaces", [
+            "ec2:CreateNetworkInterface", "ec2:CreateNetworkInterfacePermission",
+            "ec2:DeleteNetworkInterface", "ec2:DeleteNetworkInterfacePermission",
+        ], "*", conditions=in_region(region)),
+        statement("VpcDescribe", [
+            "ec2:DescribeDhcpOptions", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSecurityGroups",
+            "ec2:DescribeSubnets", "ec2:DescribeVpcs",
+        ], "*", conditions=in_region(region)),
+    ]

@@ -55,8 +55,7 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from mlops_blueprint.config_base import Section
-from mlops_blueprint.tracking_config import cpu_millis, memory_bytes
+from mlops_blueprint.config_base import ContainerResources, Section
 
 SERVING_BACKENDS: tuple[str, ...] = ("sagemaker", "kubernetes")
 DEPLOYMENT_STRATEGIES: tuple[str, ...] = ("canary", "linear", "all-at-once")
@@ -345,33 +344,13 @@ class DeploymentOverride(Section):
         return DeploymentConfig.model_validate(values)
 
 
-class ServingResourcesConfig(Section):
-    """Requests and limits of a model server container (Kubernetes quantities)."""
+class ServingResourcesConfig(ContainerResources):
+    """Requests and limits of a model server container."""
 
     cpu_request: str = "500m"
     memory_request: str = "1Gi"
     cpu_limit: str = "2"
     memory_limit: str = "2Gi"
-
-    @field_validator("cpu_request", "cpu_limit")
-    @classmethod
-    def _cpu(cls, value: str) -> str:
-        cpu_millis(value)
-        return value
-
-    @field_validator("memory_request", "memory_limit")
-    @classmethod
-    def _memory(cls, value: str) -> str:
-        memory_bytes(value)
-        return value
-
-    @model_validator(mode="after")
-    def _requests_within_limits(self) -> ServingResourcesConfig:
-        if cpu_millis(self.cpu_request) > cpu_millis(self.cpu_limit):
-            raise ValueError(f"cpuRequest {self.cpu_request} exceeds cpuLimit {self.cpu_limit}")
-        if memory_bytes(self.memory_request) > memory_bytes(self.memory_limit):
-            raise ValueError(f"memoryRequest {self.memory_request} exceeds memoryLimit {self.memory_limit}")
-        return self
 
 
 class KubernetesServingConfig(Section):

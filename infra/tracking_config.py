@@ -29,7 +29,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from mlops_blueprint.config_base import Section
+from mlops_blueprint.config_base import ContainerResources, Section
 
 TRACKING_BACKENDS: tuple[str, ...] = ("sagemaker-serverless", "sagemaker-managed", "kubernetes")
 TRACKING_SIZES: tuple[str, ...] = ("Small", "Medium", "Large")
@@ -52,10 +52,6 @@ _WINDOW = re.compile(r"(?P<day>[A-Za-z]{3}):(?P<hour>[01]\d|2[0-3]):(?P<minute>[
 _PREFIX_SEGMENT = r"[a-z0-9]([a-z0-9._-]*[a-z0-9])?"
 _ARTIFACT_PREFIX = re.compile(rf"{_PREFIX_SEGMENT}(/{_PREFIX_SEGMENT})*")
 _K8S_NAME = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
-_CPU = re.compile(r"(?P<number>\d+(\.\d+)?)(?P<unit>m?)")
-_MEMORY = re.compile(r"(?P<number>\d+(\.\d+)?)(?P<unit>Ki|Mi|Gi|Ti|k|M|G|T)?")
-_MEMORY_UNITS = {None: 1, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12,
-                 "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40}
 
 
 # -- helpers shared with the component (one definition of what is valid) -----------------------
@@ -106,51 +102,16 @@ def default_image(mlflow_version: str) -> str:
     return f"{OFFICIAL_IMAGE}:v{mlflow_version}-full"
 
 
-def cpu_millis(value: str) -> float:
-    match = _CPU.fullmatch(value) if isinstance(value, str) else None
-    if not match:
-        raise ValueError(f"{value!r} is not a CPU quantity; expected e.g. 250m, 1 or 1.5")
-    number = float(match.group("number"))
-    return number if match.group("unit") == "m" else number * 1000
-
-
-def memory_bytes(value: str) -> float:
-    match = _MEMORY.fullmatch(value) if isinstance(value, str) else None
-    if not match:
-        raise ValueError(f"{value!r} is not a memory quantity; expected e.g. 512Mi, 1Gi or 1G")
-    return float(match.group("number")) * _MEMORY_UNITS[match.group("unit")]
-
-
 # -- the section --------------------------------------------------------------------------------
 
 
-class TrackingResourcesConfig(Section):
-    """Requests and limits of the MLflow container (Kubernetes quantities)."""
+class TrackingResourcesConfig(ContainerResources):
+    """Requests and limits of the MLflow container."""
 
     cpu_request: str = "250m"
     memory_request: str = "1Gi"
     cpu_limit: str = "1"
     memory_limit: str = "2Gi"
-
-    @field_validator("cpu_request", "cpu_limit")
-    @classmethod
-    def _cpu(cls, value: str) -> str:
-        cpu_millis(value)
-        return value
-
-    @field_validator("memory_request", "memory_limit")
-    @classmethod
-    def _memory(cls, value: str) -> str:
-        memory_bytes(value)
-        return value
-
-    @model_validator(mode="after")
-    def _requests_within_limits(self) -> TrackingResourcesConfig:
-        if cpu_millis(self.cpu_request) > cpu_millis(self.cpu_limit):
-            raise ValueError(f"cpuRequest {self.cpu_request} exceeds cpuLimit {self.cpu_limit}")
-        if memory_bytes(self.memory_request) > memory_bytes(self.memory_limit):
-            raise ValueError(f"memoryRequest {self.memory_request} exceeds memoryLimit {self.memory_limit}")
-        return self
 
 
 class TrackingDatabaseConfig(Section):

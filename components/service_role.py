@@ -1,0 +1,37 @@
+"""The one way components make an IAM role: named by naming, tagged, one-hour sessions, and the
+organisation's permissions boundary when there is one. Callers supply trust and permissions."""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_aws as aws
+
+from mlops_blueprint.context import StackContext
+
+# Credentials of every platform role expire within the hour.
+SESSION_SECONDS = 3600
+
+
+def service_role(
+    logical_name: str,
+    *,
+    context: StackContext,
+    component: str,
+    purpose: str,
+    description: str,
+    trust: pulumi.Input[str],
+    permissions_boundary_arn: str | None,
+    opts: pulumi.ResourceOptions,
+) -> aws.iam.Role:
+    """``aws.iam.Role`` ``<project>-<env>-<purpose>``; ``trust`` is the assume-role policy JSON."""
+    role_name = context.naming.role(purpose)
+    return aws.iam.Role(
+        logical_name,
+        name=role_name,
+        description=f"{context.naming.prefix}: {description}",
+        assume_role_policy=trust,
+        permissions_boundary=permissions_boundary_arn,
+        max_session_duration=SESSION_SECONDS,
+        tags=context.tagging.resource(component, role_name),
+        opts=opts,
+    )
