@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STACK ?= dev
 PLAN_DIR := build
 
-.PHONY: preview preview-all graph snapshots docs test bench clean
+.PHONY: preview preview-all graph snapshots docs sandbox test bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,10 @@ graph: $(VENV)/.core-installed
 # The README's generated sections (environment table, graph, PR comment, cost table).
 docs: $(VENV)/.core-installed
 	$(BIN)/python -m mlops_blueprint.docs
+
+# The whole ML lifecycle on this machine: moto + a real MLflow server, train -> ... -> promote.
+sandbox: $(VENV)/.dev-installed
+	$(BIN)/mlops-blueprint sandbox $(SANDBOX_ARGS)
 
 # Golden plans: review the diff in git before committing the new snapshots.
 snapshots: $(VENV)/.core-installed

@@ -1,4 +1,4 @@
-"""``mlops-blueprint``: offline preview and plan diffs.
+"""mlops-blueprint: offline preview, plan diffs, cost, ML pipelines and the local sandbox.
 
 Exit codes: 0 success, 1 mandatory policy findings, 2 invalid config or input.
 """
@@ -88,8 +88,10 @@ def build_parser() -> argparse.ArgumentParser:
     diff.set_defaults(handler=_diff)
 
     from mlops_blueprint.cost import add_cost_command
+    from mlops_blueprint.pipelines.cli import add_commands as add_pipeline_commands
 
     add_cost_command(commands)
+    add_pipeline_commands(commands)  # `pipeline <step>` and `sandbox` (the [pipelines] extra, loaded lazily)
     return parser
 
 

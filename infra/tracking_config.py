@@ -164,7 +164,8 @@ class TrackingConfig(Section):
                                 description="MLflow version, major.minor or major.minor.patch (SageMaker gets major.minor)")
     artifact_prefix: str = Field(default=DEFAULT_ARTIFACT_PREFIX, description="key prefix in the models bucket")
     maintenance_window: str = Field(default=DEFAULT_MAINTENANCE_WINDOW, description="weekly start, UTC, e.g. Sun:03:00")
-    model_families: list[str] = Field(default_factory=list, description="one SageMaker model package group each")
+    model_families: list[str] = Field(default_factory=lambda: ["models"],
+                                      description="one SageMaker model package group each (the training pipeline registers into the first)")
     kubernetes: TrackingKubernetesConfig = Field(default_factory=TrackingKubernetesConfig)
 
     @field_validator("mlflow_version", mode="before")

@@ -31,6 +31,7 @@ DEV_EDGES = [
     ("training", "kms"),       # ECR and job volumes with the data key
     ("training", "network"),   # jobs in the training subnets with the workload security group
     ("training", "roles"),     # training and pipelines roles
+    ("training", "tracking"),  # the pipeline registers into the tracking server's model package group
 ]
 
 

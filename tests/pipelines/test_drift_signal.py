@@ -1,0 +1,97 @@
+"""The drift signal: the shapes retrain reads are the ones the monitoring emits."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from mlops_blueprint.pipelines.data import DRIFT, FEATURES, make_dataset
+from mlops_blueprint.pipelines.drift import (
+    CHECK_TYPES,
+    drift_alarm_arn,
+    drift_alarm_event,
+    drift_report,
+    load_signal,
+    parse_signal,
+    report_key,
+)
+from mlops_blueprint.pipelines.errors import InputError
+from mlops_blueprint.pipelines.sandbox import sandbox_outputs
+
+ALARM = drift_alarm_arn("us-east-1", "123456789012", "mlops-platform-dev-churn-drift")
+
+
+def matches(pattern: Any, event: Any) -> bool:
+    """EventBridge matching for the pattern features the Retraining component uses (lists of values, nesting)."""
+    if isinstance(pattern, dict):
+        return isinstance(event, dict) and all(k in event and matches(v, event[k]) for k, v in pattern.items())
+    if isinstance(pattern, list):
+        values = event if isinstance(event, list) else [event]
+        return any(v in pattern for v in values)
+    return pattern == event
+
+
+def test_violations_report_shape(tmp_path):
+    report = {"violations": [
+        {"feature_name": "f0", "constraint_check_type": "baseline_drift_check",
+         "description": "Baseline drift distance: 0.39 exceeds threshold: 0.1"},
+        {"feature_name": "f3", "constraint_check_type": "completeness_check", "description": "..."}]}
+    path = tmp_path / "constraint_violations.json"
+    path.write_text(json.dumps(report))
+    signal = load_signal(str(path))
+    assert signal.kind == "violations-report" and signal.drifted
+    assert signal.features == ["f0", "f3"]
+    assert not parse_signal({"violations": []}, "empty").drifted
+
+
+def test_generated_report_flags_exactly_the_shifted_features():
+    report = drift_report(make_dataset("baseline"), make_dataset("drifted"), FEATURES)
+    assert {v["feature_name"] for v in report["violations"]} == {FEATURES[i] for i in DRIFT}
+    assert {v["constraint_check_type"] for v in report["violations"]} <= set(CHECK_TYPES)
+    assert all(v["description"].startswith("Baseline drift distance: ") for v in report["violations"])
+    assert drift_report(make_dataset("baseline"), make_dataset("baseline", seed=11), FEATURES) == {"violations": []}
+
+
+def test_alarm_event_matches_the_retraining_rule():
+    """The sandbox's event is one the Retraining component's EventBridge rule starts the pipeline on."""
+    from mlops_blueprint.components.retraining import drift_event, drift_event_pattern
+
+    event = drift_alarm_event(ALARM, features=["f0", "f2"], endpoint="mlops-platform-dev-churn", schedule="dq")
+    assert matches(drift_event_pattern(ALARM), event)
+    signal = parse_signal(event, "event")
+    assert signal.kind == "alarm-event" and signal.drifted and signal.alarm_arn == ALARM
+    assert signal.features == ["f0", "f2"]
+    # ... and what the component itself emits for the sandbox is read the same way.
+    theirs = parse_signal(drift_event(ALARM), "component event")
+    assert theirs.drifted and theirs.alarm_arn == ALARM
+
+
+def test_alarm_back_to_ok_is_no_drift():
+    event = drift_alarm_event(ALARM)
+    event["detail"]["state"]["value"] = "OK"
+    assert not parse_signal(event, "event").drifted
+    event["source"] = "my.app"
+    with pytest.raises(InputError, match="aws.cloudwatch"):
+        parse_signal(event, "event")
+
+
+def test_report_key_is_under_the_models_monitoring_prefix():
+    key = report_key("churn", "mlops-platform-dev-churn", "data-quality")
+    assert key.startswith("monitoring/churn/data-quality/mlops-platform-dev-churn/data-quality/")
+    assert key.endswith("/constraint_violations.json")
+
+
+def test_sandbox_outputs_keep_the_plan_and_add_what_it_lacks():
+    plan = {"region": "us-east-1", "accountId": "123456789012", "environment": "dev",
+            "artifactBucketName": "mlops-platform-dev-models-123456789012-us-east-1",
+            "endpointNames": {"fraud": "custom-fraud"}, "trackingServerUrl": "https://mock"}
+    outputs = sandbox_outputs(plan, "mlops-platform", "churn", "http://127.0.0.1:5000")
+    assert outputs["artifactBucketName"] == plan["artifactBucketName"]
+    assert outputs["endpointNames"] == {"fraud": "custom-fraud", "churn": "mlops-platform-dev-churn"}
+    assert outputs["modelPackageGroupNames"] == {"churn": "mlops-platform-dev-churn"}
+    assert outputs["mlflowArtifactUri"] == f"s3://{plan['artifactBucketName']}/mlflow"
+    assert outputs["ecrRepositoryUrls"]["inference"].endswith("/mlops-platform-dev-inference")
+    assert outputs["driftAlarmArns"]["churn"] == ALARM
+    assert outputs["trackingServerUrl"] == outputs["trackingUri"] == "http://127.0.0.1:5000"
