@@ -1,8 +1,9 @@
-"""The AWS provider every stack (and every program composing the components) should use.
+"""The AWS provider and account context every stack (and every program composing the
+components) should use.
 
-Its ``default_tags`` carry the stack-wide mandatory tags to every taggable resource; pass it to
-the top-level components with ``pulumi.ResourceOptions(providers={"aws": provider})`` and their
-children inherit it.
+The provider's ``default_tags`` carry the stack-wide mandatory tags to every taggable resource;
+pass it to the top-level components with ``pulumi.ResourceOptions(providers={"aws": provider})``
+and their children inherit it.
 """
 
 from __future__ import annotations
@@ -10,8 +11,20 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
+from mlops_blueprint.context import StackContext
+from mlops_blueprint.naming import Naming
 from mlops_blueprint.tags import Tagging
 
 
 def aws_provider(region: str, tagging: Tagging, name: str = "aws", opts: pulumi.ResourceOptions | None = None) -> aws.Provider:
     return aws.Provider(name, region=region, default_tags={"tags": tagging.default_tags()}, opts=opts)
+
+
+def account_context(provider: aws.Provider, region: str, tagging: Tagging) -> StackContext:
+    """The context of the account ``provider``'s credentials reach: its id and partition name and
+    ARN everything, so a stack never hard-codes an account."""
+    invoke = pulumi.InvokeOptions(provider=provider)
+    account_id = aws.get_caller_identity(opts=invoke).account_id
+    partition = aws.get_partition(opts=invoke).partition
+    naming = Naming(project=tagging.project, environment=tagging.environment, account_id=account_id, region=region)
+    return StackContext(naming=naming, tagging=tagging, partition=partition)

@@ -31,8 +31,7 @@ from mlops_blueprint.components.tracking_server import TrackingServer, tracking_
 from mlops_blueprint.components.training_compute import TrainingCompute, TrainingComputeArgs
 from mlops_blueprint.config import PROJECT, PlatformConfig
 from mlops_blueprint.context import StackContext
-from mlops_blueprint.naming import Naming
-from mlops_blueprint.providers import aws_provider
+from mlops_blueprint.providers import account_context, aws_provider
 from mlops_blueprint.serving_config import resolve_model
 from mlops_blueprint.tags import Tagging
 
@@ -45,15 +44,6 @@ def _tagging(config: PlatformConfig) -> Tagging:
         cost_center=config.cost_center,
         data_classification=config.data_classification,
     )
-
-
-def _context(config: PlatformConfig, tagging: Tagging, provider: aws.Provider) -> StackContext:
-    """Account and partition come from the credentials in use, so names and ARNs are this account's."""
-    invoke = pulumi.InvokeOptions(provider=provider)
-    account_id = aws.get_caller_identity(opts=invoke).account_id
-    partition = aws.get_partition(opts=invoke).partition
-    naming = Naming(project=PROJECT, environment=config.environment, account_id=account_id, region=config.region)
-    return StackContext(naming=naming, tagging=tagging, partition=partition)
 
 
 def _shared_network(config: PlatformConfig) -> ExistingNetwork | None:
@@ -82,7 +72,7 @@ def build(config: PlatformConfig) -> dict[str, Any]:
     """Create the platform for ``config``; returns the stack outputs (camelCase names)."""
     tagging = _tagging(config)
     provider = aws_provider(config.region, tagging)
-    ctx = _context(config, tagging, provider)
+    ctx = account_context(provider, config.region, tagging)
     opts = pulumi.ResourceOptions(providers={"aws": provider})
     cluster = _cluster_provider(config)
     cluster_opts = pulumi.ResourceOptions(providers={"aws": provider, "kubernetes": cluster}) if cluster else opts

@@ -6,14 +6,12 @@ What a platform team writes when the network belongs to someone else: the Networ
 """
 
 import pulumi
-import pulumi_aws as aws
 
 from mlops_blueprint.components.artifact_store import ArtifactStore, ArtifactStoreArgs
 from mlops_blueprint.components.kms import Kms, KmsArgs
 from mlops_blueprint.components.network import Network, NetworkArgs
 from mlops_blueprint.config import ExistingVpc
-from mlops_blueprint.context import StackContext
-from mlops_blueprint.naming import Naming
+from mlops_blueprint.providers import account_context, aws_provider
 from mlops_blueprint.tags import Tagging
 
 config = pulumi.Config()
@@ -34,13 +32,10 @@ tagging = Tagging(
     cost_center=config.require("costCenter"),
     data_classification=config.get("dataClassification") or "confidential",
 )
-# Every resource gets the mandatory tags through the provider's default tags.
-provider = aws.Provider("aws", region=region, default_tags={"tags": tagging.default_tags()})
-account_id = aws.get_caller_identity(opts=pulumi.InvokeOptions(provider=provider)).account_id
-ctx = StackContext(
-    naming=Naming(project=project, environment=environment, account_id=account_id, region=region),
-    tagging=tagging,
-)
+# Every resource gets the mandatory tags through the provider's default tags; names and ARNs use
+# the account the credentials reach.
+provider = aws_provider(region, tagging)
+ctx = account_context(provider, region, tagging)
 opts = pulumi.ResourceOptions(providers={"aws": provider})
 stateful = {"protect": prod, "retain_on_delete": prod}  # keys and buckets survive mistakes in prod
 

@@ -6,15 +6,13 @@ log bucket), and the SageMaker execution roles scoped to exactly these buckets a
 """
 
 import pulumi
-import pulumi_aws as aws
 
 from mlops_blueprint.components.artifact_store import ArtifactStore, ArtifactStoreArgs
 from mlops_blueprint.components.audit_trail import AuditTrail, AuditTrailArgs, trail_bucket_name
 from mlops_blueprint.components.kms import Kms, KmsArgs
 from mlops_blueprint.components.platform_roles import PlatformRoles, PlatformRolesArgs
 from mlops_blueprint.components.s3_bucket import bucket_arn
-from mlops_blueprint.context import StackContext
-from mlops_blueprint.naming import Naming
+from mlops_blueprint.providers import account_context, aws_provider
 from mlops_blueprint.tags import Tagging
 
 config = pulumi.Config()
@@ -31,15 +29,10 @@ tagging = Tagging(
     cost_center=config.require("costCenter"),
     data_classification=config.get("dataClassification") or "confidential",
 )
-# Every resource gets the mandatory tags through the provider's default tags.
-provider = aws.Provider("aws", region=region, default_tags={"tags": tagging.default_tags()})
-invoke = pulumi.InvokeOptions(provider=provider)
-ctx = StackContext(
-    naming=Naming(project=project, environment=environment,
-                  account_id=aws.get_caller_identity(opts=invoke).account_id, region=region),
-    tagging=tagging,
-    partition=aws.get_partition(opts=invoke).partition,
-)
+# Every resource gets the mandatory tags through the provider's default tags; names and ARNs use
+# the account the credentials reach.
+provider = aws_provider(region, tagging)
+ctx = account_context(provider, region, tagging)
 opts = pulumi.ResourceOptions(providers={"aws": provider})
 stateful = {"protect": prod, "retain_on_delete": prod}  # keys, buckets and logs survive mistakes in prod
 
