@@ -115,6 +115,7 @@ _READ_ONLY_ACTIONS: tuple[str, ...] = (
     "budgets:Describe*", "budgets:ListTagsForResource", "budgets:ViewBudget",
     "cloudtrail:DescribeTrails", "cloudtrail:GetEventSelectors", "cloudtrail:GetInsightSelectors",
     "cloudtrail:GetTrail", "cloudtrail:GetTrailStatus", "cloudtrail:ListTags", "cloudtrail:ListTrails",
+    "cloudformation:Describe*", "cloudformation:GetTemplate", "cloudformation:List*",
     "cloudwatch:Describe*", "cloudwatch:Get*", "cloudwatch:List*",
     "ec2:Describe*",
     "ecr:Describe*", "ecr:GetLifecyclePolicy", "ecr:GetRepositoryPolicy", "ecr:ListImages", "ecr:ListTagsForResource",
@@ -126,6 +127,7 @@ _READ_ONLY_ACTIONS: tuple[str, ...] = (
     "sagemaker:Describe*", "sagemaker:GetModelPackageGroupPolicy", "sagemaker:List*",
     "secretsmanager:Describe*", "secretsmanager:GetResourcePolicy", "secretsmanager:List*",
     "sns:Get*", "sns:List*",
+    "states:Describe*", "states:List*",
     "s3:ListAllMyBuckets",
 )
 
@@ -159,7 +161,9 @@ def state_bucket_statements(bucket_arn: str, *, write: bool) -> list[Statement]:
 # -- deploy (ci-deploy only) -----------------------------------------------------------------
 
 # Roles the platform passes to AWS services; PassRole to anything else is refused.
-_PASS_ROLE_SERVICES: tuple[str, ...] = ("cloudtrail", "events", "monitoring.rds", "sagemaker", "vpc-flow-logs")
+_PASS_ROLE_SERVICES: tuple[str, ...] = (
+    "cloudformation", "cloudtrail", "events", "grafana", "monitoring.rds", "sagemaker", "states", "vpc-flow-logs",
+)
 # Service-linked roles the platform's resources may need on first use.
 _SERVICE_LINKED_ROLES: tuple[str, ...] = ("rds", "sagemaker.application-autoscaling")
 
@@ -220,6 +224,19 @@ _SAGEMAKER_WRITE: tuple[str, ...] = (
     "sagemaker:StopMlflowTrackingServer", "sagemaker:UpdateEndpoint",
     "sagemaker:UpdateEndpointWeightsAndCapacities", "sagemaker:UpdateMlflowTrackingServer",
     "sagemaker:UpdateMonitoringSchedule", "sagemaker:UpdatePipeline",
+    # Monitoring: job definitions are replaced, never updated, so create and delete suffice.
+    "sagemaker:CreateDataQualityJobDefinition", "sagemaker:DeleteDataQualityJobDefinition",
+    "sagemaker:CreateModelQualityJobDefinition", "sagemaker:DeleteModelQualityJobDefinition",
+    "sagemaker:CreateMlflowApp", "sagemaker:DeleteMlflowApp", "sagemaker:UpdateMlflowApp",
+)
+# The retraining cooldown (Step Functions) and the model-quality job (a one-resource CloudFormation stack).
+_STATES_WRITE: tuple[str, ...] = (
+    "states:CreateStateMachine", "states:DeleteStateMachine", "states:TagResource", "states:UntagResource",
+    "states:UpdateStateMachine",
+)
+_CLOUDFORMATION_WRITE: tuple[str, ...] = (
+    "cloudformation:CreateStack", "cloudformation:DeleteStack", "cloudformation:TagResource",
+    "cloudformation:UpdateStack",
 )
 _ECR_WRITE: tuple[str, ...] = (
     "ecr:CreateRepository", "ecr:DeleteLifecyclePolicy", "ecr:DeleteRepository", "ecr:DeleteRepositoryPolicy",
@@ -305,6 +322,8 @@ def _owned_by_name(ctx: StackContext) -> dict[tuple[str, ...], list[str]]:
                             ctx.arn("cloudwatch", f"dashboard/{named}", regional=False)],
         _CLOUDTRAIL_WRITE: [ctx.arn("cloudtrail", f"trail/{named}")],
         ("budgets:ModifyBudget",): [ctx.arn("budgets", f"budget/{named}", regional=False)],
+        _STATES_WRITE: [ctx.arn("states", f"stateMachine:{named}")],
+        _CLOUDFORMATION_WRITE: [ctx.arn("cloudformation", f"stack/{named}/*")],
     }
 
 

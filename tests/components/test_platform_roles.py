@@ -632,3 +632,17 @@ def test_tracking_s3_scope_follows_the_artifact_prefix(dev_context) -> None:
     docs = policies_of(build(dev_context, tracking_artifact_prefix="experiments"), "tracking")
     assert resources_for(docs, "s3:PutObject") == {f"{MODELS}/experiments/*"}
     assert all("mlflow" not in r for r in resources_for(docs, "s3:GetObject"))
+
+
+def test_ci_deploy_can_manage_what_monitoring_and_retraining_create(dev_context) -> None:
+    docs = policies_of(build(dev_context, **GITHUB), "ci-deploy")
+    arn = f"arn:aws:%s:us-east-1:{ACCOUNT}:%s"
+    wanted = {
+        "sagemaker:CreateDataQualityJobDefinition": arn % ("sagemaker", "data-quality-job-definition/mlops-platform-dev-churn-dq-1"),
+        "states:CreateStateMachine": arn % ("states", "stateMachine:mlops-platform-dev-retraining-cooldown"),
+        "cloudformation:CreateStack": arn % ("cloudformation", "stack/mlops-platform-dev-churn-model-quality/abc"),
+    }
+    for action, resource in wanted.items():
+        assert any(fnmatchcase(resource, r) for r in resources_for(docs, action)), action
+        assert not any(fnmatchcase(resource.replace("mlops-platform-dev", "other-team"), r)
+                       for r in resources_for(docs, action)), action
