@@ -22,6 +22,8 @@ STATEFUL_TYPES: tuple[str, ...] = (
     ECR_REPOSITORY,
     LOG_GROUP,
     MLFLOW_TRACKING_SERVER,
+    "aws:sagemaker/mlflowApp:MlflowApp",
+    "aws:sagemaker/modelPackageGroup:ModelPackageGroup",
 )
 
 
