@@ -8,7 +8,8 @@ camelCase, unknown keys are rejected, and errors are reported the same way.
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, field_validator, model_validator
 from pydantic.alias_generators import to_camel
@@ -31,6 +32,19 @@ def _retention(value: int) -> int:
 
 
 RetentionDays = Annotated[int, AfterValidator(_retention)]
+
+
+def checked(problem_of: Callable[[Any], str | None]) -> AfterValidator:
+    """A field validator from a function that returns a problem line (or None when valid), so one
+    definition of what is valid serves config fields and component checks alike."""
+
+    def validate(value: Any) -> Any:
+        problem = problem_of(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    return AfterValidator(validate)
 
 
 # Kubernetes resource quantities.

@@ -51,11 +51,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from mlops_blueprint.config_base import ContainerResources, Section
+from mlops_blueprint.config_base import ContainerResources, Section, checked
 
 SERVING_BACKENDS: tuple[str, ...] = ("sagemaker", "kubernetes")
 DEPLOYMENT_STRATEGIES: tuple[str, ...] = ("canary", "linear", "all-at-once")
@@ -184,12 +184,20 @@ class QualityGateConfig(Section):
     higher_is_better: bool = Field(default=True, description="true: metric >= threshold passes; false: <=")
 
 
+# Field types that carry their own check (the *_problem functions above, shared with components).
+InstanceType = Annotated[str, checked(instance_type_problem)]
+ModelName = Annotated[str, checked(model_name_problem)]
+VariantName = Annotated[str, checked(variant_name_problem)]
+ImageRef = Annotated[str, checked(image_problem)]
+S3Uri = Annotated[str, checked(s3_uri_problem)]
+
+
 class TrainingConfig(Section):
     """Training jobs, their images and the SageMaker pipeline that runs them."""
 
-    instance_type: str = Field(default="ml.m5.xlarge", description="training instance type")
+    instance_type: InstanceType = Field(default="ml.m5.xlarge", description="training instance type")
     instance_count: int = Field(default=1, ge=1, le=100, description="training instances (distributed training)")
-    processing_instance_type: str = Field(default="ml.m5.large", description="preprocessing/evaluation instance type")
+    processing_instance_type: InstanceType = Field(default="ml.m5.large", description="preprocessing/evaluation instance type")
     max_runtime_seconds: int = Field(default=14400, ge=60, le=MAX_TRAINING_RUNTIME_SECONDS,
                                      description="hard stop of a training job (60 s to 28 days)")
     spot: bool = Field(default=False, description="managed spot training (up to 90% cheaper, may be interrupted)")
@@ -202,14 +210,6 @@ class TrainingConfig(Section):
     quality_gate: QualityGateConfig = Field(default_factory=QualityGateConfig)
     model_approval_status: Literal["PendingManualApproval", "Approved"] = Field(
         default="PendingManualApproval", description="status of models the pipeline registers")
-
-    @field_validator("instance_type", "processing_instance_type")
-    @classmethod
-    def _instance_type(cls, value: str) -> str:
-        problem = instance_type_problem(value)
-        if problem:
-            raise ValueError(problem)
-        return value
 
     @model_validator(mode="after")
     def _spot(self) -> TrainingConfig:
@@ -378,7 +378,7 @@ class ServingConfig(Section):
 
     backend: Literal["sagemaker", "kubernetes"] = Field(default="sagemaker", description="sagemaker or kubernetes")
     serverless: bool = Field(default=False, description="variants without instanceType/serverless run serverless")
-    instance_type: str = Field(default="ml.m5.large", description="instance type of instance-backed variants")
+    instance_type: InstanceType = Field(default="ml.m5.large", description="instance type of instance-backed variants")
     initial_instance_count: int = Field(default=1, ge=1, le=1000)
     autoscaling: AutoscalingConfig | None = Field(default=None, description="unset: no autoscaling")
     serverless_settings: ServerlessConfig = Field(default_factory=ServerlessConfig,
@@ -387,58 +387,19 @@ class ServingConfig(Section):
     data_capture_percent: int = Field(default=0, ge=0, le=100, description="share of requests captured (0: off)")
     kubernetes: KubernetesServingConfig = Field(default_factory=KubernetesServingConfig)
 
-    @field_validator("instance_type")
-    @classmethod
-    def _instance_type(cls, value: str) -> str:
-        problem = instance_type_problem(value)
-        if problem:
-            raise ValueError(problem)
-        return value
 
 
 class VariantConfig(Section):
     """One production variant: a weight, and what differs from the model (A/B, canary)."""
 
-    name: str = Field(default=DEFAULT_VARIANT, description="variant name, kept across deployments")
+    name: VariantName = Field(default=DEFAULT_VARIANT, description="variant name, kept across deployments")
     weight: float = Field(default=1.0, ge=0, description="relative share of traffic (non-negative)")
-    image: str | None = Field(default=None, description="this variant's image (default: the model's)")
-    model_data_url: str | None = Field(default=None, description="this variant's artifacts (default: the model's)")
-    instance_type: str | None = Field(default=None, description="instance-backed: the instance type")
+    image: ImageRef | None = Field(default=None, description="this variant's image (default: the model's)")
+    model_data_url: S3Uri | None = Field(default=None, description="this variant's artifacts (default: the model's)")
+    instance_type: InstanceType | None = Field(default=None, description="instance-backed: the instance type")
     initial_instance_count: int | None = Field(default=None, ge=1, le=1000)
     autoscaling: AutoscalingConfig | None = None
     serverless: ServerlessConfig | None = Field(default=None, description="serverless instead of instances")
-
-    @field_validator("name")
-    @classmethod
-    def _name(cls, value: str) -> str:
-        problem = variant_name_problem(value)
-        if problem:
-            raise ValueError(problem)
-        return value
-
-    @field_validator("image")
-    @classmethod
-    def _image(cls, value: str | None) -> str | None:
-        problem = image_problem(value) if value is not None else None
-        if problem:
-            raise ValueError(problem)
-        return value
-
-    @field_validator("model_data_url")
-    @classmethod
-    def _model_data_url(cls, value: str | None) -> str | None:
-        problem = s3_uri_problem(value) if value is not None else None
-        if problem:
-            raise ValueError(problem)
-        return value
-
-    @field_validator("instance_type")
-    @classmethod
-    def _instance_type(cls, value: str | None) -> str | None:
-        problem = instance_type_problem(value) if value is not None else None
-        if problem:
-            raise ValueError(problem)
-        return value
 
     @model_validator(mode="after")
     def _one_kind(self) -> VariantConfig:
@@ -454,39 +415,15 @@ class VariantConfig(Section):
 class ModelConfig(Section):
     """One served model: an endpoint (SageMaker) or a deployment (Kubernetes)."""
 
-    name: str = Field(description="lowercase name, e.g. churn (endpoint <project>-<environment>-<name>)")
-    image: str = Field(description="inference image: repository:tag in this stack's ECR, or an ECR image URI")
-    model_data_url: str = Field(description="s3:// URI of the model artifacts (model.tar.gz)")
+    name: ModelName = Field(description="lowercase name, e.g. churn (endpoint <project>-<environment>-<name>)")
+    image: ImageRef = Field(description="inference image: repository:tag in this stack's ECR, or an ECR image URI")
+    model_data_url: S3Uri = Field(description="s3:// URI of the model artifacts (model.tar.gz)")
     variants: list[VariantConfig] = Field(default_factory=lambda: [VariantConfig()], min_length=1,
                                           max_length=MAX_VARIANTS)
     environment: dict[str, str] = Field(default_factory=dict, description="container environment variables")
     deployment: DeploymentOverride | None = Field(default=None, description="changes to serving.deployment")
     data_capture_percent: int | None = Field(default=None, ge=0, le=100,
                                              description="this model's capture share (default: serving's)")
-
-    @field_validator("name")
-    @classmethod
-    def _name(cls, value: str) -> str:
-        problem = model_name_problem(value)
-        if problem:
-            raise ValueError(problem)
-        return value
-
-    @field_validator("image")
-    @classmethod
-    def _image(cls, value: str) -> str:
-        problem = image_problem(value)
-        if problem:
-            raise ValueError(problem)
-        return value
-
-    @field_validator("model_data_url")
-    @classmethod
-    def _model_data_url(cls, value: str) -> str:
-        problem = s3_uri_problem(value)
-        if problem:
-            raise ValueError(problem)
-        return value
 
     @field_validator("environment")
     @classmethod
