@@ -1,0 +1,123 @@
+"""Whole-stack previews for system-level tests: the shipped stacks and config variants that combine
+features (several models with variants on CPU and GPU, monitoring, retraining, every tracking and
+serving backend, another region, a shared network).
+
+``plan_for(name)`` previews one variant once per test session (plans are read-only to tests), so
+tests that walk "every plan" stay cheap.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from mlops_blueprint.preview import PreviewResult, run_preview, stack_file
+
+ACCOUNT = "123456789012"
+EKS_PROVIDER = f"arn:aws:iam::{ACCOUNT}:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/ABCDEF0123456789"
+CLUSTER = {"oidcProviderArn": EKS_PROVIDER, "nodeSecurityGroupId": "sg-0123456789abcdef0", "context": "platform"}
+
+
+def models_bucket(environment: str, region: str = "us-east-1", account: str = ACCOUNT) -> str:
+    return f"mlops-platform-{environment}-models-{account}-{region}"
+
+
+def churn(environment: str, image: str = "inference:1.4.2", region: str = "us-east-1") -> dict[str, Any]:
+    """A model with two CPU variants (A/B)."""
+    return {"name": "churn", "image": image,
+            "modelDataUrl": f"s3://{models_bucket(environment, region)}/churn/model.tar.gz",
+            "variants": [{"name": "current", "weight": 0.9},
+                         {"name": "candidate", "weight": 0.1, "image": "inference:1.5.0"}]}
+
+
+def fraud_gpu(environment: str, region: str = "us-east-1") -> dict[str, Any]:
+    """A model with a CPU and a GPU (NVMe instance-store) variant."""
+    return {"name": "fraud", "image": "inference:2.0.0",
+            "modelDataUrl": f"s3://{models_bucket(environment, region)}/fraud/model.tar.gz",
+            "variants": [{"name": "cpu", "weight": 0.5, "instanceType": "ml.m5.xlarge"},
+                         {"name": "gpu", "weight": 0.5, "instanceType": "ml.g5.xlarge"}]}
+
+
+def system(environment: str, region: str = "us-east-1") -> dict[str, Any]:
+    """Two served models of two variants each (CPU and GPU), monitored and retrained."""
+    return {
+        "models": [churn(environment, region=region), fraud_gpu(environment, region)],
+        "monitoring": {"models": {"churn": {"driftFeatures": ["tenure", "charges"]},
+                                  "fraud": {"driftFeatures": ["amount"]}}},
+        "retraining": {"enabled": True, "models": {
+            name: {"parameters": {"TrainingImageTag": "1.4.2", "InferenceImageTag": "1.4.2"}} for name in ("churn", "fraud")}},
+    }
+
+
+# name -> (stack, config overrides under mlops-platform:, aws:region or None)
+VARIANTS: dict[str, tuple[str, dict[str, Any], str | None]] = {
+    "dev": ("dev", {}, None),
+    "staging": ("staging", {}, None),
+    "prod": ("prod", {}, None),
+    "dev-managed-tracking": ("dev", {"tracking": {"backend": "sagemaker-managed", "mlflowVersion": "3.0"}}, None),
+    "dev-kubernetes": ("dev", {"kubernetes": CLUSTER, "tracking": {"backend": "kubernetes", "mlflowVersion": "3.5.1"},
+                               "serving": {"backend": "kubernetes"},
+                               "models": [{**churn("dev"), "variants": [{"name": "current"}]}]}, None),
+    "staging-system": ("staging", system("staging"), None),
+    "prod-system": ("prod", {**system("prod"), "observability": {"prometheus": True, "grafana": True}}, None),
+    "prod-system-eu": ("prod", system("prod", "eu-west-1"), "eu-west-1"),
+    "staging-shared-network": ("staging", {"network": {"mode": "shared", "sharedStack": "acme/mlops-platform/shared"},
+                                           "models": [churn("staging")]}, None),
+    "dev-gitlab": ("dev", {"iam": {"ci": {"provider": "gitlab", "repository": "acme/ml/platform"}}}, None),
+}
+
+
+def stack_document(stack: str, overrides: dict[str, Any], region: str | None = None) -> dict[str, Any]:
+    """The shipped stack file of ``stack`` with ``overrides`` (camelCase keys under mlops-platform:)."""
+    document = yaml.safe_load(stack_file(stack).read_text())
+    document["config"].update({f"mlops-platform:{key}": copy.deepcopy(value) for key, value in overrides.items()})
+    if region:
+        document["config"]["aws:region"] = region
+    return document
+
+
+def preview_document(stack: str, document: dict[str, Any]) -> PreviewResult:
+    """Preview a stack file given as a dict (as ``preview --config-file`` would)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"Pulumi.{stack}.yaml"
+        path.write_text(yaml.safe_dump(document))
+        return run_preview(stack, path)
+
+
+def preview_with(stack: str, region: str | None = None, **overrides: Any) -> PreviewResult:
+    return preview_document(stack, stack_document(stack, overrides, region))
+
+
+@functools.cache
+def result_for(variant: str) -> PreviewResult:
+    """The preview of one named variant, computed once per session. Treat it as read-only."""
+    stack, overrides, region = VARIANTS[variant]
+    return preview_with(stack, region, **overrides)
+
+
+def plan_for(variant: str) -> dict[str, Any]:
+    return result_for(variant).plan
+
+
+def all_plans() -> Iterator[tuple[str, dict[str, Any]]]:
+    for variant in VARIANTS:
+        yield variant, plan_for(variant)
+
+
+def of_type(plan: dict[str, Any], type_: str) -> list[dict[str, Any]]:
+    return [r for r in plan["resources"] if r["type"] == type_]
+
+
+def named(plan: dict[str, Any], type_: str, name: str) -> dict[str, Any]:
+    [resource] = [r for r in of_type(plan, type_) if r["name"] == name]
+    return resource
+
+
+def where(plan: dict[str, Any], predicate: Callable[[dict[str, Any]], bool]) -> list[dict[str, Any]]:
+    return [r for r in plan["resources"] if predicate(r)]
