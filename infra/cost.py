@@ -22,6 +22,7 @@ from rich.console import Console
 from rich.table import Table
 
 from mlops_blueprint import prices
+from mlops_blueprint.config import add_account_option
 from mlops_blueprint.monitoring_config import schedule_problem, schedule_runs_per_month
 
 STACK_TYPE = "pulumi:pulumi:Stack"
@@ -38,6 +39,7 @@ class CostLine:
     unit: str                          # "instance-hours", "AZ-hours", "GB-months", "keys", ...
     unit_price: float | None           # None: not in the price table (unpriced)
     note: str | None = None
+    model: str | None = None           # the served model it is for (instances, captured data, drift jobs)
 
     @property
     def monthly(self) -> float | None:
@@ -69,6 +71,14 @@ class CostReport:
             totals[line.component] = totals.get(line.component, 0.0) + (line.monthly or 0.0)
         return {component: round(value, 2) for component, value in sorted(totals.items())}
 
+    def by_model(self) -> dict[str, float]:
+        """What each served model costs: its instances, its captured data and its drift jobs."""
+        totals: dict[str, float] = {}
+        for line in self.lines:
+            if line.model:
+                totals[line.model] = totals.get(line.model, 0.0) + (line.monthly or 0.0)
+        return {model: round(value, 2) for model, value in sorted(totals.items())}
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "stack": self.stack,
@@ -78,6 +88,7 @@ class CostReport:
             "priceRegion": prices.PRICE_REGION,
             "monthlyTotal": self.total,
             "components": self.by_component(),
+            "models": self.by_model(),
             "lines": [{**asdict(line), "monthly": line.monthly} for line in self.lines],
             "assumptions": {k: v for k, v in prices.ASSUMPTIONS.items()},
             "notes": self.notes,
@@ -112,8 +123,11 @@ def _job_definitions(resources: Iterable[Mapping[str, Any]]) -> dict[str, Mappin
         inputs = resource.get("inputs") or {}
         if resource["type"] == "aws:sagemaker/dataQualityJobDefinition:DataQualityJobDefinition":
             cluster = (inputs.get("jobResources") or {}).get("clusterConfig") or {}
+            outputs = ((inputs.get("dataQualityJobOutputConfig") or {}).get("monitoringOutputs") or {})
+            outputs = outputs[0] if isinstance(outputs, list) and outputs else outputs
             found[str(inputs.get("name"))] = {"InstanceType": cluster.get("instanceType"),
-                                              "InstanceCount": cluster.get("instanceCount", 1)}
+                                              "InstanceCount": cluster.get("instanceCount", 1),
+                                              "Model": _report_model(((outputs or {}).get("s3Output") or {}).get("s3Uri"))}
         elif resource["type"] == "aws:cloudformation/stack:Stack":
             try:
                 template = json.loads(inputs.get("templateBody") or "{}")
@@ -123,8 +137,17 @@ def _job_definitions(resources: Iterable[Mapping[str, Any]]) -> dict[str, Mappin
                 properties = body.get("Properties") or {}
                 if str(body.get("Type", "")).startswith("AWS::SageMaker::") and "JobResources" in properties:
                     cluster = properties["JobResources"].get("ClusterConfig") or {}
-                    found[str(properties.get("JobDefinitionName"))] = cluster
+                    outputs = next(iter(properties.get(next((k for k in properties if k.endswith("JobOutputConfig")), ""),
+                                                       {}).get("MonitoringOutputs") or []), {})
+                    found[str(properties.get("JobDefinitionName"))] = {
+                        **cluster, "Model": _report_model((outputs.get("S3Output") or {}).get("S3Uri"))}
     return found
+
+
+def _report_model(uri: Any) -> str | None:
+    """``s3://<models>/<prefix>/<model>/data-quality`` (Monitoring's report location) -> model."""
+    parts = str(uri or "").rstrip("/").split("/")
+    return parts[-2] if len(parts) >= 5 and parts[-1] in ("data-quality", "model-quality") else None
 
 
 def _hourly(table: Mapping[str, float], key: Any) -> float | None:
@@ -163,18 +186,28 @@ def _lines_for(resource: Mapping[str, Any], component: str, jobs: Mapping[str, M
     line = lambda *a, **k: CostLine(component, name, *a, **k)  # noqa: E731
 
     if t == "aws:sagemaker/endpointConfiguration:EndpointConfiguration":
+        model = _served_model(inputs, component)
         result = []
         for variant in [*(inputs.get("productionVariants") or []), *(inputs.get("shadowProductionVariants") or [])]:
             label = variant.get("variantName", "?")
             if variant.get("serverlessConfig"):
                 result.append(line(f"serverless variant {label}", 0, "requests", 0.0,
-                                   note="billed per request and GB-second: $0 idle"))
+                                   note="billed per request and GB-second: $0 idle", model=model))
                 continue
             count = variant.get("initialInstanceCount") or 1
             instance = variant.get("instanceType")
             result.append(line(f"{instance} x {count} (variant {label})", count * hours, "instance-hours",
-                               _hourly(prices.SAGEMAKER_INSTANCE_HOUR, instance)))
+                               _hourly(prices.SAGEMAKER_INSTANCE_HOUR, instance), model=model))
+        capture = inputs.get("dataCaptureConfig") or {}
+        if capture.get("enableCapture", True) and capture.get("destinationS3Uri"):
+            percent = float(capture.get("initialSamplingPercentage") or 0)
+            gb = prices.ASSUMPTIONS["data capture GB per model per month at 100% sampling"] * percent / 100
+            result.append(line(f"captured requests, {percent:g}% sampled (assumed volume, one month kept)", gb,
+                               "GB-months", prices.S3_STANDARD_GB_MONTH, model=model))
         return result
+    if t == "aws:scheduler/schedule:Schedule" and str((inputs.get("target") or {}).get("arn", "")).endswith(
+            ":sagemaker:createProcessingJob"):
+        return _processing_schedule(inputs, line)
     if t == "aws:sagemaker/mlflowTrackingServer:MlflowTrackingServer":
         size = inputs.get("trackingServerSize") or "Small"
         return [line(f"MLflow tracking server ({size})", hours, "server-hours",
@@ -234,7 +267,7 @@ def _lines_for(resource: Mapping[str, Any], component: str, jobs: Mapping[str, M
         minutes = prices.ASSUMPTIONS["billable minutes per Model Monitor run"]
         return [line(f"Model Monitor {config.get('monitoringType', '')}: {runs:g} runs x {minutes} min on "
                      f"{instance} x {count}", runs * minutes / 60 * count, "instance-hours",
-                     _hourly(prices.SAGEMAKER_INSTANCE_HOUR, instance))]
+                     _hourly(prices.SAGEMAKER_INSTANCE_HOUR, instance), model=job.get("Model"))]
     if t == "aws:amp/workspace:Workspace":
         samples = prices.ASSUMPTIONS["AMP samples ingested per month"]
         gb = prices.ASSUMPTIONS["AMP GB stored"]
@@ -245,6 +278,42 @@ def _lines_for(resource: Mapping[str, Any], component: str, jobs: Mapping[str, M
         return [line("Grafana editors (assumed)", editors, "users", prices.GRAFANA_EDITOR_MONTH),
                 line("Grafana viewers (assumed)", viewers, "users", prices.GRAFANA_VIEWER_MONTH)]
     return []
+
+
+def price_resource(type_: str, inputs: Mapping[str, Any], name: str = "", component: str = "") -> list[CostLine]:
+    """The cost lines of one resource described plan-style (type token, camelCase inputs): how
+    ``leftovers`` prices what it finds live with the same table and rules as the estimate."""
+    return _lines_for({"type": type_, "name": name, "inputs": dict(inputs)}, component, {})
+
+
+def _served_model(inputs: Mapping[str, Any], component: str) -> str | None:
+    """The model an endpoint configuration serves: the last segment of its capture destination
+    (``s3://<models>/data-capture/<model>``), else its component's name (``serving-<model>``)."""
+    destination = str((inputs.get("dataCaptureConfig") or {}).get("destinationS3Uri") or "")
+    if "/data-capture/" in destination:
+        return destination.rstrip("/").rsplit("/", 1)[-1]
+    return component.removeprefix("serving-") if component.startswith("serving-") else None
+
+
+def _processing_schedule(inputs: Mapping[str, Any], line: Callable[..., CostLine]) -> list[CostLine]:
+    """A drift job without Model Monitor: an EventBridge Scheduler schedule whose universal target
+    starts a SageMaker Processing job (``aws-sdk:sagemaker:createProcessingJob``); the request is
+    the target's ``input`` JSON, its ``Environment.DRIFT_MODEL`` names the model."""
+    expression = inputs.get("scheduleExpression")
+    try:
+        request = json.loads((inputs.get("target") or {}).get("input") or "{}")
+    except (TypeError, ValueError):
+        request = {}
+    cluster = ((request.get("ProcessingResources") or {}).get("ClusterConfig")) or {}
+    instance, count = cluster.get("InstanceType"), cluster.get("InstanceCount") or 1
+    model = (request.get("Environment") or {}).get("DRIFT_MODEL")
+    if not isinstance(expression, str) or schedule_problem(expression):
+        return [line(f"drift job runs ({expression!r})", 0, "instance-hours", None, note="schedule not understood",
+                     model=model)]
+    runs = schedule_runs_per_month(expression)
+    minutes = prices.ASSUMPTIONS["billable minutes per drift (processing) job run"]
+    return [line(f"drift job: {runs:g} runs x {minutes} min on {instance} x {count}", runs * minutes / 60 * count,
+                 "instance-hours", _hourly(prices.SAGEMAKER_INSTANCE_HOUR, instance), model=model)]
 
 
 def estimate(plan: Mapping[str, Any]) -> CostReport:
@@ -303,6 +372,11 @@ def render_table(report: CostReport, console: Console) -> None:
                       end_section=True)
     table.add_row("[bold]total[/]", "", "", "", f"[bold]{_money(report.total)}[/]")
     console.print(table)
+    models = report.by_model()
+    if models:
+        console.print("Served models (instances per variant x count, captured data, drift jobs; in the total above):")
+        for model, monthly in models.items():
+            console.print(f"  - {model}: {_money(monthly)}", highlight=False)
     console.print("Assumptions:")
     for key, value in prices.ASSUMPTIONS.items():
         console.print(f"  - {key}: {value}", highlight=False)
@@ -322,7 +396,8 @@ def _cost(args: argparse.Namespace) -> int:
         if args.plan:
             plan = load_plan(args.plan)
         else:
-            plan = run_preview(args.stack, Path(args.config_file) if args.config_file else None).plan
+            plan = run_preview(args.stack, Path(args.config_file) if args.config_file else None,
+                               account_id=args.account_id).plan
     except (ConfigError, PlanFileError) as exc:
         err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         return 2
@@ -342,5 +417,6 @@ def add_cost_command(subparsers: Any) -> argparse.ArgumentParser:
     source.add_argument("--plan", metavar="PATH", help="a plan JSON file written by `preview --json` instead")
     cost.add_argument("--config-file", help="a stack file to use instead of stacks/Pulumi.<stack>.yaml")
     cost.add_argument("--format", choices=("table", "json"), default="table", help="what to print (default: table)")
+    add_account_option(cost)
     cost.set_defaults(handler=_cost)
     return cost

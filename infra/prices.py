@@ -63,6 +63,8 @@ ASSUMPTIONS: dict[str, Any] = {
     "CloudWatch Logs GB ingested per log group per month (and kept one month)": 1,
     "CloudTrail data events per month (when data events are on)": 1_000_000,
     "billable minutes per Model Monitor run": 10,
+    "billable minutes per drift (processing) job run": 10,
+    "data capture GB per model per month at 100% sampling": 10,
     "ECR GB stored per repository": 5,
     "AMP samples ingested per month": 50_000_000,
     "AMP GB stored": 5,

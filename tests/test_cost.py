@@ -191,3 +191,64 @@ def test_render_table_is_plain_text_friendly(dev_plan: dict[str, Any]) -> None:
     render_table(estimate(dev_plan), Console(file=buffer, width=200, color_system=None))
     text = buffer.getvalue()
     assert "network" in text and "$0.01" in text  # unit prices keep their digits
+
+
+# -- what served models cost ---------------------------------------------------------------------------
+
+
+def test_a_stack_with_models_reports_what_each_model_costs() -> None:
+    """staging-system serves churn (CPU A/B) and fraud (CPU + GPU), captured and monitored: each model's
+    figure is its variants' instances, its captured data and its monitoring jobs, from the plan's inputs."""
+    from support.stacks import of_type, plan_for
+
+    plan = plan_for("staging-system")
+    report = estimate(plan)
+    models = report.by_model()
+    configs = of_type(plan, "aws:sagemaker/endpointConfiguration:EndpointConfiguration")
+    assert set(models) == {c["inputs"]["dataCaptureConfig"]["destinationS3Uri"].rsplit("/", 1)[-1] for c in configs}
+    assert set(models) == {"churn", "fraud"}
+    for config in configs:
+        model = config["inputs"]["dataCaptureConfig"]["destinationS3Uri"].rsplit("/", 1)[-1]
+        instances = sum(v["initialInstanceCount"] * prices.HOURS_PER_MONTH * prices.SAGEMAKER_INSTANCE_HOUR[v["instanceType"]]
+                        for v in config["inputs"]["productionVariants"])
+        percent = config["inputs"]["dataCaptureConfig"]["initialSamplingPercentage"]
+        captured = (prices.ASSUMPTIONS["data capture GB per model per month at 100% sampling"] * percent / 100
+                    * prices.S3_STANDARD_GB_MONTH)
+        jobs = sum(line.monthly for line in report.lines if line.model == model and line.unit == "instance-hours"
+                   and "runs x" in line.item)
+        assert jobs > 0  # the model's data-quality schedule is attributed to it
+        assert models[model] == pytest.approx(instances + captured + jobs, abs=0.02)
+    # A GPU variant makes fraud the expensive one; the per-model figures are part of the total, not added to it.
+    assert models["fraud"] > models["churn"]
+    assert sum(models.values()) < report.total
+    assert report.to_dict()["models"] == models
+
+
+def test_a_scheduled_processing_drift_job_is_priced_per_run() -> None:
+    request = {"ProcessingResources": {"ClusterConfig": {"InstanceType": "ml.m5.xlarge", "InstanceCount": 1,
+                                                         "VolumeSizeInGB": 20}},
+               "Environment": {"DRIFT_MODEL": "churn"}}
+    plan = plan_of(resource("aws:scheduler/schedule:Schedule", "monitoring-churn-drift", {
+        "scheduleExpression": "cron(0 * ? * * *)",
+        "target": {"arn": "arn:aws:scheduler:::aws-sdk:sagemaker:createProcessingJob", "input": json.dumps(request)}}))
+    [line] = estimate(plan).lines
+    minutes = prices.ASSUMPTIONS["billable minutes per drift (processing) job run"]
+    assert line.model == "churn" and line.unit == "instance-hours"
+    assert line.quantity == pytest.approx(730 * minutes / 60)  # hourly: 730 runs a month
+    assert line.monthly == pytest.approx(730 * minutes / 60 * prices.SAGEMAKER_INSTANCE_HOUR["ml.m5.xlarge"], abs=1e-3)
+    # Other scheduler targets are not drift jobs.
+    other = plan_of(resource("aws:scheduler/schedule:Schedule", "s", {
+        "scheduleExpression": "rate(1 hour)", "target": {"arn": "arn:aws:lambda:us-east-1:1:function:f"}}))
+    assert estimate(other).lines == []
+
+
+def test_the_table_lists_served_models() -> None:
+    plan = plan_of(resource("aws:sagemaker/endpointConfiguration:EndpointConfiguration", "serving-churn-config", {
+        "productionVariants": [{"variantName": "a", "instanceType": "ml.m5.large", "initialInstanceCount": 1}],
+        "dataCaptureConfig": {"enableCapture": True, "initialSamplingPercentage": 50,
+                              "destinationS3Uri": "s3://models/data-capture/churn"}}))
+    report = estimate(plan)
+    assert [line.model for line in report.lines] == ["churn", "churn"]
+    buffer = io.StringIO()
+    render_table(report, Console(file=buffer, width=200))
+    assert f"churn: ${report.by_model()['churn']:,.2f}" in buffer.getvalue()
