@@ -240,6 +240,7 @@ class Network(pulumi.ComponentResource):
             from_port=_HTTPS,
             to_port=_HTTPS,
             cidr_ipv4=args.cidr,
+            tags=self._tags("endpoints-https-from-vpc"),
             opts=child,
         )
         # Interface endpoints bill per AZ-hour: dev keeps them in one AZ, production in every AZ.
@@ -319,6 +320,7 @@ class Network(pulumi.ComponentResource):
             description="Between workload nodes (distributed training)",
             ip_protocol="-1",
             referenced_security_group_id=sg.id,
+            tags=self._tags("workload-from-self"),
             opts=child,
         )
         aws.vpc.SecurityGroupEgressRule(
@@ -327,6 +329,7 @@ class Network(pulumi.ComponentResource):
             description="Between workload nodes (distributed training)",
             ip_protocol="-1",
             referenced_security_group_id=sg.id,
+            tags=self._tags("workload-to-self"),
             opts=child,
         )
         aws.vpc.SecurityGroupEgressRule(
@@ -337,6 +340,7 @@ class Network(pulumi.ComponentResource):
             from_port=_HTTPS,
             to_port=_HTTPS,
             cidr_ipv4=vpc_cidr,
+            tags=self._tags("workload-https-to-vpc"),
             opts=child,
         )
         if s3_prefix_list_id is not None:
@@ -348,6 +352,7 @@ class Network(pulumi.ComponentResource):
                 from_port=_HTTPS,
                 to_port=_HTTPS,
                 prefix_list_id=s3_prefix_list_id,
+                tags=self._tags("workload-https-to-s3"),
                 opts=child,
             )
         return sg.id

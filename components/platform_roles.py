@@ -8,6 +8,11 @@ the CI roles also get managed policies, our own, because inline policies of a ro
 10,240 characters: ``ci-read-only`` (shared by both CI roles) and ``ci-deploy-tagged``. No AWS
 managed policy is attached: the SageMaker ones are account-wide (``AmazonSageMakerFullAccess``).
 CI roles (GitHub Actions / GitLab CI via OIDC) are built from :mod:`.ci_trust`.
+
+Once the MLflow app or server exists, :meth:`PlatformRoles.grant_mlflow` lets the training,
+pipelines and CI deploy roles use it (one more inline policy each) and creates the managed policy
+``mlflow-user`` for people and notebooks. :meth:`PlatformRoles.depends_on` lists the policy
+resources of a role, for whatever AWS validates against the role when it is created.
 """
 
 from __future__ import annotations
@@ -39,6 +44,8 @@ from mlops_blueprint.naming import NameKind
 from mlops_blueprint.policy_documents import (
     Statement, assume_role_policy, document, in_region, render, statement, to_json, vpc_interface_statements,
 )
+from mlops_blueprint.tracking_config import SAGEMAKER_BACKENDS
+from mlops_blueprint.tracking_config import TRACKING_BACKENDS as TRACKING_BACKEND_NAMES
 
 COMPONENT = "platform-roles"
 CI_PROVIDERS: tuple[str, ...] = ("none", "github", "gitlab")
@@ -288,6 +295,63 @@ def pipelines_policy(
     )
 
 
+# -- MLflow access ---------------------------------------------------------------------------------
+
+# The SageMaker backends authenticate MLflow calls with IAM (the kubernetes backend does not).
+MLFLOW_IAM_BACKENDS: tuple[str, ...] = SAGEMAKER_BACKENDS
+# A tracking server's data plane (service prefix sagemaker-mlflow): reads are the Get/List/Search
+# calls (access levels Read and List in the service authorization reference); writers get every call.
+MLFLOW_READ_ACTIONS: tuple[str, ...] = ("sagemaker-mlflow:Get*", "sagemaker-mlflow:List*", "sagemaker-mlflow:Search*")
+MLFLOW_WRITE_ACTIONS: tuple[str, ...] = ("sagemaker-mlflow:*",)
+# The roles that log runs and register models, and whether only from this stack's VPC. Jobs call
+# MLflow from the private subnets through the VPC endpoint; the pipelines role acts from
+# SageMaker's side and CI from hosted runners, both outside the VPC. People and notebooks get the
+# managed policy, VPC-only as configured.
+MLFLOW_WRITER_ROLES: dict[str, bool] = {"training": True, "pipelines": False, "ci-deploy": False}
+MLFLOW_USER_POLICY = "mlflow-user"
+
+
+@dataclass(frozen=True)
+class MlflowAccess:
+    """This stack's MLflow, for :meth:`PlatformRoles.grant_mlflow` (``TrackingServer``'s values)."""
+
+    backend: str                                   # TrackingServer.backend
+    resource_arn: pulumi.Input[str] | None         # TrackingServer.tracking_server_arn (app or server)
+    vpc_id: pulumi.Input[str]                      # Network.vpc_id: the aws:SourceVpc of VPC-only access
+    users_vpc_only: bool = True                    # the people/notebook policy only from inside the VPC
+
+
+def mlflow_statements(
+    backend: str, resource_arn: str, *, write: bool, ui: bool = False, vpc_id: str | None = None
+) -> list[Statement]:
+    """Use this one MLflow app (``CallMlflowAppApi``) or tracking server (``sagemaker-mlflow``
+    actions), read-only unless ``write``; ``ui`` adds the presigned UI URL; ``vpc_id`` keeps every
+    call to requests from that VPC (``aws:SourceVpc``, set on requests through its endpoints)."""
+    if backend not in MLFLOW_IAM_BACKENDS:
+        raise ValueError(f"backend: {backend!r} does not authenticate MLflow with IAM; expected one of "
+                         f"{', '.join(MLFLOW_IAM_BACKENDS)}")
+    only_vpc = {"StringEquals": {"aws:SourceVpc": vpc_id}} if vpc_id else None
+    if backend == "sagemaker-serverless":
+        # An app's whole MLflow API is one action: no read/write split is possible.
+        data = statement("UseMlflowApp", ["sagemaker:CallMlflowAppApi"], [resource_arn], conditions=only_vpc)
+        ui_actions = ["sagemaker:CreatePresignedMlflowAppUrl", "sagemaker:DescribeMlflowApp"]
+    else:
+        actions = MLFLOW_WRITE_ACTIONS if write else MLFLOW_READ_ACTIONS
+        data = statement("WriteMlflow" if write else "ReadMlflow", actions, [resource_arn], conditions=only_vpc)
+        ui_actions = ["sagemaker:CreatePresignedMlflowTrackingServerUrl", "sagemaker:DescribeMlflowTrackingServer"]
+    result = [data]
+    if ui:
+        result.append(statement("OpenMlflowUi", ui_actions, [resource_arn], conditions=only_vpc))
+        if backend == "sagemaker-managed":
+            # AccessUI has no resource type: "*" is required (the presigned URL names the server).
+            result.append(statement("AccessMlflowUi", ["sagemaker-mlflow:AccessUI"], "*", conditions=only_vpc))
+    return result
+
+
+def mlflow_policy(backend: str, resource_arn: str, *, write: bool, ui: bool, vpc_id: str | None) -> dict[str, Any]:
+    return document(*mlflow_statements(backend, resource_arn, write=write, ui=ui, vpc_id=vpc_id))
+
+
 def ci_read_only_policy(ctx: StackContext) -> dict[str, Any]:
     """Both CI roles: read what a preview/refresh reads (the managed policy ``ci-read-only``)."""
     return document(*read_only_statements(ctx))
@@ -324,6 +388,11 @@ class PlatformRoles(pulumi.ComponentResource):
     ci_deploy_role_arn: pulumi.Output[str] | None
     oidc_provider_arn: pulumi.Output[str] | None  # the provider the CI roles trust (created or given)
     role_arns: dict[str, pulumi.Output[str]]
+    mlflow_user_policy_arn: pulumi.Output[str] | None  # set by grant_mlflow (SageMaker backends)
+    # Every policy resource that grants a role its permissions, by role purpose (inline policies and
+    # managed-policy attachments). AWS checks a role's permissions when it creates what uses the role
+    # (MLflow servers, models, pipelines): such resources depend on these, see ``depends_on``.
+    policies: dict[str, list[pulumi.Resource]]
 
     def __init__(self, name: str, args: PlatformRolesArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         _validate(args)
@@ -331,6 +400,9 @@ class PlatformRoles(pulumi.ComponentResource):
         self._prefix = name  # logical-name prefix of children (Resource owns ._name)
         self._args = args
         self._child = pulumi.ResourceOptions(parent=self)
+        self.policies = {}
+        self._roles: dict[str, aws.iam.Role] = {}
+        self.mlflow_user_policy_arn = None
         ctx = args.context
 
         sagemaker_doc = assume_role_policy(ctx.service_principal("sagemaker"), source_account=ctx.account_id)
@@ -398,22 +470,74 @@ class PlatformRoles(pulumi.ComponentResource):
             permissions_boundary_arn=self._args.permissions_boundary_arn,
             opts=self._child,
         )
+        self._roles[purpose] = role
+        granted = self.policies.setdefault(purpose, [])
         if policy is not None:
-            aws.iam.RolePolicy(
+            granted.append(aws.iam.RolePolicy(
                 f"{self._prefix}-{purpose}-policy",
                 name=ctx.naming.name(purpose, kind=NameKind.IAM_POLICY),
                 role=role.name,
                 policy=policy,
                 opts=self._child,
-            )
+            ))
         for policy_purpose, managed in (attach or {}).items():
-            aws.iam.RolePolicyAttachment(
+            granted.append(aws.iam.RolePolicyAttachment(
                 f"{self._prefix}-{purpose}-{policy_purpose}",
                 role=role.name,
                 policy_arn=managed.arn,
                 opts=self._child,
-            )
+            ))
         return role
+
+    def grant_mlflow(self, access: MlflowAccess) -> None:
+        """Let the job, pipelines and CI deploy roles, and people through the managed policy
+        ``mlflow-user`` (``mlflow_user_policy_arn``), use this stack's MLflow app or tracking server
+        and no other. Called once the tracking resource exists: an app's ARN holds an id AWS
+        assigns, and the server needs the tracking role first. Each grant is its own inline policy
+        (``<purpose>-mlflow``), listed by :meth:`depends_on`. Backends without IAM (kubernetes)
+        get nothing here: the network decides who reaches that server."""
+        if access.backend not in TRACKING_BACKEND_NAMES:
+            raise ValueError(f"grant_mlflow: backend {access.backend!r} is not one of {', '.join(TRACKING_BACKEND_NAMES)}")
+        if access.backend not in MLFLOW_IAM_BACKENDS:
+            return
+        if access.resource_arn is None:
+            raise ValueError(f"grant_mlflow: resource_arn is required for backend {access.backend!r}")
+        ctx = self._args.context
+        for purpose, vpc_only in MLFLOW_WRITER_ROLES.items():
+            if purpose not in self._roles:
+                continue  # the CI roles exist only with CI
+            name = f"{purpose}-mlflow"
+            self.policies[purpose].append(aws.iam.RolePolicy(
+                f"{self._prefix}-{name}",
+                name=ctx.naming.name(name, kind=NameKind.IAM_POLICY),
+                role=self._roles[purpose].name,
+                policy=render(lambda arn, vpc, only=vpc_only: mlflow_policy(
+                    access.backend, arn, write=True, ui=False, vpc_id=vpc if only else None),
+                    access.resource_arn, access.vpc_id),
+                opts=self._child,
+            ))
+        policy_name = ctx.naming.name(MLFLOW_USER_POLICY, kind=NameKind.IAM_POLICY)
+        users = aws.iam.Policy(
+            f"{self._prefix}-{MLFLOW_USER_POLICY}",
+            name=policy_name,
+            description=f"{ctx.naming.prefix}: use this stack's MLflow (runs, registry, UI); attach to people and notebooks",
+            policy=render(lambda arn, vpc: mlflow_policy(access.backend, arn, write=True, ui=True,
+                                                         vpc_id=vpc if access.users_vpc_only else None),
+                          access.resource_arn, access.vpc_id),
+            tags=ctx.tagging.resource(COMPONENT, policy_name),
+            opts=self._child,
+        )
+        self.mlflow_user_policy_arn = users.arn
+
+    def depends_on(self, *purposes: str) -> list[pulumi.Resource]:
+        """The policy resources of the roles ``purposes`` (e.g. ``"serving"``): pass them as
+        ``ResourceOptions(depends_on=...)`` to whatever AWS validates against those roles when it
+        is created, so it is created after the role's permissions, not racing them."""
+        unknown = [p for p in purposes if p not in self.policies]
+        if unknown:
+            raise ValueError(f"depends_on: no role {', '.join(map(repr, unknown))}; "
+                             f"roles of this stack: {', '.join(sorted(self.policies))}")
+        return [policy for purpose in purposes for policy in self.policies[purpose]]
 
     def _managed_policy(self, purpose: str, description: str, doc: Mapping[str, Any]) -> aws.iam.Policy:
         ctx = self._args.context

@@ -24,6 +24,13 @@ Container conventions (the training image provides them): ``/opt/ml/code/preproc
 entry point is SageMaker's training contract. ``evaluate.py`` writes
 ``/opt/ml/processing/evaluation/evaluation.json`` as ``{"metrics": {"<metric>": {"value": <number>}}}``
 (SageMaker's model quality report format).
+
+MLflow: with ``mlflow_tracking_arn`` (the stack's SageMaker MLflow app or tracking server), the
+``Train`` and ``Evaluate`` steps get ``MLFLOW_TRACKING_URI`` = that ARN (the image has the
+``sagemaker-mlflow`` plugin, which signs calls with the job's role) and ``MLFLOW_EXPERIMENT_NAME``
+= the run's model package group (one experiment per model family). Those two steps must reach
+MLflow through the VPC endpoint, so they run without container network isolation; every other
+job keeps ``training.network_isolation``.
 """
 
 from __future__ import annotations
@@ -51,6 +58,11 @@ P_THRESHOLD = "QualityThreshold"
 P_APPROVAL = "ModelApprovalStatus"
 P_GROUP = "ModelPackageGroupName"   # default: the stack's group; a run may register into another of its groups
 
+# Steps that log to MLflow (and so run without container network isolation when tracking is on).
+MLFLOW_STEPS = (TRAIN, EVALUATE)
+ENV_TRACKING_URI = "MLFLOW_TRACKING_URI"
+ENV_EXPERIMENT = "MLFLOW_EXPERIMENT_NAME"
+
 # Instance types model packages declare for deployment (the serving defaults of every environment).
 INFERENCE_INSTANCE_TYPES = ("ml.t2.medium", "ml.m5.large", "ml.m5.xlarge", "ml.m5.2xlarge")
 CONTENT_TYPES = ("text/csv", "application/json")
@@ -72,6 +84,7 @@ class PipelineSpec:
     security_group_ids: tuple[str, ...]
     training: TrainingConfig = field(default_factory=TrainingConfig)
     tags: Mapping[str, str] = field(default_factory=dict)   # Tagging.full: jobs are not provider-tagged
+    mlflow_tracking_arn: str | None = None  # the stack's MLflow app/server: Train and Evaluate log to it
     preprocess_entrypoint: tuple[str, ...] = ("python3", "/opt/ml/code/preprocess.py")
     evaluate_entrypoint: tuple[str, ...] = ("python3", "/opt/ml/code/evaluate.py")
 
@@ -115,6 +128,23 @@ def _volume_key(spec: PipelineSpec, instance_type: str) -> dict[str, str]:
     return {} if has_local_storage(instance_type) else {"VolumeKmsKeyId": spec.kms_key_arn}
 
 
+def _tracks(spec: PipelineSpec, step: str) -> bool:
+    return spec.mlflow_tracking_arn is not None and step in MLFLOW_STEPS
+
+
+def _network_isolation(spec: PipelineSpec, step: str) -> bool:
+    """Isolated as configured, except the steps that must reach MLflow."""
+    return spec.training.network_isolation and not _tracks(spec, step)
+
+
+def _mlflow_environment(spec: PipelineSpec, step: str) -> dict[str, dict[str, Any]]:
+    """``{"Environment": ...}`` for the steps that log to MLflow; one experiment per model family
+    (the run's model package group)."""
+    if not _tracks(spec, step):
+        return {}
+    return {"Environment": {ENV_TRACKING_URI: spec.mlflow_tracking_arn, ENV_EXPERIMENT: get(f"Parameters.{P_GROUP}")}}
+
+
 def _processing_input(name: str, source: Any, local: str) -> dict[str, Any]:
     return {"InputName": name, "AppManaged": False,
             "S3Input": {"S3Uri": source, "LocalPath": local, "S3DataType": "S3Prefix", "S3InputMode": "File",
@@ -141,10 +171,11 @@ def _processing_arguments(spec: PipelineSpec, step: str, entrypoint: Sequence[st
         "ProcessingInputs": inputs,
         "ProcessingOutputConfig": {"Outputs": [_processing_output(spec, step, o) for o in outputs],
                                    "KmsKeyId": spec.kms_key_arn},
-        "NetworkConfig": {"EnableNetworkIsolation": training.network_isolation,
+        "NetworkConfig": {"EnableNetworkIsolation": _network_isolation(spec, step),
                           "EnableInterContainerTrafficEncryption": training.inter_container_encryption,
                           "VpcConfig": _vpc(spec)},
         "StoppingCondition": {"MaxRuntimeInSeconds": training.max_runtime_seconds},
+        **_mlflow_environment(spec, step),
         "Tags": _tags(spec),
     }
 
@@ -174,9 +205,10 @@ def _train(spec: PipelineSpec) -> dict[str, Any]:
                            "VolumeSizeInGB": training.volume_size_gb, **_volume_key(spec, training.instance_type)},
         "StoppingCondition": stopping,
         "VpcConfig": _vpc(spec),
-        "EnableNetworkIsolation": training.network_isolation,
+        "EnableNetworkIsolation": _network_isolation(spec, TRAIN),
         "EnableInterContainerTrafficEncryption": training.inter_container_encryption,
         "EnableManagedSpotTraining": training.spot,
+        **_mlflow_environment(spec, TRAIN),
         "Tags": _tags(spec),
     }
     if training.spot:

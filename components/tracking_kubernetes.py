@@ -259,6 +259,7 @@ class KubernetesBackend:
             from_port=DB_PORT,
             to_port=DB_PORT,
             referenced_security_group_id=args.node_security_group_id,
+            tags=self._tags("mlflow-db-from-nodes"),
             opts=child,
         )
         subnet_group = args.db_subnet_group_name

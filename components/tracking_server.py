@@ -15,6 +15,13 @@ passwords in config or state). Each model family gets a SageMaker model package 
 registered models go for deployment approval. Outputs: ``trackingUri`` (what MLflow clients set
 as ``MLFLOW_TRACKING_URI``), ``trackingServerUrl``, ``trackingServerArn``, ``mlflowArtifactUri``,
 ``modelPackageGroupNames``.
+
+Network path (SageMaker backends): with ``private_endpoint`` the component adds the interface VPC
+endpoint for SageMaker MLflow (``aws.sagemaker.<region>.experiments``, private DNS for
+``<region>.experiments.sagemaker.aws``, which the ``sagemaker-mlflow`` plugin calls) with a policy
+that admits only this stack's app or server, in its own security group that takes HTTPS from the
+workload security group (training jobs and endpoints in the training and serving subnets).
+The kubernetes backend's Service is ClusterIP: only pods in the cluster reach it (see the README).
 """
 
 from __future__ import annotations
@@ -39,6 +46,7 @@ from mlops_blueprint.components.tracking_kubernetes import (
 )
 from mlops_blueprint.context import StackContext
 from mlops_blueprint.naming import NameKind, fit
+from mlops_blueprint.policy_documents import document, render, statement
 from mlops_blueprint.tracking_config import (
     DEFAULT_ARTIFACT_PREFIX,
     TrackingConfig,
@@ -54,8 +62,9 @@ from mlops_blueprint.tracking_config import (
 )
 
 __all__ = [
-    "BACKENDS", "KubernetesTrackingArgs", "TrackingDatabaseArgs", "TrackingServer", "TrackingServerArgs",
-    "tracking_server_args", "tracking_service_account",
+    "BACKENDS", "KubernetesTrackingArgs", "MLFLOW_ENDPOINT_SERVICE", "TrackingDatabaseArgs", "TrackingEndpointArgs",
+    "TrackingServer", "TrackingServerArgs", "endpoint_policy", "mlflow_endpoint_service", "tracking_server_args",
+    "tracking_service_account",
 ]
 
 COMPONENT = "tracking"
@@ -71,6 +80,36 @@ _K8S_NAME = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 _DNS_DOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
 _INSTANCE_CLASS = re.compile(r"db\.[a-z0-9]+\.[a-z0-9]+")
 _ENGINE_VERSION = re.compile(r"1[3-9](\.\d+)?")
+_HTTPS = 443
+# SageMaker MLflow's interface endpoint service: aws.sagemaker.<region>.experiments, the private
+# DNS of <region>.experiments.sagemaker.aws (the host the sagemaker-mlflow plugin calls).
+MLFLOW_ENDPOINT_SERVICE = "experiments"
+# What the endpoint admits, per backend: the data plane of this stack's app or server only.
+_ENDPOINT_ACTIONS = {"sagemaker-serverless": ("sagemaker:CallMlflowAppApi",),
+                     "sagemaker-managed": ("sagemaker-mlflow:*",)}
+
+
+def mlflow_endpoint_service(region: str) -> str:
+    return f"aws.sagemaker.{region}.{MLFLOW_ENDPOINT_SERVICE}"
+
+
+def endpoint_policy(backend: str, resource_arn: str) -> dict[str, Any]:
+    """The endpoint's policy: any principal of the VPC, this stack's MLflow resource, nothing else.
+    A server's UI is also authorized with ``sagemaker-mlflow:AccessUI``, which has no resource
+    type ("*"); it opens no server by itself (the presigned URL names the server)."""
+    statements = [statement("ThisStacksMlflowOnly", _ENDPOINT_ACTIONS[backend], [resource_arn], principals={"AWS": "*"})]
+    if backend == "sagemaker-managed":
+        statements.append(statement("MlflowUi", ["sagemaker-mlflow:AccessUI"], "*", principals={"AWS": "*"}))
+    return document(*statements)
+
+
+@dataclass(frozen=True)
+class TrackingEndpointArgs:
+    """Where the MLflow interface endpoint goes (the Network's values); SageMaker backends only."""
+
+    vpc_id: pulumi.Input[str]                                   # Network.vpc_id
+    subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]]       # Network.serving_subnet_ids (endpoint AZs)
+    client_security_group_ids: Sequence[pulumi.Input[str]]      # (Network.workload_security_group_id,)
 
 
 @dataclass(frozen=True)
@@ -87,6 +126,9 @@ class TrackingServerArgs:
     size: str = "Small"                      # sagemaker-managed only: Small, Medium or Large
     maintenance_window: str = DEFAULT_MAINTENANCE_WINDOW  # weekly, UTC: SageMaker's window, RDS's for kubernetes
     kubernetes: KubernetesTrackingArgs | None = None  # required for, and only for, backend "kubernetes"
+    private_endpoint: TrackingEndpointArgs | None = None  # SageMaker backends: the VPC's path to MLflow
+    # PlatformRoles.depends_on("tracking"): AWS checks the role's permissions when it creates the app/server.
+    role_policies: Sequence[pulumi.Resource] = ()
     protect: bool = False                    # prod: True (server/app, database, model package groups)
     retain_on_delete: bool = False           # prod: True
 
@@ -111,9 +153,12 @@ def tracking_server_args(
     db_subnet_group_name: pulumi.Input[str] | None = None,
     database_subnet_ids: Sequence[pulumi.Input[str]] = (),
     node_security_group_id: pulumi.Input[str] | None = None,
+    private_endpoint: TrackingEndpointArgs | None = None,
+    role_policies: Sequence[pulumi.Resource] = (),
 ) -> TrackingServerArgs:
     """``TrackingConfig`` -> args: the one mapping, for the stack and the tests alike. The network
-    and key arguments are used (and required) only for the kubernetes backend."""
+    and key arguments are used (and required) only for the kubernetes backend; ``private_endpoint``
+    only for the SageMaker backends (ignored for kubernetes)."""
     kubernetes = None
     if tracking.backend == "kubernetes":
         k, db = tracking.kubernetes, tracking.kubernetes.database
@@ -149,6 +194,8 @@ def tracking_server_args(
         size=tracking.size,
         maintenance_window=tracking.maintenance_window,
         kubernetes=kubernetes,
+        private_endpoint=private_endpoint if tracking.backend != "kubernetes" else None,
+        role_policies=tuple(role_policies),
         protect=protect,
         retain_on_delete=retain_on_delete,
     )
@@ -198,6 +245,11 @@ def _validate(args: TrackingServerArgs) -> None:
             problems += _kubernetes_problems(ctx, args.kubernetes, args.mlflow_version)
     elif args.kubernetes is not None:
         problems.append(f"kubernetes: set only for backend 'kubernetes' (backend is {args.backend!r}); remove it")
+    if args.private_endpoint is not None and args.backend == "kubernetes":
+        problems.append("private_endpoint: the kubernetes backend has no SageMaker endpoint; remove it")
+    elif args.private_endpoint is not None and not args.private_endpoint.client_security_group_ids:
+        problems.append("private_endpoint.client_security_group_ids: give at least one security group "
+                        "(the workload group) that may reach MLflow")
     if problems:
         raise ValueError("invalid TrackingServerArgs:\n" + "\n".join(f"  - {p}" for p in problems))
 
@@ -289,6 +341,7 @@ class TrackingServer(pulumi.ComponentResource):
     model_package_group_names: dict[str, pulumi.Output[str]]
     model_package_group_arns: dict[str, pulumi.Output[str]]
     database_arn: pulumi.Output[str] | None
+    vpc_endpoint_id: pulumi.Output[str] | None   # the MLflow interface endpoint, when created
 
     def __init__(self, name: str, args: TrackingServerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         _validate(args)
@@ -301,6 +354,7 @@ class TrackingServer(pulumi.ComponentResource):
         window = normalise_maintenance_window(args.maintenance_window)
         self.mlflow_artifact_uri = pulumi.Output.concat("s3://", args.models_bucket_name, "/", args.artifact_prefix)
         self.tracking_server_url = self.tracking_server_arn = self.database_arn = None
+        self.vpc_endpoint_id = None
 
         if args.backend == "sagemaker-serverless":
             app = self._serverless(window)
@@ -326,6 +380,8 @@ class TrackingServer(pulumi.ComponentResource):
             self.tracking_server_url = pulumi.Output.from_input(backend.service_url)
             self.tracking_uri = self.tracking_server_url
             self.database_arn = backend.database.instance.arn
+        if args.private_endpoint is not None and self.tracking_server_arn is not None:
+            self.vpc_endpoint_id = self._private_endpoint(args.private_endpoint, self.tracking_server_arn)
 
         self.model_package_group_names, self.model_package_group_arns = self._model_package_groups()
         self.register_outputs(
@@ -336,6 +392,7 @@ class TrackingServer(pulumi.ComponentResource):
                 "trackingServerArn": self.tracking_server_arn,
                 "mlflowArtifactUri": self.mlflow_artifact_uri,
                 "modelPackageGroupNames": self.model_package_group_names,
+                "mlflowVpcEndpointId": self.vpc_endpoint_id,
             }
         )
 
@@ -357,7 +414,7 @@ class TrackingServer(pulumi.ComponentResource):
             # A framework resource: it takes timeouts as an input, not as custom_timeouts.
             timeouts=aws.sagemaker.MlflowAppTimeoutsArgs(create=TIMEOUT, update=TIMEOUT, delete=TIMEOUT),
             tags=self._tags(app_name),
-            opts=self._stateful,
+            opts=pulumi.ResourceOptions.merge(self._stateful, pulumi.ResourceOptions(depends_on=list(args.role_policies))),
         )
 
     def _managed(self, window: str) -> aws.sagemaker.MlflowTrackingServer:
@@ -374,8 +431,50 @@ class TrackingServer(pulumi.ComponentResource):
             weekly_maintenance_window_start=window,
             tags=self._tags(server_name),
             opts=pulumi.ResourceOptions.merge(self._stateful, pulumi.ResourceOptions(
+                depends_on=list(args.role_policies),
                 custom_timeouts=pulumi.CustomTimeouts(create=TIMEOUT, update=TIMEOUT, delete=TIMEOUT))),
         )
+
+    def _private_endpoint(self, endpoint: TrackingEndpointArgs, resource_arn: pulumi.Output[str]) -> pulumi.Output[str]:
+        """The interface endpoint to SageMaker MLflow, admitting only this stack's app/server, in a
+        security group that takes HTTPS from the workload group only."""
+        ctx, backend = self._args.context, self._args.backend
+        child = pulumi.ResourceOptions(parent=self)
+        sg_name = ctx.naming.name("mlflow-endpoint")
+        sg = aws.ec2.SecurityGroup(
+            f"{self._prefix}-endpoint",
+            name=sg_name,
+            description="SageMaker MLflow interface endpoint: HTTPS from the ML workloads only",
+            vpc_id=endpoint.vpc_id,
+            tags=self._tags(sg_name),
+            opts=child,
+        )
+        for index, client in enumerate(endpoint.client_security_group_ids):
+            aws.vpc.SecurityGroupIngressRule(
+                f"{self._prefix}-endpoint-https-{index}",
+                security_group_id=sg.id,
+                description="HTTPS from training jobs and endpoints (workload security group)",
+                ip_protocol="tcp",
+                from_port=_HTTPS,
+                to_port=_HTTPS,
+                referenced_security_group_id=client,
+                tags=self._tags(f"{sg_name}-https-{index}"),
+                opts=child,
+            )
+        vpce_name = ctx.naming.name("vpce", MLFLOW_ENDPOINT_SERVICE)
+        vpce = aws.ec2.VpcEndpoint(
+            f"{self._prefix}-endpoint",
+            vpc_id=endpoint.vpc_id,
+            service_name=mlflow_endpoint_service(ctx.region),
+            vpc_endpoint_type="Interface",
+            private_dns_enabled=True,
+            subnet_ids=endpoint.subnet_ids,
+            security_group_ids=[sg.id],
+            policy=render(lambda arn: endpoint_policy(backend, arn), resource_arn),
+            tags=self._tags(vpce_name),
+            opts=child,
+        )
+        return vpce.id
 
     def _model_package_groups(self) -> tuple[dict[str, pulumi.Output[str]], dict[str, pulumi.Output[str]]]:
         ctx = self._args.context

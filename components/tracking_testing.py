@@ -27,8 +27,9 @@ from pulumi.runtime import rpc
 from mlops_blueprint.components.artifact_store import ArtifactStore, ArtifactStoreArgs
 from mlops_blueprint.components.kms import Kms, KmsArgs
 from mlops_blueprint.components.network import Network, NetworkArgs
-from mlops_blueprint.components.platform_roles import PlatformRoles, PlatformRolesArgs
+from mlops_blueprint.components.platform_roles import MlflowAccess, PlatformRoles, PlatformRolesArgs
 from mlops_blueprint.components.tracking_server import (
+    TrackingEndpointArgs,
     TrackingServer,
     tracking_server_args,
     tracking_service_account,
@@ -126,10 +127,15 @@ def run_tracking(
             ctx, tracking, tracking_role_arn=roles.tracking_role_arn, models_bucket_name=artifacts.models_bucket_name,
             data_key_arn=kms.data_key_arn, vpc_id=network.vpc_id, vpc_cidr=network.vpc_cidr,
             db_subnet_group_name=network.db_subnet_group_name, database_subnet_ids=network.database_subnet_ids,
-            node_security_group_id=NODE_SECURITY_GROUP, **stateful)
+            node_security_group_id=NODE_SECURITY_GROUP,
+            private_endpoint=TrackingEndpointArgs(network.vpc_id, network.serving_subnet_ids,
+                                                  (network.workload_security_group_id,)),
+            role_policies=roles.depends_on("tracking"), **stateful)
         if args_override:
             args = replace(args, **args_override)
         server = TrackingServer("tracking", args, opts)
+        roles.grant_mlflow(MlflowAccess(server.backend, server.tracking_server_arn, network.vpc_id,
+                                        users_vpc_only=tracking.users_vpc_only))
         for key, value in {
             "trackingUri": server.tracking_uri,
             "trackingServerUrl": server.tracking_server_url,
@@ -143,6 +149,10 @@ def run_tracking(
             "dbSubnetGroupName": network.db_subnet_group_name,
             "vpcCidr": network.vpc_cidr,
             "databaseArn": server.database_arn,
+            "vpcId": network.vpc_id,
+            "workloadSecurityGroupId": network.workload_security_group_id,
+            "mlflowVpcEndpointId": server.vpc_endpoint_id,
+            "mlflowUserPolicyArn": roles.mlflow_user_policy_arn,
         }.items():
             pulumi.export(key, value)
         # The engine drops None exports: record which attributes were None.

@@ -8,6 +8,8 @@
   behind the workload security group, with network isolation, inter-container encryption,
   KMS-encrypted volumes and outputs, a maximum runtime and, if configured, managed spot capacity.
   The pipeline itself runs with the pipelines role, which may pass the training role to jobs.
+  With ``mlflow_tracking_arn`` the train and evaluate steps log to the stack's MLflow (through the
+  VPC endpoint, so without container network isolation; the other steps keep it).
 
 The repositories are stateful: ``protect``/``retain_on_delete`` come from the environment's config.
 """
@@ -32,6 +34,7 @@ from mlops_blueprint.serving_config import TrainingConfig
 COMPONENT = "training-compute"
 REPOSITORIES = ("training", "inference")
 UNTAGGED_EXPIRY_DAYS = 7
+_MLFLOW_ARN = re.compile(r"arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:mlflow-(app|tracking-server)/[\w-]+")
 _GROUP_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
 
 
@@ -85,6 +88,10 @@ class TrainingComputeArgs:
     # The model package group registered models go to (the tracking issue creates the groups);
     # None: default_model_package_group_name(context).
     model_package_group_name: pulumi.Input[str] | None = None
+    # TrackingServer.tracking_server_arn (SageMaker backends): train/evaluate log runs there. None: no tracking.
+    mlflow_tracking_arn: pulumi.Input[str] | None = None
+    # PlatformRoles.depends_on("pipelines", "training"): CreatePipeline checks the role; jobs need their grants.
+    role_policies: Sequence[pulumi.Resource] = ()
     protect: bool = False                          # the repositories (prod: True)
     retain_on_delete: bool = False
     force_delete: bool = False                     # dev only: delete repositories that still hold images
@@ -106,6 +113,10 @@ def _validate(args: TrainingComputeArgs) -> None:
     if isinstance(group, str) and not _GROUP_NAME.fullmatch(group):
         problems.append(f"model_package_group_name: {group!r} is not a model package group name "
                         "(1 to 63 letters, digits and '-')")
+    tracking = args.mlflow_tracking_arn
+    if isinstance(tracking, str) and not _MLFLOW_ARN.fullmatch(tracking):
+        problems.append(f"mlflow_tracking_arn: {tracking!r} is not a SageMaker MLflow app or tracking server ARN "
+                        "(arn:<partition>:sagemaker:<region>:<account>:mlflow-app/<id> or mlflow-tracking-server/<name>)")
     if args.protect and args.force_delete:
         problems.append("force_delete and protect are contradictory: a protected repository must not be force-deletable")
     if problems:
@@ -187,7 +198,7 @@ class TrainingCompute(pulumi.ComponentResource):
         tags = ctx.tagging.full(COMPONENT)
 
         def build(values: list[Any]) -> str:
-            role, datasets, models, key, training_url, inference_url, group, subnets, groups = values
+            role, datasets, models, key, training_url, inference_url, group, subnets, groups, tracking = values
             spec = PipelineSpec(
                 pipeline_name=name,
                 training_role_arn=role,
@@ -201,6 +212,7 @@ class TrainingCompute(pulumi.ComponentResource):
                 security_group_ids=tuple(groups),
                 training=args.training,
                 tags=tags,
+                mlflow_tracking_arn=tracking,
             )
             return json.dumps(build_definition(spec), sort_keys=True)
 
@@ -209,6 +221,7 @@ class TrainingCompute(pulumi.ComponentResource):
             self.training_repository_url, self.inference_repository_url, self.model_package_group_name,
             # Whole lists: a shared network's subnet ids are one Output of a list.
             pulumi.Output.from_input(args.subnet_ids), pulumi.Output.from_input(args.security_group_ids),
+            args.mlflow_tracking_arn,
         ).apply(build)
 
     def _pipeline(self) -> aws.sagemaker.Pipeline:
@@ -222,5 +235,5 @@ class TrainingCompute(pulumi.ComponentResource):
             pipeline_definition=self.pipeline_definition,
             role_arn=args.pipelines_role_arn,
             tags=ctx.tagging.resource(COMPONENT, name),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.role_policies)),
         )

@@ -9,6 +9,7 @@ Stack file keys (camelCase, under ``mlops-platform:tracking``)::
       artifactPrefix: mlflow            # artifacts live at s3://<models bucket>/<prefix>/
       maintenanceWindow: "Sun:03:00"    # weekly, UTC
       modelFamilies: [churn, fraud]     # one SageMaker model package group each
+      usersVpcOnly: true                # SageMaker backends: the mlflow-user policy works only from the VPC
       kubernetes:                       # backend: kubernetes only (needs the platform's kubernetes section)
         namespace: mlflow
         image: ghcr.io/mlflow/mlflow:v3.5.0-full   # default: the official "-full" image of mlflowVersion
@@ -33,6 +34,8 @@ from mlops_blueprint.config_base import ContainerResources, Section
 
 TRACKING_BACKENDS: tuple[str, ...] = ("sagemaker-serverless", "sagemaker-managed", "kubernetes")
 TRACKING_SIZES: tuple[str, ...] = ("Small", "Medium", "Large")
+# The backends SageMaker runs: IAM-authenticated, reached through the VPC's MLflow endpoint.
+SAGEMAKER_BACKENDS: tuple[str, ...] = ("sagemaker-serverless", "sagemaker-managed")
 TrackingBackend = Literal["sagemaker-serverless", "sagemaker-managed", "kubernetes"]
 TrackingSize = Literal["Small", "Medium", "Large"]
 
@@ -95,6 +98,12 @@ def model_family_problem(value: str) -> str | None:
         return (f"{value!r} is not a model family name; expected 1 to {MODEL_FAMILY_MAX_LENGTH} lowercase "
                 "letters, digits and '-', starting and ending with a letter or digit, e.g. churn")
     return None
+
+
+def mlflow_endpoint_needed(backend: str, network_mode: str) -> bool:
+    """The stack adds the SageMaker MLflow interface endpoint: a SageMaker backend in a VPC the
+    stack creates (a brought or shared VPC's owner provides the endpoint: one per VPC with private DNS)."""
+    return backend in SAGEMAKER_BACKENDS and network_mode == "create"
 
 
 def default_image(mlflow_version: str) -> str:
@@ -166,6 +175,10 @@ class TrackingConfig(Section):
     maintenance_window: str = Field(default=DEFAULT_MAINTENANCE_WINDOW, description="weekly start, UTC, e.g. Sun:03:00")
     model_families: list[str] = Field(default_factory=lambda: ["models"],
                                       description="one SageMaker model package group each (the training pipeline registers into the first)")
+    users_vpc_only: bool = Field(
+        default=True,
+        description="SageMaker backends: people and notebooks (the mlflowUserPolicyArn policy) reach MLflow and "
+                    "its presigned UI URL only from inside the VPC (aws:SourceVpc); no SageMaker console access")
     kubernetes: TrackingKubernetesConfig = Field(default_factory=TrackingKubernetesConfig)
 
     @field_validator("mlflow_version", mode="before")
@@ -244,6 +257,7 @@ def tracking_problems(tracking: TrackingConfig, has_kubernetes_cluster: bool, *,
 TRACKING_DEFAULTS: dict[str, dict[str, Any]] = {
     "dev": {
         "backend": "sagemaker-serverless",
+        "usersVpcOnly": False,  # notebooks and the console from laptops
         "kubernetes": {
             "replicas": 1,
             "maxReplicas": 2,

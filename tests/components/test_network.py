@@ -367,3 +367,15 @@ def test_interface_endpoints_can_be_kept_to_fewer_azs(dev_context: StackContext)
     assert len(endpoints) == 2 and all(e.inputs["subnetIds"] == [serving[0].id] for e in endpoints)
     with pytest.raises(ValueError, match="endpoint_az_count: 4 is out of range"):
         build(dev_context, az_count=3, endpoint_az_count=4)
+
+
+@pytest.mark.parametrize("existing", [False, True])
+def test_every_security_group_rule_is_tagged_as_the_networks(dev_context: StackContext, existing: bool) -> None:
+    """Rules are taggable resources: without the component tag the policy pack rejects them."""
+    run = build(dev_context, existing=EXISTING) if existing else build(dev_context)
+    rules = run.of_type(INGRESS) + run.of_type(EGRESS)
+    assert rules
+    for rule in rules:
+        assert rule.inputs["tags"]["component"] == "network", rule.name
+        assert rule.inputs["tags"]["Name"].startswith("mlops-platform-dev-"), rule.name
+    assert len({rule.inputs["tags"]["Name"] for rule in rules}) == len(rules)

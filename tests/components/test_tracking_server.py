@@ -42,10 +42,16 @@ ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 BUCKET = "aws:s3/bucket:Bucket"
 FAMILIES = ["churn", "fraud"]
 
+VPC_ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
+SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
+INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+# The SageMaker backends' private path: the MLflow interface endpoint in its own security group.
+PRIVATE_PATH = {VPC_ENDPOINT, SECURITY_GROUP, INGRESS}
+
 # What each backend may create under the component, and nothing else.
 BACKEND_TYPES = {
-    "sagemaker-serverless": {APP, GROUP},
-    "sagemaker-managed": {SERVER, GROUP},
+    "sagemaker-serverless": {APP, GROUP, *PRIVATE_PATH},
+    "sagemaker-managed": {SERVER, GROUP, *PRIVATE_PATH},
     "kubernetes": {
         GROUP, ROLE_POLICY, "aws:rds/instance:Instance", "aws:ec2/securityGroup:SecurityGroup",
         "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
@@ -323,3 +329,62 @@ def test_a_family_too_long_for_a_group_name_is_rejected():
         TrackingServer("t", args)  # raises before registering: no runtime needed
     _validate(replace(args, model_families=("f" * 31,)))  # 32 + 31 = 63 fits
     _validate(replace(args, context=ctx, model_families=("f" * 40,)))  # the config's limit fits every environment
+
+
+# -- the private path to SageMaker MLflow ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("backend", ["sagemaker-serverless", "sagemaker-managed"])
+def test_mlflow_endpoint_admits_only_this_stacks_tracking_resource(backend):
+    run = tracking("dev", backend)
+    endpoint = only(run, VPC_ENDPOINT)
+    resource = only(run, APP if backend == "sagemaker-serverless" else SERVER)
+    assert endpoint.inputs["serviceName"] == "aws.sagemaker.us-east-1.experiments"
+    assert endpoint.inputs["vpcEndpointType"] == "Interface"
+    assert endpoint.inputs["privateDnsEnabled"] is True
+    assert endpoint.inputs["vpcId"] == run.outputs["vpcId"]
+    assert run.outputs["mlflowVpcEndpointId"] == endpoint.id
+    statement, *ui = json.loads(endpoint.inputs["policy"])["Statement"]
+    # AccessUI takes no resource ("*"); nothing else may name anything but this stack's resource.
+    assert ui == ([] if backend == "sagemaker-serverless" else [
+        {"Sid": "MlflowUi", "Effect": "Allow", "Action": ["sagemaker-mlflow:AccessUI"], "Principal": {"AWS": "*"},
+         "Resource": "*"}])
+    assert statement["Effect"] == "Allow"
+    assert statement["Resource"] == [resource.outputs["arn"]] == [run.outputs["trackingServerArn"]]
+    expected = ["sagemaker:CallMlflowAppApi"] if backend == "sagemaker-serverless" else ["sagemaker-mlflow:*"]
+    assert statement["Action"] == expected
+    assert resource.urn in endpoint.property_dependencies["policy"]
+
+
+@pytest.mark.parametrize("backend", ["sagemaker-serverless", "sagemaker-managed"])
+def test_mlflow_endpoint_takes_https_from_the_workload_security_group_only(backend):
+    run = tracking("dev", backend)
+    endpoint, group = only(run, VPC_ENDPOINT), only(run, SECURITY_GROUP)
+    assert endpoint.inputs["securityGroupIds"] == [group.id]
+    [rule] = [r for r in run.descendants() if r.type == INGRESS]
+    assert rule.inputs["securityGroupId"] == group.id
+    assert (rule.inputs["ipProtocol"], rule.inputs["fromPort"], rule.inputs["toPort"]) == ("tcp", 443, 443)
+    assert rule.inputs["referencedSecurityGroupId"] == run.outputs["workloadSecurityGroupId"]
+    assert "cidrIpv4" not in rule.inputs
+    # No egress rules: the endpoint starts no connections (security groups are stateful: replies pass).
+    assert not [r for r in run.descendants() if r.type == "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"]
+
+
+@pytest.mark.parametrize("backend", ["sagemaker-serverless", "sagemaker-managed"])
+def test_app_and_server_wait_for_the_tracking_roles_policy(backend):
+    run = tracking("dev", backend)
+    resource = only(run, APP if backend == "sagemaker-serverless" else SERVER)
+    policy = registration_named(run, ROLE_POLICY, "roles-tracking-policy")
+    assert policy.urn in resource.dependencies
+
+
+def test_kubernetes_backend_has_no_sagemaker_endpoint_and_rejects_one():
+    run = tracking("dev", "kubernetes")
+    assert not [r for r in run.descendants() if r.type == VPC_ENDPOINT]
+    assert "mlflowVpcEndpointId" not in run.outputs
+    from mlops_blueprint.components.tracking_server import TrackingEndpointArgs
+    bad = run_tracking("dev", config={"backend": "kubernetes", "kubernetes": {"image": "ghcr.io/mlflow/mlflow:v3.0.1-full"}},
+                       args_override={"private_endpoint": TrackingEndpointArgs("vpc-0abc12345def67890", [], ("sg-0abc12345def67890",))},
+                       capture_errors=True)
+    assert "private_endpoint: the kubernetes backend has no SageMaker endpoint" in str(bad.run.error)
+    assert not [r for r in bad.run.of_type(VPC_ENDPOINT) if r.inputs["serviceName"].endswith(".experiments")]

@@ -200,7 +200,7 @@ def test_pod_reads_only_its_database_secret_through_secrets_manager():
     run = tracking()
     db = only(run, RDS)
     policy_registration = only(run, ROLE_POLICY)
-    assert policy_registration.inputs["role"] == "mlops-platform-prod-tracking"
+    assert policy_registration.inputs["role"] == run.outputs["trackingRoleArn"].rsplit("/", 1)[1]
     assert run.run.named(ROLE, "roles-tracking").urn in policy_registration.property_dependencies["role"]
     policy = json.loads(policy_registration.inputs["policy"])
     by_sid = {s["Sid"]: s for s in policy["Statement"]}

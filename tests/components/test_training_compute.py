@@ -314,6 +314,7 @@ def test_unprotected_repositories_in_prod_are_reported(prod_context):
     ({"training_role_arn": ""}, "training_role_arn: required"),
     ({"model_package_group_name": "bad_group!"}, "is not a model package group name"),
     ({"protect": True, "force_delete": True}, "force_delete and protect are contradictory"),
+    ({"mlflow_tracking_arn": "https://mlflow.example.com"}, "mlflow_tracking_arn: 'https://mlflow.example.com' is not a SageMaker MLflow"),
     ({"training": {"spot": True}}, "training: expected a TrainingConfig"),
 ])
 def test_bad_args_raise_before_registration(dev_context, kwargs, message):
@@ -349,3 +350,58 @@ def test_training_defaults_validate_and_dev_trains_on_spot():
     configs = {env: TrainingConfig.model_validate(values) for env, values in TRAINING_DEFAULTS.items()}
     assert configs["dev"].spot and configs["staging"].spot and not configs["prod"].spot
     assert configs["dev"].ecr_keep_images < configs["prod"].ecr_keep_images
+
+
+# -- MLflow tracking -----------------------------------------------------------------------------------
+
+MLFLOW_APP = f"arn:aws:sagemaker:us-east-1:{MOCK_ACCOUNT_ID}:mlflow-app/app-ABCDEF123456"
+MLFLOW_SERVER = f"arn:aws:sagemaker:us-east-1:{MOCK_ACCOUNT_ID}:mlflow-tracking-server/mlops-platform-dev-mlflow"
+
+
+@pytest.mark.parametrize("tracking_arn", [MLFLOW_APP, MLFLOW_SERVER])
+def test_train_and_evaluate_log_to_the_stacks_mlflow_one_experiment_per_model_family(dev_context, tracking_arn):
+    by_name = steps(build(dev_context, mlflow_tracking_arn=tracking_arn))
+    expected = {"MLFLOW_TRACKING_URI": tracking_arn,
+                "MLFLOW_EXPERIMENT_NAME": {"Get": "Parameters.ModelPackageGroupName"}}
+    assert by_name[TRAIN]["Arguments"]["Environment"] == expected
+    assert by_name[EVALUATE]["Arguments"]["Environment"] == expected
+    assert "Environment" not in by_name[PREPROCESS]["Arguments"]
+    # The experiment is the group the run registers into: the two cannot drift apart.
+    assert by_name[REGISTER]["Arguments"]["ModelPackageGroupName"] == expected["MLFLOW_EXPERIMENT_NAME"]
+
+
+def test_only_the_steps_that_reach_mlflow_give_up_network_isolation(dev_context):
+    by_name = steps(build(dev_context, mlflow_tracking_arn=MLFLOW_SERVER))
+    assert by_name[TRAIN]["Arguments"]["EnableNetworkIsolation"] is False
+    assert by_name[EVALUATE]["Arguments"]["NetworkConfig"]["EnableNetworkIsolation"] is False
+    assert by_name[PREPROCESS]["Arguments"]["NetworkConfig"]["EnableNetworkIsolation"] is True
+    # They stay in the training subnets behind the workload group: MLflow through the VPC endpoint.
+    assert by_name[TRAIN]["Arguments"]["VpcConfig"] == {"SecurityGroupIds": GROUPS, "Subnets": SUBNETS}
+    assert by_name[EVALUATE]["Arguments"]["NetworkConfig"]["VpcConfig"] == {"SecurityGroupIds": GROUPS, "Subnets": SUBNETS}
+
+
+def test_without_mlflow_every_job_stays_isolated_and_has_no_tracking_environment(dev_context):
+    by_name = steps(build(dev_context))
+    assert all("Environment" not in by_name[n]["Arguments"] for n in (PREPROCESS, TRAIN, EVALUATE))
+    assert by_name[TRAIN]["Arguments"]["EnableNetworkIsolation"] is True
+
+
+def test_tracked_steps_are_still_requests_the_sagemaker_api_accepts(dev_context):
+    for name, step in steps(build(dev_context, mlflow_tracking_arn=MLFLOW_APP)).items():
+        operation = STEP_OPERATIONS.get(step["Type"])
+        if operation:
+            assert request_problems("sagemaker", operation, step["Arguments"], optional=STEP_GENERATED_MEMBERS) == [], name
+    assert definition_problems(definition(build(dev_context, mlflow_tracking_arn=MLFLOW_APP))) == []
+
+
+def test_pipeline_waits_for_the_role_policies_it_is_given(dev_context):
+    def program() -> None:
+        grants = [aws.sns.Topic("stands-for-a-role-policy")]
+        TrainingCompute("training", TrainingComputeArgs(
+            context=dev_context, kms_key_arn=KEY, training_role_arn=TRAINING_ROLE, pipelines_role_arn=PIPELINES_ROLE,
+            subnet_ids=SUBNETS, security_group_ids=GROUPS, datasets_bucket_name=DATASETS, models_bucket_name=MODELS,
+            role_policies=grants))
+
+    run = run_program(program, stack="dev", project="mlops-platform")
+    [pipeline] = run.of_type(PIPELINE)
+    assert run.named("aws:sns/topic:Topic", "stands-for-a-role-policy").urn in pipeline.dependencies
