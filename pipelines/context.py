@@ -41,6 +41,7 @@ class PipelineContext:
     aws: AwsSettings = field(default_factory=AwsSettings)
     wait_seconds: float = 3600.0             # bound of every wait on an endpoint
     poll_seconds: float = 15.0
+    endpoint: str | None = None              # --endpoint-name: an endpoint the stack does not declare
 
     # -- names -----------------------------------------------------------------------------------------
     @property
@@ -58,7 +59,25 @@ class PipelineContext:
 
     @cached_property
     def endpoint_name(self) -> str:
+        if self.endpoint:
+            return self.endpoint
         return self.outputs.per_model("endpointNames", self.model, "deploying to the model's endpoint")
+
+    @property
+    def pulumi_owned(self) -> bool:
+        """Whether the stack declares the endpoint (``models:``; stack output ``endpointNames``): then
+        Pulumi alone changes it, and the pipelines change only the model registry."""
+        declared = self.outputs.get("endpointNames") or {}
+        names = declared.values() if isinstance(declared, dict) else declared
+        return self.endpoint_name in {str(n) for n in names}
+
+    @property
+    def served_package(self) -> dict[str, Any] | None:
+        """The package the stack serves for this model (stack output ``servedModelPackages``), if the
+        model is registry-backed; None when it pins image + modelDataUrl."""
+        served = self.outputs.get("servedModelPackages") or {}
+        entry = served.get(self.model) if isinstance(served, dict) else None
+        return entry if isinstance(entry, dict) else None
 
     def resource_name(self, *parts: str) -> str:
         """A SageMaker name (models, endpoint configs): within 63 characters of [a-zA-Z0-9-]."""

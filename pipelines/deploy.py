@@ -1,4 +1,15 @@
-"""Deploy, promote and roll back on the model's SageMaker endpoint.
+"""Deploy, promote and roll back a model: through the registry, or on an endpoint the pipelines own.
+
+**One owner per endpoint.** An endpoint the stack declares (``models:``; stack output
+``endpointNames``) is Pulumi's: nothing here updates it. On such an endpoint :func:`promote` and
+:func:`rollback` change the SageMaker model registry only — promote approves the challenger's
+package (after the metric gate), rollback rejects the current champion's package and re-approves
+the previous one — and the deploy workflow's ``pulumi up`` rolls the endpoint to the newest
+Approved package (``models[].modelPackageGroup``, see :mod:`mlops_blueprint.model_registry`).
+:func:`deploy` refuses such an endpoint (exit 2) and says what to do instead.
+
+The rest of this module manages an endpoint the stack does **not** declare (``--endpoint-name``;
+the sandbox's), where the pipelines are the only owner.
 
 Every change is a **new endpoint configuration** (unique name) followed by ``UpdateEndpoint`` (or
 ``CreateEndpoint`` the first time); configurations are never edited, so going back is switching to
@@ -42,6 +53,7 @@ from mlops_blueprint.pipelines.registry import (
     APPROVED,
     CHALLENGER,
     CHAMPION,
+    REJECTED,
     STATUS_TAG,
     GateResult,
     alias_version,
@@ -90,9 +102,22 @@ class DeployResult:
 
 
 @dataclass(frozen=True)
+class RegistryChange:
+    """What promote/rollback changed in the registry for a Pulumi-owned endpoint (nothing else)."""
+
+    endpoint: str
+    champion_version: str
+    approved_package: str
+    rejected_package: str | None
+    previous_champion: str | None
+    rollout: str                      # what rolls the endpoint out, for the user
+
+
+@dataclass(frozen=True)
 class PromoteResult:
     gate: GateResult
-    deploy: DeployResult
+    deploy: DeployResult | None       # None: the endpoint is Pulumi's; see ``registry``
+    registry: RegistryChange | None = None
 
 
 @dataclass(frozen=True)
@@ -155,6 +180,101 @@ def wait_in_service(ctx: PipelineContext, config_name: str) -> EndpointState:
             raise PipelineError(f"endpoint {state.name} is still {state.status} after {ctx.wait_seconds:g} s "
                                 f"(waiting for {config_name}); check it with `aws sagemaker describe-endpoint`")
         time.sleep(ctx.poll_seconds)
+
+
+# -- endpoints Pulumi owns: the registry is the only thing changed ------------------------------------
+
+PREVIOUS_CHAMPION_TAG = "deployment.previous_champion"
+
+
+def _rollout_hint(ctx: PipelineContext) -> str:
+    stack = ctx.outputs.stack
+    if ctx.served_package is None:
+        return (f"models[{ctx.model}] of stack '{stack}' pins image + modelDataUrl, so approvals do not reach "
+                f"{ctx.endpoint_name}: set models[{ctx.model}].modelPackageGroup to serve from the registry")
+    return (f"the deploy workflow runs `pulumi up --stack {stack}` on an approval (or run it yourself); it rolls "
+            f"{ctx.endpoint_name} to the newest Approved package of {ctx.model_package_group}")
+
+
+def pulumi_owned_refusal(ctx: PipelineContext, version: str | None = None) -> InputError:
+    """Why ``pipeline deploy`` does not touch a Pulumi-owned endpoint, and what to do instead."""
+    target = f"v{version}" if version else "a version"
+    return InputError(
+        f"endpoint {ctx.endpoint_name} is owned by Pulumi: stack '{ctx.outputs.stack}' declares it "
+        f"(models[{ctx.model}], stack output endpointNames), and it is never updated behind Pulumi's back. Nothing "
+        f"was changed. To serve {target}: `mlops-blueprint pipeline promote"
+        f"{' --version ' + version if version else ''} --model-name {ctx.model}` approves its model package "
+        f"(after the metric gate); then {_rollout_hint(ctx)}. For a canary, add a weighted variant to "
+        f"models[{ctx.model}]; to deploy outside the stack, pass --endpoint-name with an endpoint it does not declare.")
+
+
+def approved_packages(ctx: PipelineContext) -> list[dict[str, Any]]:
+    """The group's Approved packages, newest first (what ``latest-approved`` serves is the first)."""
+    pages = ctx.sagemaker.get_paginator("list_model_packages").paginate(
+        ModelPackageGroupName=ctx.model_package_group, ModelApprovalStatus=APPROVED,
+        SortBy="CreationTime", SortOrder="Descending")
+    packages = [s for page in pages for s in page.get("ModelPackageSummaryList", [])]
+    return sorted(packages, key=lambda s: (s["CreationTime"], s.get("ModelPackageVersion", 0)), reverse=True)
+
+
+def _served_after(ctx: PipelineContext, approve: str, reject: str | None = None) -> str:
+    """The package latest-approved would serve after approving ``approve`` (and rejecting ``reject``)."""
+    for summary in approved_packages(ctx):
+        if summary["ModelPackageArn"] == reject:
+            continue
+        if summary["ModelPackageArn"] == approve:
+            return approve
+        newer = summary["CreationTime"] > ctx.sagemaker.describe_model_package(
+            ModelPackageName=approve)["CreationTime"]
+        return str(summary["ModelPackageArn"]) if newer else approve
+    return approve
+
+
+def approve_in_registry(ctx: PipelineContext, version: str, gate: GateResult) -> RegistryChange:
+    """Promotion on a Pulumi-owned endpoint: approve ``version``'s package, move the aliases."""
+    arn = package_arn(ctx, version)
+    shadow = _served_after(ctx, arn)
+    if shadow != arn:
+        raise InputError(f"{ctx.registered_model_name} v{version} would not be served: {shadow} is a newer Approved "
+                         f"package of {ctx.model_package_group}. Nothing was changed; use `mlops-blueprint pipeline "
+                         f"rollback`, or pin models[{ctx.model}].modelPackageVersion")
+    name = ctx.registered_model_name
+    previous = alias_version(ctx, CHAMPION)
+    if package_status(ctx, arn) != APPROVED:
+        set_package_status(ctx, arn, APPROVED, f"promoted: {gate.reason}")
+    client = ctx.mlflow_client
+    if previous and previous != version:
+        client.set_model_version_tag(name, version, PREVIOUS_CHAMPION_TAG, previous)
+        _set_status(ctx, previous, "superseded")
+    client.set_registered_model_alias(name, CHAMPION, version)
+    if alias_version(ctx, CHALLENGER) == version:
+        client.delete_registered_model_alias(name, CHALLENGER)
+    _set_status(ctx, version, "approved")
+    return RegistryChange(ctx.endpoint_name, version, arn, None, previous, _rollout_hint(ctx))
+
+
+def rollback_in_registry(ctx: PipelineContext) -> RegistryChange:
+    """Rollback on a Pulumi-owned endpoint: reject the champion's package, re-approve the previous one."""
+    name, client = ctx.registered_model_name, ctx.mlflow_client
+    current = alias_version(ctx, CHAMPION)
+    if current is None:
+        raise InputError(f"registered model {name} has no champion: nothing to roll back")
+    previous = client.get_model_version(name, current).tags.get(PREVIOUS_CHAMPION_TAG)
+    if not previous:
+        raise InputError(f"{name} v{current} records no previous champion (tag {PREVIOUS_CHAMPION_TAG}): nothing to "
+                         f"roll back to; pin models[{ctx.model}].modelPackageVersion to serve an older package")
+    current_arn, previous_arn = package_arn(ctx, current), package_arn(ctx, previous)
+    shadow = _served_after(ctx, previous_arn, reject=current_arn)
+    if shadow != previous_arn:
+        raise InputError(f"rolling back to {name} v{previous} would serve {shadow} instead (a newer Approved package "
+                         f"of {ctx.model_package_group}); nothing was changed — reject that package first")
+    set_package_status(ctx, current_arn, REJECTED, f"rolled back to v{previous}")
+    if package_status(ctx, previous_arn) != APPROVED:
+        set_package_status(ctx, previous_arn, APPROVED, f"re-approved: v{current} rolled back")
+    client.set_registered_model_alias(name, CHAMPION, previous)
+    _set_status(ctx, current, "rolled-back")
+    _set_status(ctx, previous, "approved")
+    return RegistryChange(ctx.endpoint_name, previous, previous_arn, current_arn, current, _rollout_hint(ctx))
 
 
 def _stamp() -> str:
@@ -294,6 +414,8 @@ def deploy(ctx: PipelineContext, version: str | None = None, *, canary_weight: f
     champion (``canary_weight`` 1 replaces the champion at once)."""
     if not 0 < canary_weight <= 1:
         raise InputError(f"--canary-weight {canary_weight}: expected a weight in (0, 1]")
+    if ctx.pulumi_owned:
+        raise pulumi_owned_refusal(ctx, version)
     version = resolve_version(ctx, version, CHALLENGER)
     state = endpoint_state(ctx)
     champion = alias_version(ctx, CHAMPION)
@@ -327,8 +449,16 @@ def deploy(ctx: PipelineContext, version: str | None = None, *, canary_weight: f
 def promote(ctx: PipelineContext, version: str | None = None, *, metric: str = DEFAULT_METRIC,
             min_improvement: float = 0.0, min_metric: float | None = None,
             gate: GateResult | None = None) -> PromoteResult:
-    """Make ``version`` (default: the challenger) the champion — only if it passes the metric gate."""
+    """Make ``version`` (default: the challenger) the champion — only if it passes the metric gate.
+    On a Pulumi-owned endpoint only its package's approval (and the aliases) change."""
     version = resolve_version(ctx, version, CHALLENGER)
+    if ctx.pulumi_owned:
+        package_arn(ctx, version)
+        if gate is None or gate.challenger_version != version:
+            gate = evaluate_gate(ctx, version, metric=metric, min_improvement=min_improvement, min_metric=min_metric)
+        if not gate.passed:
+            raise GateFailed(f"metric gate failed: {gate.reason}; not promoted, the registry is unchanged", result=gate)
+        return PromoteResult(gate, None, approve_in_registry(ctx, version, gate))
     state = endpoint_state(ctx)
     if state is not None and state.status != "InService":
         raise PipelineError(f"endpoint {state.name} is {state.status}, not InService; nothing was changed")
@@ -356,10 +486,13 @@ def promote(ctx: PipelineContext, version: str | None = None, *, metric: str = D
     return PromoteResult(gate, result)
 
 
-def rollback(ctx: PipelineContext) -> RollbackResult:
-    """Switch the endpoint back to the configuration that served before the current deployment."""
+def rollback(ctx: PipelineContext) -> RollbackResult | RegistryChange:
+    """Switch the endpoint back to the configuration that served before the current deployment; on a
+    Pulumi-owned endpoint, the registry back to the previous champion's package."""
     from botocore.exceptions import ClientError
 
+    if ctx.pulumi_owned:
+        return rollback_in_registry(ctx)
     state = endpoint_state(ctx)
     if state is None:
         raise InputError(f"endpoint {ctx.endpoint_name} does not exist: nothing to roll back")

@@ -20,7 +20,11 @@ output                     used for                                             
 ``modelPackageGroupNames`` model -> SageMaker model package group; also the MLflow      register ...
                            registered model's name
 ``ecrRepositoryUrls``      ``inference`` repository of the serving image                register
-``endpointNames``          model -> SageMaker endpoint                                  deploy ...
+``endpointNames``          model -> SageMaker endpoint the stack declares (Pulumi owns   deploy ...
+                           it: promote/rollback change only the registry, deploy
+                           refuses; ``--endpoint-name`` names an endpoint outside it)
+``servedModelPackages``    (optional) model -> the package a registry-backed model      promote
+                           serves (``modelPackageGroup``, ``version``, ``arn``)
 ``servingRoleArn``         execution role of SageMaker models                           deploy
 ``servingSubnetIds``,      VPC config of SageMaker models                               deploy
 ``workloadSecurityGroupId``

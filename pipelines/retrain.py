@@ -8,6 +8,9 @@
    never touched and keeps serving its configuration;
 4. a winning challenger goes out as a canary at ``canary_weight`` next to the champion, then (unless
    ``promote=False``) takes all traffic and becomes the ``champion``.
+   On an endpoint the stack declares (Pulumi-owned) there is no canary from here: unless
+   ``promote=False`` the winner's package is approved, and the deploy workflow's ``pulumi up``
+   rolls it out (with the endpoint's own blue/green canary).
 """
 
 from __future__ import annotations
@@ -76,8 +79,12 @@ def retrain(ctx: PipelineContext, signal: DriftSignal, *, dataset_key: str | Non
                                endpoint_config_after=after.config_name if after else None)
         where = f"endpoint {ctx.endpoint_name} stays on {config_before}" if config_before else "nothing was deployed"
         raise GateFailed(f"challenger not promoted — {gate.reason}; model package rejected, {where}", result=result)
-    canary = deploy(ctx, registered.version, canary_weight=canary_weight) if before is not None else None
-    promotion = promote(ctx, registered.version, gate=gate) if (promote_after or before is None) else None
+    if ctx.pulumi_owned:  # the registry only: an approval, which the deploy workflow rolls out
+        canary = None
+        promotion = promote(ctx, registered.version, gate=gate) if promote_after else None
+    else:
+        canary = deploy(ctx, registered.version, canary_weight=canary_weight) if before is not None else None
+        promotion = promote(ctx, registered.version, gate=gate) if (promote_after or before is None) else None
     after = endpoint_state(ctx)
     return RetrainResult(signal, trained, registered, gate, canary, promotion, config_before,
                          after.config_name if after else None)

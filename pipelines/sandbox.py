@@ -14,9 +14,16 @@ What runs where:
 Names come from the dev stack itself: the offline preview of ``dev`` is run and its plan's
 outputs *are* the sandbox's stack outputs (buckets, roles, key, subnets, ...). Outputs the dev plan
 does not have yet are computed with the project's naming (``modelPackageGroupNames``,
-``endpointNames``, ``ecrRepositoryUrls``, ``mlflowArtifactUri``, ``driftAlarmArns``) and the
-tracking URL is the local server's. They are written to ``<workdir>/outputs.json``, so the
-``pipeline`` commands run against the sandbox exactly as against a stack (``--keep-running``).
+``ecrRepositoryUrls``, ``mlflowArtifactUri``, ``driftAlarmArns``) and the tracking URL is the local
+server's. They are written to ``<workdir>/outputs.json``, so the ``pipeline`` commands run against
+the sandbox exactly as against a stack (``--keep-running``).
+
+**Two owners, kept apart.** The dev stack declares no model, so the sandbox's endpoint
+(``<prefix>-<model>-sandbox``, ``--endpoint-name``) is one the pipelines own: deploy, canary,
+promote and rollback change it directly. What a stack that *declares* the model does instead is
+shown next to it: the dev stack with ``models: [{name: <model>, modelPackageGroup: <model>}]`` is
+previewed against moto's registry before and after the challenger's package is approved, and the
+summary prints the plan diff — the ``pulumi up`` the deploy workflow would run on that approval.
 
 The lifecycle: dataset v1 → train → register → deploy (stable) → a prediction from the served
 model, checked against the model loaded directly → drifted dataset v2 → a Model Monitor violations
@@ -114,6 +121,11 @@ class LifecycleResult:
     challengers: list[ChallengerOutcome] = field(default_factory=list)
     rollback: Any = None
     snapshots: list[EndpointSnapshot] = field(default_factory=list)
+    # A stack serving the model from the registry: its plan before and after the approval, and the diff.
+    rollout_before: dict[str, Any] = field(default_factory=dict)
+    rollout_after: dict[str, Any] = field(default_factory=dict)
+    rollout_diff: Any = None
+    rollout_text: str = ""
     seconds: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)   # step -> seconds
 
@@ -129,7 +141,6 @@ def sandbox_outputs(plan_outputs: dict[str, Any], project: str, model: str, trac
     supplied: dict[str, Any] = {
         "mlflowArtifactUri": f"s3://{outputs['artifactBucketName']}/mlflow",
         "modelPackageGroupNames": {model: sagemaker_name},
-        "endpointNames": {model: sagemaker_name},
         "ecrRepositoryUrls": {p: f"{registry}/{naming.name(p, kind=NameKind.ECR_REPOSITORY)}"
                               for p in ("training", "inference")},
         "driftAlarmArns": {model: f"arn:aws:cloudwatch:{outputs['region']}:{outputs['accountId']}:alarm:"
@@ -144,6 +155,13 @@ def sandbox_outputs(plan_outputs: dict[str, Any], project: str, model: str, trac
     # The local server is the tracking server (the plan's would be a mock URL or ARN).
     outputs["trackingUri"] = outputs["trackingServerUrl"] = tracking_url
     return outputs
+
+
+def sandbox_endpoint_name(outputs: dict[str, Any], project: str, model: str) -> str:
+    """The sandbox's own endpoint: not one the stack declares (``endpointNames``), so Pulumi never owns it."""
+    naming = Naming(project=project, environment=str(outputs.get("environment", SANDBOX_STACK)),
+                    account_id=str(outputs["accountId"]), region=str(outputs["region"]))
+    return naming.name(model, "sandbox", kind=NameKind.SAGEMAKER)
 
 
 def physical_artifact_uri(artifact_location: str, mlflow_artifact_uri: str) -> str:
@@ -197,6 +215,8 @@ class Sandbox:
         self.tracking_url = ""
         self.model_server: Any = None
         self.outputs: dict[str, Any] = {}
+        self.endpoint_name = ""
+        self.project = ""
         self.ctx: PipelineContext | None = None
         self.failed = False
         self.stopped: list[str] = []
@@ -239,6 +259,7 @@ class Sandbox:
         tracking_port = free_port()
         self.tracking_url = f"http://127.0.0.1:{tracking_port}"
         self.outputs = sandbox_outputs(plan_outputs, project, self.options.model, self.tracking_url)
+        self.project, self.endpoint_name = project, sandbox_endpoint_name(self.outputs, project, self.options.model)
         self._start_tracking(tracking_port)
         self._provision()
         self.step(f"waiting for the MLflow tracking server at {self.tracking_url}")
@@ -253,7 +274,7 @@ class Sandbox:
             StackOutputs(self.outputs, SANDBOX_STACK, f"sandbox outputs {outputs_file}"), model=self.options.model,
             aws=AwsSettings(self.moto_url, FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
                             FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"]),
-            wait_seconds=30.0, poll_seconds=0.2)
+            wait_seconds=30.0, poll_seconds=0.2, endpoint=self.endpoint_name)
         self._mlflow_state = _mlflow_state()
         self.ctx.check_tracking()
         self.startup_seconds = time.monotonic() - began
@@ -378,6 +399,27 @@ class Sandbox:
                     shutil.rmtree(self.workdir, ignore_errors=True)
 
     # -- the ML lifecycle --------------------------------------------------------------------------------
+    def preview_registry_stack(self) -> dict[str, Any]:
+        """The plan of the dev stack serving the model from the registry, resolved against moto: what
+        ``pulumi up`` would apply now."""
+        import yaml
+
+        from mlops_blueprint.model_registry import RegistrySource
+        from mlops_blueprint.preview import run_preview, stack_file
+
+        path = self.workdir / f"Pulumi.{SANDBOX_STACK}.registry.yaml"
+        if not path.exists():
+            model = self.options.model
+            document = yaml.safe_load(stack_file(SANDBOX_STACK).read_text(encoding="utf-8"))
+            config = document["config"]
+            tracking = dict(config.get("mlops-platform:tracking") or {})
+            tracking["modelFamilies"] = [*tracking.get("modelFamilies", ["models"]),
+                                         *([model] if model not in tracking.get("modelFamilies", []) else [])]
+            config["mlops-platform:tracking"] = tracking
+            config["mlops-platform:models"] = [{"name": model, "modelPackageGroup": model}]
+            path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+        return run_preview(SANDBOX_STACK, path, registry=RegistrySource("endpoint", self.moto_url)).plan
+
     def snapshot(self, step: str) -> EndpointSnapshot | None:
         from mlops_blueprint.pipelines.deploy import STAGE_TAG, endpoint_state
         from mlops_blueprint.pipelines.registry import CHAMPION, alias_version
@@ -487,6 +529,10 @@ class Sandbox:
                  f"{result.drift_report_uri}; drift alarm event in {result.drift_event_path}")
 
         lap("drift report + event")
+        result.rollout_before = self.preview_registry_stack()
+        self.step(f"a stack declaring {options.model} from the registry serves package "
+                 f"v{_served_version(result.rollout_before, options.model)} (offline preview against moto)")
+        lap("registry preview")
         for kind in options.challengers:
             signal = load_signal(str(result.drift_event_path), ctx)
             try:
@@ -509,6 +555,20 @@ class Sandbox:
             result.challengers.append(outcome)
             lap(f"retrain ({kind})")
 
+        from mlops_blueprint.diff import diff_plans
+        from mlops_blueprint.diff_render import render_text
+
+        result.rollout_after = self.preview_registry_stack()
+        result.rollout_diff = diff_plans(result.rollout_before, result.rollout_after)
+        before_v = _served_version(result.rollout_before, options.model)
+        after_v = _served_version(result.rollout_after, options.model)
+        result.rollout_text = render_text(result.rollout_diff, f"package v{before_v} approved",
+                                          f"package v{after_v} approved")
+        self.step(f"the approvals move a registry-backed {options.model} from package v{before_v} to v{after_v}: "
+                 f"{len(result.rollout_diff.updates)} update(s), {len(result.rollout_diff.replaces)} replacement(s) "
+                 "in the plan the deploy workflow would apply")
+        lap("registry preview after approval")
+
         if options.rollback:
             result.rollback = rollback(ctx)
             record("rollback")
@@ -517,6 +577,10 @@ class Sandbox:
                      f"{result.rollback.to_config} (champion v{result.rollback.champion_version})")
         result.seconds = time.monotonic() - started
         return result
+
+
+def _served_version(plan: dict[str, Any], model: str) -> Any:
+    return (plan.get("outputs", {}).get("servedModelPackages") or {}).get(model, {}).get("version")
 
 
 # -- the command ---------------------------------------------------------------------------------------
@@ -567,6 +631,14 @@ def print_summary(console: Console, sandbox: Sandbox, result: LifecycleResult) -
         history.add_row(shot.step, shot.config_name, shot.stage,
                         ", ".join(f"{k} {v:g}" for k, v in shot.weights.items()), f"v{shot.champion}")
     console.print(history)
+    if result.rollout_text:
+        from rich.markup import escape
+
+        model = sandbox.options.model
+        declared = escape(f"models: [{{name: {model}, modelPackageGroup: {model}}}]")
+        console.print(f"\n[bold]What an approval does to a stack that declares {model}[/] ({declared}): the deploy "
+                      "workflow's `pulumi up`, previewed offline against the sandbox's registry", soft_wrap=True)
+        console.print(result.rollout_text, markup=False, highlight=False, soft_wrap=True)
     console.print(f"start-up {sandbox.startup_seconds:.1f} s (dev preview, moto, MLflow server); lifecycle "
                   f"{result.seconds:.1f} s: " + ", ".join(f"{k} {v:.1f}" for k, v in result.timings.items()))
 
@@ -589,7 +661,8 @@ def run(options: SandboxOptions, *, keep_running: bool = False, console: Console
                 if keep_running:
                     out.print(f"\nThe sandbox keeps running until Ctrl-C. In another shell:\n"
                               f"  source {sandbox.workdir / 'env.sh'}\n"
-                              f"  mlops-blueprint pipeline rollback --outputs {sandbox.outputs_file}\n")
+                              f"  mlops-blueprint pipeline rollback --outputs {sandbox.outputs_file} "
+                              f"--endpoint-name {sandbox.endpoint_name}\n")
                     while True:
                         time.sleep(1)
                         raise_if_signalled()

@@ -18,7 +18,7 @@ from mlops_blueprint.pipelines.drift import (
     report_key,
 )
 from mlops_blueprint.pipelines.errors import InputError
-from mlops_blueprint.pipelines.sandbox import sandbox_outputs
+from mlops_blueprint.pipelines.sandbox import sandbox_endpoint_name, sandbox_outputs
 
 ALARM = drift_alarm_arn("us-east-1", "123456789012", "mlops-platform-dev-churn-drift")
 
@@ -89,7 +89,9 @@ def test_sandbox_outputs_keep_the_plan_and_add_what_it_lacks():
             "endpointNames": {"fraud": "custom-fraud"}, "trackingServerUrl": "https://mock"}
     outputs = sandbox_outputs(plan, "mlops-platform", "churn", "http://127.0.0.1:5000")
     assert outputs["artifactBucketName"] == plan["artifactBucketName"]
-    assert outputs["endpointNames"] == {"fraud": "custom-fraud", "churn": "mlops-platform-dev-churn"}
+    # The sandbox's endpoint is its own, not one the stack declares (which Pulumi would own).
+    assert outputs["endpointNames"] == {"fraud": "custom-fraud"}
+    assert sandbox_endpoint_name(outputs, "mlops-platform", "churn") == "mlops-platform-dev-churn-sandbox"
     assert outputs["modelPackageGroupNames"] == {"churn": "mlops-platform-dev-churn"}
     assert outputs["mlflowArtifactUri"] == f"s3://{plan['artifactBucketName']}/mlflow"
     assert outputs["ecrRepositoryUrls"]["inference"].endswith("/mlops-platform-dev-inference")

@@ -17,7 +17,7 @@ from rich.console import Console
 from mlops_blueprint.pipelines.cli import main
 from mlops_blueprint.pipelines.errors import EXIT_FAILED, EXIT_OK
 from mlops_blueprint.pipelines.processes import MARKER_ENV, http_ok, processes_with_env
-from mlops_blueprint.pipelines.sandbox import Sandbox, SandboxOptions
+from mlops_blueprint.pipelines.sandbox import Sandbox, SandboxOptions, print_summary
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning",
                                         "ignore::ResourceWarning")
@@ -143,6 +143,35 @@ def test_better_challenger_is_promoted(lifecycle):
     assert better.after.champion == better.version
 
 
+def test_the_approval_rolls_a_registry_backed_endpoint_in_the_plan(lifecycle, sagemaker):
+    """Next to its own endpoint, the sandbox previews a stack that declares the model from the
+    registry: the better challenger's approval rolls that stack's endpoint to its package."""
+    sandbox, result = lifecycle
+    better = outcome(result, "better")
+    before = result.rollout_before["outputs"]["servedModelPackages"]["churn"]
+    after = result.rollout_after["outputs"]["servedModelPackages"]["churn"]
+    assert before["version"] == 1 and after["version"] == 3  # package 2 (the worse challenger) was rejected
+    version = sandbox.ctx.mlflow_client.get_model_version(sandbox.ctx.registered_model_name, better.version)
+    assert after["arn"] == version.tags["sagemaker.model_package_arn"]
+    container = sagemaker.describe_model_package(ModelPackageName=after["arn"])["InferenceSpecification"]["Containers"][0]
+    (model,) = [r for r in result.rollout_after["resources"] if r["type"] == "aws:sagemaker/model:Model"]
+    assert model["inputs"]["primaryContainer"]["image"] == container["Image"]
+    assert model["inputs"]["primaryContainer"]["modelDataUrl"] == container["ModelDataUrl"]
+    diff = result.rollout_diff
+    (endpoint,) = [c for c in diff.updates if c.type == "aws:sagemaker/endpoint:Endpoint"]
+    assert endpoint.changed_paths == ["endpointConfigName"]  # in place: blue/green, no replacement
+    assert not [c for c in diff.replaces + diff.deletes if c.type == "aws:sagemaker/endpoint:Endpoint"]
+    assert "~ aws:sagemaker/endpoint:Endpoint" in result.rollout_text and "servedModelPackages" in result.rollout_text
+    # Two owners kept apart: the stack's endpoint is not the sandbox's.
+    declared = result.rollout_after["outputs"]["endpointNames"]["churn"]
+    assert declared != sandbox.ctx.endpoint_name and not sandbox.ctx.pulumi_owned
+    out = Console(record=True, width=200)
+    print_summary(out, sandbox, result)
+    printed = out.export_text()
+    assert "What an approval does to a stack that declares churn" in printed
+    assert "~ aws:sagemaker/endpoint:Endpoint" in printed and "endpointConfigName" in printed
+
+
 def test_rollback_restores_the_previous_endpoint_config(lifecycle, sagemaker):
     sandbox, result = lifecycle
     deployed, promoted = result.snapshots[0], outcome(result, "better").after
@@ -179,7 +208,7 @@ def test_a_failed_deployment_leaves_nothing_half_deployed(lifecycle, sagemaker):
 
     sandbox, result = lifecycle
     ctx = PipelineContext(sandbox.ctx.outputs, model=sandbox.ctx.model, aws=sandbox.ctx.aws,
-                          wait_seconds=5, poll_seconds=0.1)
+                          wait_seconds=5, poll_seconds=0.1, endpoint=sandbox.ctx.endpoint)
     ctx.__dict__["sagemaker"] = RefusingUpdates(sagemaker)
     rejected = outcome(result, "worse").version
     arn = sandbox.ctx.mlflow_client.get_model_version(sandbox.ctx.registered_model_name, rejected).tags[
@@ -210,7 +239,7 @@ def test_cli_promote_of_a_losing_version_fails_the_gate_and_changes_nothing(life
     worse = outcome(result, "worse")
 
     code = main(["pipeline", "promote", "--outputs", str(sandbox.outputs_file), "--version", worse.version,
-                 "--wait-seconds", "10", "--poll-seconds", "0.2"])
+                 "--endpoint-name", sandbox.endpoint_name, "--wait-seconds", "10", "--poll-seconds", "0.2"])
 
     assert code == EXIT_FAILED
     assert f"metric gate failed: v{worse.version} accuracy" in capsys.readouterr().err
@@ -220,7 +249,8 @@ def test_cli_promote_of_a_losing_version_fails_the_gate_and_changes_nothing(life
 def test_cli_rollback_of_the_first_config_has_nothing_to_do(lifecycle, monkeypatch, capsys):
     sandbox, _ = lifecycle
     _cli_env(monkeypatch, sandbox)
-    code = main(["pipeline", "rollback", "--outputs", str(sandbox.outputs_file)])
+    code = main(["pipeline", "rollback", "--outputs", str(sandbox.outputs_file), "--endpoint-name",
+                 sandbox.endpoint_name])
     assert code == EXIT_FAILED
     assert "nothing to roll back to" in capsys.readouterr().err
 
@@ -231,7 +261,8 @@ def test_cli_retrain_without_drift_does_nothing(lifecycle, monkeypatch, capsys, 
     report = tmp_path / "constraint_violations.json"
     report.write_text(json.dumps({"violations": []}))
     versions_before = len(sandbox.ctx.mlflow_client.search_model_versions(f"name='{sandbox.ctx.registered_model_name}'"))
-    code = main(["pipeline", "retrain", "--outputs", str(sandbox.outputs_file), "--drift-report", str(report)])
+    code = main(["pipeline", "retrain", "--outputs", str(sandbox.outputs_file), "--drift-report", str(report),
+                 "--endpoint-name", sandbox.endpoint_name])
     assert code == EXIT_OK
     assert "no drift" in capsys.readouterr().err
     assert len(sandbox.ctx.mlflow_client.search_model_versions(
