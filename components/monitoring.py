@@ -48,6 +48,7 @@ from mlops_blueprint.monitoring_config import (
     MAX_DRIFT_FEATURES,
     MAX_MONITORING_RUNTIME_SECONDS,
     PROBLEM_TYPES,
+    alarm_name_problems,
     alarm_period_problem,
     prefix_problem,
     s3_uri_problem,
@@ -214,6 +215,7 @@ def _validate(args: MonitoringArgs) -> None:
         problems.append(f"models: {name!r} is listed twice")
     for model in args.models:
         problems += _model_problems(model)
+    problems += alarm_name_problems([(m.name, m.variant_names) for m in args.models])
     if problems:
         raise ValueError("invalid MonitoringArgs:\n" + "\n".join(f"  - {p}" for p in problems))
 
@@ -782,7 +784,7 @@ class Monitoring(pulumi.ComponentResource):
             return json.dumps(dashboard_body(f"{ctx.naming.prefix}: ML platform", ctx.region, entries,
                                              pipeline_names, arns), sort_keys=True)
 
-        self.dashboard_name = ctx.naming.name("ml-platform")
+        self.dashboard_name = ctx.naming.dashboard("ml-platform")
         aws.cloudwatch.Dashboard(
             f"{self._prefix}-dashboard",
             dashboard_name=self.dashboard_name,

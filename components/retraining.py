@@ -223,11 +223,12 @@ class Retraining(pulumi.ComponentResource):
 
         models = [m for m in args.models if m.enabled]
         if models:
-            rule_names = {m.name: ctx.naming.name(m.name, "retrain", kind=NameKind.IAM_ROLE) for m in models}
-            cooldown, start_cooldown_role = self._cooldown(list(rule_names.values()))
+            # Rules are regional: no region in their names. SAGEMAKER's 63 [A-Za-z0-9-] fit EventBridge's 64.
+            rule_names = {m.name: ctx.naming.name(m.name, "retrain", kind=NameKind.SAGEMAKER) for m in models}
+            cooldown, start_cooldown_role, after_start_policy = self._cooldown(list(rule_names.values()))
             self.cooldown_state_machine_arn = cooldown.arn
             for model in models:
-                self._model(model, rule_names[model.name], cooldown, start_cooldown_role)
+                self._model(model, rule_names[model.name], cooldown, start_cooldown_role, after_start_policy)
 
         self.register_outputs({
             "ruleNames": self.rule_names,
@@ -236,7 +237,10 @@ class Retraining(pulumi.ComponentResource):
             "cooldownStateMachineArn": self.cooldown_state_machine_arn,
         })
 
-    def _role(self, purpose: str, description: str, trust: pulumi.Input[str], policy: pulumi.Input[str]) -> aws.iam.Role:
+    def _role(self, purpose: str, description: str, trust: pulumi.Input[str],
+              policy: pulumi.Input[str]) -> tuple[aws.iam.Role, pulumi.ResourceOptions]:
+        """A role with its one inline policy, and the options for what uses the role: AWS checks the
+        role when a state machine or target is created or first invoked, so they come after its policy."""
         ctx = self._ctx
         role = service_role(
             f"{self._prefix}-{purpose}",
@@ -248,19 +252,20 @@ class Retraining(pulumi.ComponentResource):
             permissions_boundary_arn=self._args.permissions_boundary_arn,
             opts=self._child,
         )
-        aws.iam.RolePolicy(
+        granted = aws.iam.RolePolicy(
             f"{self._prefix}-{purpose}",
             name=ctx.naming.name(purpose, kind=NameKind.IAM_POLICY),
             role=role.name,
             policy=policy,
             opts=self._child,
         )
-        return role
+        return role, pulumi.ResourceOptions(parent=self, depends_on=[granted])
 
-    def _cooldown(self, rule_names: list[str]) -> tuple[aws.sfn.StateMachine, aws.iam.Role]:
-        """The workflow that switches a rule off and on, its role, and EventBridge's role to start it."""
+    def _cooldown(self, rule_names: list[str]) -> tuple[aws.sfn.StateMachine, aws.iam.Role, pulumi.ResourceOptions]:
+        """The workflow that switches a rule off and on, its role, and EventBridge's role to start it
+        (with the options of what uses that role)."""
         ctx = self._ctx
-        machine_name = ctx.naming.name("retraining-cooldown", kind=NameKind.IAM_ROLE)
+        machine_name = ctx.naming.name("retraining-cooldown", kind=NameKind.SAGEMAKER)  # regional, <= 80 chars
         machine_arn = ctx.arn("states", f"stateMachine:{machine_name}")
         rule_arns = sorted(ctx.arn("events", f"rule/{rule}") for rule in rule_names)
         trust = document(statement(
@@ -270,8 +275,8 @@ class Retraining(pulumi.ComponentResource):
                         "ArnLike": {"aws:SourceArn": machine_arn}},
         ))
         toggle = document(statement("ToggleRetrainingRules", ["events:DisableRule", "events:EnableRule"], rule_arns))
-        workflow_role = self._role("retraining-cooldown", "switches retraining rules off and on (cooldown)",
-                                   to_json(trust), to_json(toggle))
+        workflow_role, after_workflow_policy = self._role(
+            "retraining-cooldown", "switches retraining rules off and on (cooldown)", to_json(trust), to_json(toggle))
         machine = aws.sfn.StateMachine(
             f"{self._prefix}-cooldown",
             name=machine_name,
@@ -279,14 +284,14 @@ class Retraining(pulumi.ComponentResource):
             type="STANDARD",  # Wait states of up to a year; express workflows stop after 5 minutes
             definition=to_json(cooldown_definition()),
             tags=ctx.tagging.resource(COMPONENT, machine_name),
-            opts=self._child,
+            opts=after_workflow_policy,
         )
         start_trust = document(statement(
             "TrustEventBridgeRules", ["sts:AssumeRole"], None,
             principals={"Service": ctx.service_principal("events")},
             conditions={"StringEquals": {"aws:SourceAccount": ctx.account_id}, "ArnLike": {"aws:SourceArn": rule_arns}},
         ))
-        start_role = self._role(
+        start_role, after_start_policy = self._role(
             "retraining-start-cooldown", "EventBridge starts the retraining cooldown", to_json(start_trust),
             render(lambda arn: document(statement("StartCooldown", ["states:StartExecution"], [arn])), machine.arn),
         )
@@ -310,10 +315,10 @@ class Retraining(pulumi.ComponentResource):
                 tags=ctx.tagging.resource(COMPONENT, alarm_name),
                 opts=self._child,
             )
-        return machine, start_role
+        return machine, start_role, after_start_policy
 
     def _model(self, model: RetrainedModel, rule_name: str, cooldown: aws.sfn.StateMachine,
-               start_cooldown_role: aws.iam.Role) -> None:
+               start_cooldown_role: aws.iam.Role, after_start_policy: pulumi.ResourceOptions) -> None:
         ctx, args, child = self._ctx, self._args, self._child
         rule_arn = ctx.arn("events", f"rule/{rule_name}")
         rule = aws.cloudwatch.EventRule(
@@ -326,7 +331,7 @@ class Retraining(pulumi.ComponentResource):
             # The cooldown workflow disables and enables the rule; that is not drift to undo.
             opts=pulumi.ResourceOptions(parent=self, ignore_changes=["state"]),
         )
-        role = self._role(
+        role, after_role_policy = self._role(
             f"retrain-{model.name}", f"EventBridge starts the training pipeline for {model.name}",
             to_json(events_trust(ctx, rule_arn)),
             render(start_pipeline_policy, model.pipeline_arn),
@@ -355,7 +360,7 @@ class Retraining(pulumi.ComponentResource):
             role_arn=role.arn,
             sagemaker_pipeline_target={"pipeline_parameter_lists": parameters},
             retry_policy={"maximum_retry_attempts": 3, "maximum_event_age_in_seconds": 3600},
-            opts=child,
+            opts=after_role_policy,
         )
         aws.cloudwatch.EventTarget(
             f"{self._prefix}-{model.name}-cooldown",
@@ -366,7 +371,7 @@ class Retraining(pulumi.ComponentResource):
             input=json.dumps({"model": model.name, "ruleName": rule_name,
                               "cooldownSeconds": args.min_period_hours * 3600}, sort_keys=True),
             retry_policy={"maximum_retry_attempts": 10, "maximum_event_age_in_seconds": 3600},
-            opts=child,
+            opts=after_start_policy,
         )
         if args.notify_topic_arn is not None:
             aws.cloudwatch.EventTarget(

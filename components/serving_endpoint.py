@@ -14,8 +14,19 @@ configuration name; the endpoint, whose name never changes, is *updated* to the 
 configuration (blue/green, traffic shifted canary/linear/all-at-once, rolled back if an alarm
 fires), and only then is the old configuration deleted. A fixed configuration name would make the
 replacement fail with "Cannot create already existing endpoint configuration"; a random one
-would churn on every preview. Variant names come from config and stay put, as deployment
-guardrails require.
+would churn on every preview.
+
+**Why changing the variants updates in place.** The provider (terraform-provider-aws
+``aws_sagemaker_endpoint``) marks ``deployment_config.auto_rollback_configuration`` ForceNew and
+takes at most 10 alarms there. The rollback alarms are therefore two per *endpoint*, with stable
+names: the sum of ``Invocation5XXErrors`` and the maximum of ``ModelLatency`` over the variants
+(CloudWatch metric math, at most 10 metrics: the variant limit). Adding, removing or renaming a
+variant changes the alarms' queries (updated in place) and the endpoint configuration, never the
+alarm list. SageMaker's deployment guardrails (blue/green traffic shifting) need the new
+configuration to keep the old variant names, and the provider sends the endpoint's whole
+``DeploymentConfig`` with every ``UpdateEndpoint``; a change of the variant set is therefore
+deployed with ``deployment.guardrails: false`` (no blue/green policy: all traffic at once, the
+rollback alarms stay), and the offline diff says so when it sees the variant set change.
 
 **Secure by default.** Instance-backed variants run in the serving subnets behind the workload
 security group, with network isolation, the serving role, and ML storage encrypted with the data
@@ -55,6 +66,7 @@ from mlops_blueprint.serving_config import (
     model_problems,
     resolve_image,
     resolve_model,
+    s3_bucket_of,
 )
 
 COMPONENT = "serving"
@@ -64,6 +76,10 @@ SCALABLE_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
 INVOCATIONS_METRIC = "SageMakerVariantInvocationsPerInstance"
 TRAFFIC_ROUTING = {"canary": "CANARY", "linear": "LINEAR", "all-at-once": "ALL_AT_ONCE"}
 CAPTURE_CONTENT_TYPES = {"csvContentTypes": ["text/csv"], "jsonContentTypes": ["application/json"]}
+ENDPOINT_NAMESPACE = "AWS/SageMaker"
+# The alarm names' separator: variant and model names cannot contain '.', so no other alarm of the
+# stack (monitoring's are <model>-<variant>-5xx) can take these names.
+ROLLBACK_ALARM = "rollback.{purpose}"
 
 
 # -- names and digests -----------------------------------------------------------------------------
@@ -94,6 +110,24 @@ def endpoint_name(ctx: StackContext, model: str) -> str:
 
 def data_capture_uri(models_bucket: str, model: str) -> str:
     return f"s3://{models_bucket}/{DATA_CAPTURE_PREFIX}/{model}"
+
+
+def rollback_alarm_name(ctx: StackContext, model: str, purpose: str) -> str:
+    """``<prefix>-<model>-rollback.<5xx|latency>``: one per endpoint, the same whatever its variants."""
+    return ctx.naming.name(model, ROLLBACK_ALARM.format(purpose=purpose))
+
+
+def rollback_queries(endpoint: str, variants: Sequence[str], *, metric: str, stat: str, aggregate: str,
+                     period: int, label: str) -> list[dict[str, Any]]:
+    """Metric math over the variants: one query per variant, ``aggregate`` (SUM or MAX) of them returned."""
+    queries: list[dict[str, Any]] = [
+        {"id": f"v{i}", "return_data": False, "metric": {
+            "namespace": ENDPOINT_NAMESPACE, "metric_name": metric, "stat": stat, "period": period,
+            "dimensions": {"EndpointName": endpoint, "VariantName": variant}}}
+        for i, variant in enumerate(variants)
+    ]
+    expression = f"{aggregate}([{', '.join(q['id'] for q in queries)}])"
+    return [*queries, {"id": "endpoint", "label": label, "return_data": True, "expression": expression}]
 
 
 def scaling_resource_id(endpoint: str, variant: str) -> str:
@@ -165,6 +199,9 @@ class ServingEndpointArgs:
     kms_key_arn: pulumi.Input[str]                   # Kms.data_key_arn: ML storage and captured data
     serving: ServingConfig = field(default_factory=ServingConfig)
     alarm_actions: Sequence[pulumi.Input[str]] = ()  # e.g. an SNS topic for rollback alarms
+    # What grants the execution role its permissions (PlatformRoles.depends_on("serving")): CreateModel
+    # checks that the role can read the model data, so models are created after these.
+    execution_role_policies: Sequence[pulumi.Resource] = ()
 
 
 def _validate(args: ServingEndpointArgs) -> ResolvedModel:
@@ -182,10 +219,35 @@ def _validate(args: ServingEndpointArgs) -> ResolvedModel:
     for arg in ("execution_role_arn", "models_bucket_name", "kms_key_arn"):
         if getattr(args, arg) in (None, ""):
             problems.append(f"{arg}: required")
-    if problems:
-        raise ValueError(f"invalid ServingEndpointArgs for model {args.model.name!r}:\n"
-                         + "\n".join(f"  - {p}" for p in problems))
+    if isinstance(args.models_bucket_name, str):
+        problems += model_data_problems(args.model, args.models_bucket_name)
+    _raise_problems(args.model, problems)
     return resolve_model(args.serving, args.model)
+
+
+def _raise_problems(model: ModelConfig, problems: list[str]) -> None:
+    if problems:
+        raise ValueError(f"invalid ServingEndpointArgs for model {model.name!r}:\n"
+                         + "\n".join(f"  - {p}" for p in problems))
+
+
+def model_data_problems(model: ModelConfig, models_bucket: str) -> list[str]:
+    """Artifacts outside ``models_bucket``: the serving role may read only that bucket."""
+    urls = [("model_data_url", model.model_data_url)]
+    urls += [(f"variants[{v.name}].model_data_url", v.model_data_url) for v in model.variants]
+    problems = []
+    for key, url in urls:
+        bucket = s3_bucket_of(url)
+        if bucket is not None and bucket != models_bucket:
+            problems.append(f"model.{key}: {url!r} is outside the models bucket; the serving role may read only "
+                            f"s3://{models_bucket}/<key>")
+    return problems
+
+
+def _checked_bucket(model: ModelConfig, bucket: str) -> str:
+    """The exact check once an Output bucket name is known (the config checked its pattern)."""
+    _raise_problems(model, model_data_problems(model, bucket))
+    return bucket
 
 
 # -- the component -------------------------------------------------------------------------------
@@ -255,12 +317,13 @@ class ServingEndpoint(pulumi.ComponentResource):
         subnets, groups = pulumi.Output.from_input(args.subnet_ids), pulumi.Output.from_input(args.security_group_ids)
 
         def physical_name(values: list[Any]) -> str:
-            role, subnet_ids, group_ids = values
+            role, subnet_ids, group_ids, bucket = values
+            _checked_bucket(args.model, bucket)
             inputs = model_inputs(image=image, model_data_url=variant.model_data_url, environment=resolved.environment,
                                   role_arn=role, subnet_ids=subnet_ids, security_group_ids=group_ids, isolated=isolated)
             return ctx.naming.name(resolved.name, content_digest(inputs), kind=NameKind.SAGEMAKER)
 
-        name = pulumi.Output.all(args.execution_role_arn, subnets, groups).apply(physical_name)
+        name = pulumi.Output.all(args.execution_role_arn, subnets, groups, args.models_bucket_name).apply(physical_name)
         model = aws.sagemaker.Model(
             f"{self._prefix}-{variant.name}",
             name=name,
@@ -270,7 +333,8 @@ class ServingEndpoint(pulumi.ComponentResource):
             vpc_config=aws.sagemaker.ModelVpcConfigArgs(subnets=subnets, security_group_ids=groups) if isolated else None,
             enable_network_isolation=isolated,
             tags=self._tags,
-            opts=self._child,
+            # CreateModel checks that the role may read the model data: after the role's policies.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.execution_role_policies)),
         )
         self.models[variant.name] = model
         return model.name
@@ -345,37 +409,35 @@ class ServingEndpoint(pulumi.ComponentResource):
     # -- rollback alarms, endpoint, autoscaling ------------------------------------------------------
 
     def _alarms(self) -> list[aws.cloudwatch.MetricAlarm]:
-        """Per variant: 5xx responses and model latency, on the endpoint/variant dimensions."""
+        """Two per endpoint, named the same whatever the variants: 5xx responses summed over the
+        variants, and the highest variant's average model latency."""
         args, ctx, resolved = self._args, self._args.context, self._resolved
         thresholds = resolved.deployment.alarms
+        variants = [v.name for v in resolved.variants]
         alarms = []
-        for variant in resolved.variants:
-            dimensions = {"EndpointName": self._endpoint_name, "VariantName": variant.name}
-            for purpose, metric, statistic, threshold, comparison, description in (
-                ("5xx", "Invocation5XXErrors", "Sum", thresholds.invocation_5xx_count,
-                 "GreaterThanOrEqualToThreshold",
-                 f"{thresholds.invocation_5xx_count}+ 5xx responses per {thresholds.period_seconds} s"),
-                ("latency", "ModelLatency", "Average", thresholds.model_latency_ms * MICROSECONDS_PER_MS,
-                 "GreaterThanThreshold", f"average model latency above {thresholds.model_latency_ms} ms"),
-            ):
-                alarm_name = ctx.naming.name(resolved.name, variant.name, purpose)
-                alarms.append(aws.cloudwatch.MetricAlarm(
-                    f"{self._prefix}-{variant.name}-{purpose}",
-                    name=alarm_name,
-                    alarm_description=f"{self._endpoint_name}/{variant.name}: {description}; rolls back deployments",
-                    namespace="AWS/SageMaker",
-                    metric_name=metric,
-                    dimensions=dimensions,
-                    statistic=statistic,
-                    period=thresholds.period_seconds,
-                    evaluation_periods=thresholds.evaluation_periods,
-                    threshold=float(threshold),
-                    comparison_operator=comparison,
-                    treat_missing_data="notBreaching",  # no traffic is not an error
-                    alarm_actions=list(args.alarm_actions) or None,
-                    tags=ctx.tagging.resource(COMPONENT, alarm_name),
-                    opts=self._child,
-                ))
+        for purpose, metric, stat, aggregate, threshold, comparison, description in (
+            ("5xx", "Invocation5XXErrors", "Sum", "SUM", thresholds.invocation_5xx_count,
+             "GreaterThanOrEqualToThreshold",
+             f"{thresholds.invocation_5xx_count}+ 5xx responses per {thresholds.period_seconds} s (all variants)"),
+            ("latency", "ModelLatency", "Average", "MAX", thresholds.model_latency_ms * MICROSECONDS_PER_MS,
+             "GreaterThanThreshold", f"a variant's average model latency above {thresholds.model_latency_ms} ms"),
+        ):
+            alarm_name = rollback_alarm_name(ctx, resolved.name, purpose)
+            alarms.append(aws.cloudwatch.MetricAlarm(
+                f"{self._prefix}-rollback-{purpose}",
+                name=alarm_name,
+                alarm_description=f"{self._endpoint_name}: {description}; rolls back deployments",
+                metric_queries=rollback_queries(self._endpoint_name, variants, metric=metric, stat=stat,
+                                                aggregate=aggregate, period=thresholds.period_seconds,
+                                                label=f"{metric} ({aggregate.lower()} over variants)"),
+                evaluation_periods=thresholds.evaluation_periods,
+                threshold=float(threshold),
+                comparison_operator=comparison,
+                treat_missing_data="notBreaching",  # no traffic is not an error
+                alarm_actions=list(args.alarm_actions) or None,
+                tags=ctx.tagging.resource(COMPONENT, alarm_name),
+                opts=self._child,
+            ))
         return alarms
 
     def _deployment_config(self) -> aws.sagemaker.EndpointDeploymentConfigArgs:
@@ -392,11 +454,14 @@ class ServingEndpoint(pulumi.ComponentResource):
                 type="CAPACITY_PERCENT", value=deployment.linear_step_percent) if strategy == "linear" else None,
         )
         return aws.sagemaker.EndpointDeploymentConfigArgs(
+            # guardrails: false drops only the policy (not ForceNew): SageMaker then shifts all traffic
+            # at once, which a change of the variant set needs.
             blue_green_update_policy=aws.sagemaker.EndpointDeploymentConfigBlueGreenUpdatePolicyArgs(
                 traffic_routing_configuration=routing,
                 termination_wait_in_seconds=deployment.termination_wait_seconds,
                 maximum_execution_timeout_in_seconds=deployment.maximum_execution_timeout_seconds,
-            ),
+            ) if deployment.guardrails else None,
+            # ForceNew in the provider: the same two alarm names for the life of the endpoint.
             auto_rollback_configuration=aws.sagemaker.EndpointDeploymentConfigAutoRollbackConfigurationArgs(
                 alarms=[aws.sagemaker.EndpointDeploymentConfigAutoRollbackConfigurationAlarmArgs(alarm_name=a.name)
                         for a in self.alarms],

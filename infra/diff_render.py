@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping, Sequence
 from itertools import groupby
 from typing import Any, Final
 
@@ -22,10 +23,11 @@ from mlops_blueprint.diff import (
     PlanDiff,
     ResourceChange,
     redact,
+    stackless_key,
     urn_type_and_name,
 )
 
-__all__ = ["render_json", "render_markdown", "render_text"]
+__all__ = ["endpoint_notes", "render_json", "render_markdown", "render_text"]
 
 #: Longest value shown inline (before → after); longer ones are cut with an ellipsis.
 MAX_VALUE_CHARS: Final = 60
@@ -37,6 +39,57 @@ _NOTE: Final = (
     "Replacement detection approximates the provider's ForceNew schema; "
     "`pulumi preview` against the real engine is authoritative."
 )
+
+# --------------------------------------------------------------------------------------------
+# Notes on updates the diff alone does not explain
+# --------------------------------------------------------------------------------------------
+
+_ENDPOINT: Final = "aws:sagemaker/endpoint:Endpoint"
+_ENDPOINT_CONFIG: Final = "aws:sagemaker/endpointConfiguration:EndpointConfiguration"
+
+
+def _variant_names(plan: Mapping[str, Any], endpoint: Mapping[str, Any]) -> list[str] | None:
+    """The variant names of the configuration ``endpoint`` points at (None if not in the plan)."""
+    wanted = (endpoint.get("inputs") or {}).get("endpointConfigName")
+    for res in plan.get("resources") or []:
+        inputs = res.get("inputs") or {}
+        if res.get("type") == _ENDPOINT_CONFIG and wanted and inputs.get("name") == wanted:
+            return [str(v.get("variantName")) for v in inputs.get("productionVariants") or []]
+    return None
+
+
+def endpoint_notes(base: Mapping[str, Any], head: Mapping[str, Any]) -> list[str]:
+    """What a SageMaker endpoint update that changes the variant set does.
+
+    The endpoint is updated in place (its rollback alarm list, ForceNew in the provider, does not
+    depend on the variants), but SageMaker's deployment guardrails only run between configurations
+    with the same variant names: such an update must go out without the blue/green policy
+    (``deployment.guardrails: false``), shifting all traffic at once.
+    """
+    base_endpoints = {stackless_key(str(r.get("urn"))): r for r in base.get("resources") or []
+                      if r.get("type") == _ENDPOINT}
+    notes: list[str] = []
+    for res in sorted((r for r in head.get("resources") or [] if r.get("type") == _ENDPOINT),
+                      key=lambda r: str(r.get("urn"))):
+        before = base_endpoints.get(stackless_key(str(res.get("urn"))))
+        old = _variant_names(base, before) if before is not None else None
+        new = _variant_names(head, res)
+        if old is None or new is None or set(old) == set(new):
+            continue
+        name = (res.get("inputs") or {}).get("name") or res.get("name")
+        change = "; ".join(f"{label}: {', '.join(names)}" for label, names in (
+            ("added", [n for n in new if n not in old]), ("removed", [n for n in old if n not in new])) if names)
+        guarded = "blueGreenUpdatePolicy" in ((res.get("inputs") or {}).get("deploymentConfig") or {})
+        if guarded:
+            notes.append(f"endpoint {name}: the variant set changes ({change}); the endpoint is updated in place, "
+                         "but SageMaker's deployment guardrails need the old variant names: deploy this change "
+                         "with deployment.guardrails: false for the model (all traffic at once), then set it back")
+        else:
+            notes.append(f"endpoint {name}: the variant set changes ({change}); the endpoint is updated in place "
+                         "without deployment guardrails: all traffic moves to the new configuration at once "
+                         "(the rollback alarms stay)")
+    return notes
+
 
 # --------------------------------------------------------------------------------------------
 # Shared helpers
@@ -130,8 +183,10 @@ def _md_findings(title: str, icon: str, findings: list[Finding]) -> list[str]:
     return lines
 
 
-def render_markdown(diff: PlanDiff, base_label: str = "base", head_label: str = "head") -> str:
-    """A GitHub PR comment: heading, counts, dangers, per-component tables, outputs, findings."""
+def render_markdown(diff: PlanDiff, base_label: str = "base", head_label: str = "head",
+                    notes: Sequence[str] = ()) -> str:
+    """A GitHub PR comment: heading, counts, dangers, notes (:func:`endpoint_notes`), per-component
+    tables, outputs, findings."""
     title = "Infrastructure diff" if diff.base_stack == diff.head_stack else "Environment comparison"
     lines = [f"## {title}: {_md_code(base_label)} → {_md_code(head_label)}", ""]
     if diff.is_empty:
@@ -145,6 +200,9 @@ def render_markdown(diff: PlanDiff, base_label: str = "base", head_label: str = 
         lines += [f"- 🛑 {d}" for d in diff.dangers]
         lines += [f"- ⚠️ {w}" for w in diff.warnings]
         lines.append("")
+
+    if notes:
+        lines += ["### Notes", ""] + [f"- ℹ️ {_md_text(n)}" for n in notes] + [""]
 
     for component, changes in _by_component(diff):
         lines += [
@@ -196,7 +254,8 @@ def _text_path_line(change: ResourceChange, path: str) -> str:
     return line
 
 
-def render_text(diff: PlanDiff, base_label: str = "base", head_label: str = "head") -> str:
+def render_text(diff: PlanDiff, base_label: str = "base", head_label: str = "head",
+                notes: Sequence[str] = ()) -> str:
     """Plain text for terminals and CI logs, same content as the markdown."""
     lines = [f"Infrastructure diff: {base_label} -> {head_label}"]
     if diff.is_empty:
@@ -209,6 +268,9 @@ def render_text(diff: PlanDiff, base_label: str = "base", head_label: str = "hea
         lines += [f"  !! {d}" for d in diff.dangers]
         lines += [f"  !  {w}" for w in diff.warnings]
         lines.append("")
+
+    if notes:
+        lines += ["Notes:"] + [f"  i  {n}" for n in notes] + [""]
 
     for component, changes in _by_component(diff):
         lines.append(component)
@@ -285,7 +347,7 @@ def _finding_json(f: Finding) -> dict[str, Any]:
     return {"policy": f.policy, "enforcement": f.enforcement, "urn": f.urn, "key": f.key, "message": f.message}
 
 
-def render_json(diff: PlanDiff) -> str:
+def render_json(diff: PlanDiff, notes: Sequence[str] = ()) -> str:
     """Stable JSON (sorted keys, indent 2) for tools; absent before/after sides are omitted."""
     doc = {
         "baseStack": diff.base_stack,
@@ -300,5 +362,6 @@ def render_json(diff: PlanDiff) -> str:
         "findingsResolved": [_finding_json(f) for f in diff.findings_resolved],
         "dangers": list(diff.dangers),
         "warnings": list(diff.warnings),
+        "notes": list(notes),
     }
     return json.dumps(doc, sort_keys=True, indent=2, ensure_ascii=False, default=str) + "\n"

@@ -63,11 +63,13 @@ component (alarm periods) and the cost estimate (processing hours), so both read
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from mlops_blueprint.config_base import Section
+from mlops_blueprint.naming import NameKind, fit
 
 SEVERITIES: tuple[str, ...] = ("critical", "warning", "info")
 Severity = Literal["critical", "warning", "info"]
@@ -449,6 +451,32 @@ class ObservabilityConfig(Section):
 
 
 # -- checks across sections ----------------------------------------------------------------------------
+
+
+# Monitoring's alarm names after <prefix>-<model>-: per variant <variant>-<purpose>, per model <purpose>.
+VARIANT_ALARMS: tuple[str, ...] = ("5xx", "latency")
+MODEL_ALARMS: tuple[str, ...] = ("invocations", "drift", "quality")
+
+
+def alarm_suffixes(variant_names: Sequence[str]) -> list[str]:
+    """Every alarm name monitoring may give a model with ``variant_names``, after ``<prefix>-<model>-``."""
+    return [*(f"{variant}-{purpose}" for variant in variant_names for purpose in VARIANT_ALARMS), *MODEL_ALARMS]
+
+
+def alarm_name_problems(models: Sequence[tuple[str, Sequence[str]]]) -> list[str]:
+    """``(model, variant names)`` pairs whose monitoring alarms would share a name: names are joined
+    with '-' (and runs of '-' collapse), so model a-b's variant c and model a's variant b-c meet, and
+    PutMetricAlarm would overwrite one alarm with the other."""
+    owners: dict[str, str] = {}
+    problems: list[str] = []
+    for model, variants in models:
+        for suffix in alarm_suffixes([v for v in variants if isinstance(v, str)]):
+            name = fit(f"{model}-{suffix}", NameKind.GENERIC)
+            owner = owners.setdefault(name, model)
+            if owner != model:
+                problems.append(f"models[{model}].variants: monitoring alarm <prefix>-{name} would also be model "
+                                f"{owner}'s; rename a model or variant so that <model>-<variant> differ")
+    return problems
 
 
 def monitoring_problems(

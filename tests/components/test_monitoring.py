@@ -195,7 +195,7 @@ def test_role_is_trusted_by_sagemaker_of_this_account_only(dev_context: StackCon
     [trust] = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
     assert trust["Principal"] == {"Service": "sagemaker.amazonaws.com"}
     assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": ACCOUNT}}
-    assert role.inputs["name"] == "mlops-platform-dev-model-monitor"
+    assert role.inputs["name"] == "mlops-platform-dev-us-east-1-model-monitor"  # IAM: account-wide
 
 
 def test_role_reads_each_models_capture_and_baseline_and_writes_only_its_reports(dev_context: StackContext) -> None:
@@ -282,7 +282,7 @@ def test_model_quality_job_reads_the_endpoint_and_ground_truth_isolated_and_encr
     assert props["JobResources"]["ClusterConfig"]["VolumeKmsKeyId"] == DATA_KEY
     assert props["NetworkConfig"] == {"EnableNetworkIsolation": True, "EnableInterContainerTrafficEncryption": True,
                                       "VpcConfig": {"SecurityGroupIds": [SG], "Subnets": SUBNETS}}
-    assert props["RoleArn"] == f"arn:aws:iam::{ACCOUNT}:role/mlops-platform-dev-model-monitor"
+    assert props["RoleArn"] == f"arn:aws:iam::{ACCOUNT}:role/mlops-platform-dev-us-east-1-model-monitor"
     # The schedule names the definition the template creates.
     schedule = run.named(SCHEDULE, "monitoring-churn-model-quality").inputs["monitoringScheduleConfig"]
     assert schedule["monitoringJobDefinitionName"] == props["JobDefinitionName"]
@@ -341,3 +341,14 @@ def test_thresholds_are_checked(dev_context: StackContext) -> None:
         _validate(MonitoringArgs(context=dev_context, models_bucket_name=MODELS_BUCKET, data_key_arn=DATA_KEY,
                                  subnet_ids=SUBNETS, security_group_id=SG, alarm_topics=TOPICS, models=[churn()],
                                  alarms=AlarmThresholds(latency_statistic="p42")))
+
+
+def test_what_runs_as_the_monitoring_role_waits_for_its_policy(dev_context: StackContext) -> None:
+    """SageMaker checks the role when a job definition is created (directly or through CloudFormation)."""
+    run = build(dev_context, [churn(model_quality=QUALITY)])
+    [policy] = run.of_type(ROLE_POLICY)
+    users = [*run.of_type(JOB_DEFINITION), *run.of_type(CFN_STACK)]
+    assert len(users) == 2 and all(policy.urn in user.dependencies for user in users)
+    # Schedules name a definition, not the role: they wait for their definition.
+    for schedule in run.of_type(SCHEDULE):
+        assert any(u.urn in schedule.dependencies for u in users), schedule.name

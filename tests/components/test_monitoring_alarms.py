@@ -190,7 +190,7 @@ def dashboard(run: MockRun) -> tuple[Registration, dict[str, Any]]:
 def test_one_dashboard_with_endpoints_drift_and_training(prod_context: StackContext) -> None:
     run = build(prod_context, TWO_MODELS)
     board, body = dashboard(run)
-    assert board.inputs["dashboardName"] == run.outputs["dashboardName"] == "mlops-platform-prod-ml-platform"
+    assert board.inputs["dashboardName"] == run.outputs["dashboardName"] == "mlops-platform-prod-us-east-1-ml-platform"  # dashboards are global
     widgets = body["widgets"]
     metrics = [m for w in widgets if w["type"] == "metric" for m in w["properties"]["metrics"]]
     assert ["AWS/SageMaker", "Invocations", "EndpointName", "mlops-platform-prod-churn", "VariantName", "challenger"] in metrics
@@ -226,3 +226,23 @@ def test_every_alarm_kind_needs_a_topic(prod_context: StackContext, kind: str) -
         _validate(MonitoringArgs(context=prod_context, models_bucket_name=MODELS_BUCKET, data_key_arn="k",
                                  subnet_ids=[], security_group_id="sg", alarm_topics=topics,
                                  models=[model("churn", ["current"])]))
+
+
+def test_alarm_names_of_two_models_never_meet(prod_context: StackContext) -> None:
+    """Names are joined with '-': model a-b's variant c and model a's variant b-c would both be
+    <prefix>-a-b-c-5xx, and PutMetricAlarm would overwrite one with the other."""
+    from mlops_blueprint.monitoring_config import alarm_suffixes
+
+    quality = ModelQuality(f"s3://{MODELS_BUCKET}/ground-truth/churn", "BinaryClassification", "prediction",
+                           metric="accuracy", threshold=0.8)
+    models = [*TWO_MODELS[:1], model("fraud", ["AllTraffic"], drift_features=["amount"], min_invocations=1,
+                                     model_quality=quality)]
+    run = build(prod_context, models)
+    # The check knows every name the component gives: each alarm's name is one it considered.
+    considered = {prod_context.naming.name(m.name, suffix) for m in models for suffix in alarm_suffixes(m.variant_names)}
+    names = [a.inputs["name"] for a in run.of_type(ALARM)]
+    assert len(names) == 10 and set(names) <= considered
+
+    with pytest.raises(ValueError, match=r"models\[churn\]\.variants: monitoring alarm <prefix>-churn-eu-a-5xx would "
+                                         r"also be model churn-eu's; rename a model or variant"):
+        build(prod_context, [model("churn-eu", ["a"]), model("churn", ["eu-a"])])

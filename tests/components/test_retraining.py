@@ -339,3 +339,15 @@ def test_bad_args_are_rejected(dev_context: StackContext, kwargs: dict[str, Any]
     values: dict[str, Any] = {"models": [churn()], **kwargs}
     with pytest.raises(ValueError, match=message):
         Retraining("retraining", RetrainingArgs(context=dev_context, **values))
+
+
+def test_what_runs_as_a_role_is_created_after_that_roles_policy(dev_context: StackContext) -> None:
+    """Step Functions checks its role when the state machine is created, and a target's role is used
+    on the first drift event right after deploy: both wait for the role's permissions."""
+    run = build(dev_context, [churn()], notify_topic_arn=INFO)
+    users = [*run.of_type(STATE_MACHINE), *[t for t in run.of_type(TARGET) if t.inputs.get("roleArn")]]
+    assert len(users) == 3  # the cooldown machine, the pipeline and cooldown targets
+    for user in users:
+        role = role_by_arn(run, user.inputs["roleArn"])
+        [policy] = [p for p in run.of_type(ROLE_POLICY) if p.inputs["role"] == role.inputs["name"]]
+        assert policy.urn in user.dependencies, user.name

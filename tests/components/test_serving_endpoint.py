@@ -258,6 +258,17 @@ def test_outputs_name_the_endpoint_its_arn_variants_and_configuration(context_fo
     assert run.outputs["variantNames"] == ["champion", "challenger", "canary"]
 
 
+def rollback_alarms(run: MockRun) -> dict[str, Registration]:
+    return {a.inputs["name"]: a for a in run.of_type(ALARM)}
+
+
+def watched(alarm: Registration) -> tuple[str, list[dict[str, Any]]]:
+    """(the returned expression, the metric queries it aggregates)."""
+    queries = alarm.inputs["metricQueries"]
+    [returned] = [q for q in queries if q.get("returnData")]
+    return returned["expression"], [q for q in queries if "metric" in q]
+
+
 def test_prod_deploys_blue_green_with_a_canary_and_rolls_back_on_alarms(context_for):
     run = build(context_for("prod"), AB_CANARY)
     [endpoint] = run.of_type(ENDPOINT)
@@ -266,17 +277,22 @@ def test_prod_deploys_blue_green_with_a_canary_and_rolls_back_on_alarms(context_
     assert policy["trafficRoutingConfiguration"] == {
         "type": "CANARY", "canarySize": {"type": "CAPACITY_PERCENT", "value": 10}, "waitIntervalInSeconds": 600}
     assert policy["terminationWaitInSeconds"] == 900 and policy["maximumExecutionTimeoutInSeconds"] == 7200
-    alarms = {a.inputs["name"]: a for a in run.of_type(ALARM)}
+    alarms = rollback_alarms(run)
+    # Two per endpoint (not per variant), named for the endpoint.
+    assert sorted(alarms) == ["mlops-platform-prod-churn-rollback.5xx", "mlops-platform-prod-churn-rollback.latency"]
     assert sorted(a["alarmName"] for a in deployment["autoRollbackConfiguration"]["alarms"]) == sorted(alarms)
-    assert len(alarms) == 6  # 5xx and latency per variant
-    for alarm in alarms.values():
-        assert alarm.inputs["namespace"] == "AWS/SageMaker"
-        assert alarm.inputs["dimensions"]["EndpointName"] == "mlops-platform-prod-churn"
-        assert alarm.inputs["dimensions"]["VariantName"] in variants(run)
-    latency = next(a for a in alarms.values() if a.inputs["metricName"] == "ModelLatency")
-    errors = next(a for a in alarms.values() if a.inputs["metricName"] == "Invocation5XXErrors")
+    errors, latency = alarms["mlops-platform-prod-churn-rollback.5xx"], alarms["mlops-platform-prod-churn-rollback.latency"]
+    for alarm, metric, stat, aggregate in ((errors, "Invocation5XXErrors", "Sum", "SUM"),
+                                           (latency, "ModelLatency", "Average", "MAX")):
+        expression, queries = watched(alarm)
+        assert expression == f"{aggregate}([{', '.join(q['id'] for q in queries)}])"
+        assert [q["metric"]["dimensions"] for q in queries] == [
+            {"EndpointName": "mlops-platform-prod-churn", "VariantName": v} for v in ("champion", "challenger", "canary")]
+        assert {(q["metric"]["namespace"], q["metric"]["metricName"], q["metric"]["stat"]) for q in queries} == {
+            ("AWS/SageMaker", metric, stat)}
+        assert "metricName" not in alarm.inputs and "dimensions" not in alarm.inputs  # math only
     assert latency.inputs["threshold"] == 500 * 1000  # ModelLatency is in microseconds; config says 500 ms
-    assert errors.inputs["statistic"] == "Sum" and errors.inputs["threshold"] == 5
+    assert errors.inputs["threshold"] == 5 and errors.inputs["comparisonOperator"] == "GreaterThanOrEqualToThreshold"
     assert set(endpoint.dependencies) >= {a.urn for a in alarms.values()}
 
 
@@ -291,8 +307,97 @@ def test_a_model_overrides_the_deployment_strategy(context_for, strategy, expect
     run = build(context_for("prod"), model)
     [endpoint] = run.of_type(ENDPOINT)
     assert endpoint.inputs["deploymentConfig"]["blueGreenUpdatePolicy"]["trafficRoutingConfiguration"] == expected
-    latency = next(a for a in run.of_type(ALARM) if a.inputs["metricName"] == "ModelLatency")
-    assert latency.inputs["threshold"] == 250_000
+    assert rollback_alarms(run)["mlops-platform-prod-fraud-rollback.latency"].inputs["threshold"] == 250_000
+
+
+def with_variants(model: dict[str, Any], *variants: dict[str, Any]) -> dict[str, Any]:
+    return {**json.loads(json.dumps(model)), "variants": [dict(v) for v in variants]}
+
+
+def test_changing_the_variant_set_updates_the_endpoint_and_its_alarms_in_place(context_for):
+    """The provider replaces an endpoint whose rollback alarm list changes (ForceNew), and a
+    replacement fails on the fixed name: the list stays the same whatever the variants."""
+    ctx = context_for("prod")
+    base = build(ctx, AB_CANARY)
+    head = build(ctx, with_variants(AB_CANARY, *AB_CANARY["variants"], {"name": "shadow", "weight": 0.05}))
+    [base_endpoint], [head_endpoint] = base.of_type(ENDPOINT), head.of_type(ENDPOINT)
+    rollback = "deploymentConfig", "autoRollbackConfiguration"
+    assert head_endpoint.inputs[rollback[0]][rollback[1]] == base_endpoint.inputs[rollback[0]][rollback[1]]
+    assert sorted(rollback_alarms(head)) == sorted(rollback_alarms(base))
+    _, queries = watched(rollback_alarms(head)["mlops-platform-prod-churn-rollback.5xx"])
+    assert [q["metric"]["dimensions"]["VariantName"] for q in queries] == ["champion", "challenger", "canary", "shadow"]
+
+    diff = diff_plans(build_plan(base), build_plan(head))
+    ops = {(c.type, c.name): c.op for c in diff.changes}
+    assert ops[(ENDPOINT, "churn-endpoint")] == "update"
+    assert ops[(ALARM, "churn-rollback-5xx")] == ops[(ALARM, "churn-rollback-latency")] == "update"
+    endpoint_change = next(c for c in diff.changes if c.type == ENDPOINT)
+    assert endpoint_change.changed_paths == ["endpointConfigName"]
+    assert not any(c.op in ("replace", "delete") and c.type in (ENDPOINT, ALARM) for c in diff.changes)
+
+
+def test_ten_variants_fit_two_rollback_alarms(context_for):
+    """SageMaker's ten variants: each alarm reads at most ten metrics (CloudWatch's limit for metric math)."""
+    ten = {**SIMPLE, "variants": [{"name": f"v{i}", "weight": 1} for i in range(10)]}
+    assert serving_problems(serving_for("prod"), [ModelConfig.model_validate(ten)], False, environment="prod") == []
+    run = build(context_for("prod"), ten)
+    [endpoint] = run.of_type(ENDPOINT)
+    assert len(endpoint.inputs["deploymentConfig"]["autoRollbackConfiguration"]["alarms"]) == 2
+    for alarm in rollback_alarms(run).values():
+        _, queries = watched(alarm)
+        assert len(queries) == 10 and len(alarm.inputs["metricQueries"]) == 11
+
+
+def test_without_guardrails_the_update_shifts_all_at_once_and_keeps_the_rollback_alarms(context_for):
+    ctx = context_for("prod")
+    guarded = build(ctx, AB_CANARY)
+    unguarded = build(ctx, {**AB_CANARY, "deployment": {"guardrails": False}})
+    [before], [after] = guarded.of_type(ENDPOINT), unguarded.of_type(ENDPOINT)
+    assert "blueGreenUpdatePolicy" not in after.inputs["deploymentConfig"]
+    assert after.inputs["deploymentConfig"]["autoRollbackConfiguration"] == \
+        before.inputs["deploymentConfig"]["autoRollbackConfiguration"]
+    diff = diff_plans(build_plan(guarded), build_plan(unguarded))
+    [change] = [c for c in diff.changes if c.type == ENDPOINT]
+    assert change.op == "update"  # the policy is not ForceNew; the alarm list (ForceNew) is untouched
+    assert all(p.startswith("deploymentConfig.blueGreenUpdatePolicy") for p in change.changed_paths)
+
+
+def test_models_are_created_after_the_execution_roles_policy(context_for):
+    ctx = context_for("prod")
+
+    def program() -> None:
+        role = aws.iam.Role("serving-role", assume_role_policy="{}")
+        policy = aws.iam.RolePolicy("serving-role-policy", role=role.name, policy="{}")
+        config = ModelConfig.model_validate(AB_CANARY)
+        ServingEndpoint("churn", ServingEndpointArgs(
+            context=ctx, model=config, serving=serving_for("prod"), execution_role_arn=role.arn, subnet_ids=SUBNETS,
+            security_group_ids=GROUPS, models_bucket_name=BUCKET, kms_key_arn=KEY, execution_role_policies=[policy]))
+
+    run = run_program(program, stack="prod", project="mlops-platform")
+    [policy] = run.of_type("aws:iam/rolePolicy:RolePolicy")
+    models = run.of_type(MODEL)
+    assert len(models) == 3 and all(policy.urn in m.dependencies for m in models)
+
+
+def test_model_data_outside_the_models_bucket_is_refused(context_for):
+    ctx = context_for("prod")
+    elsewhere = with_variants(AB_CANARY, *AB_CANARY["variants"][:1],
+                              {"name": "challenger", "modelDataUrl": "s3://someone-elses-bucket/churn/model.tar.gz"})
+    with pytest.raises(ValueError, match=r"variants\[challenger\]\.model_data_url: 's3://someone-elses-bucket/churn/"
+                                         r"model\.tar\.gz' is outside the models bucket; the serving role may read "
+                                         rf"only s3://{BUCKET}/<key>"):
+        build(ctx, elsewhere)
+
+    def program() -> None:  # the bucket name as an Output (as the stack passes it): checked once known
+        bucket = aws.s3.Bucket("models", bucket="mlops-platform-prod-models-other")
+        ServingEndpoint("churn", ServingEndpointArgs(
+            context=ctx, model=ModelConfig.model_validate(AB_CANARY), serving=serving_for("prod"),
+            execution_role_arn=ROLE, subnet_ids=SUBNETS, security_group_ids=GROUPS, models_bucket_name=bucket.bucket,
+            kms_key_arn=KEY))
+
+    run = run_program(program, stack="prod", project="mlops-platform", capture_errors=True)
+    assert isinstance(run.error, ValueError) and "is outside the models bucket" in str(run.error)
+    assert run.of_type(MODEL) == []
 
 
 # -- autoscaling -------------------------------------------------------------------------------------
@@ -504,9 +609,6 @@ def test_serving_problems_are_cross_section_and_named(context_for):
     [problem] = serving_problems(kubernetes, [], has_kubernetes_cluster=False)
     assert "serving.backend is 'kubernetes' but the kubernetes section" in problem
     assert serving_problems(kubernetes, [], has_kubernetes_cluster=True) == []
-    six = ModelConfig.model_validate({**SIMPLE, "variants": [{"name": f"v{i}"} for i in range(6)]})
-    [problem] = serving_problems(serving_for("prod"), [six], False, environment="prod")
-    assert "6 variants need 12 rollback alarms" in problem
     [problem] = serving_problems(kubernetes, [ModelConfig.model_validate(AB_CANARY)], True)
     assert "kubernetes backend serves one variant per model" in problem
 
@@ -554,3 +656,39 @@ def test_two_hundred_models_preview_with_unique_names():
     resource_ids = [t.inputs["resourceId"] for t in run.of_type(TARGET)]
     assert len(set(resource_ids)) == 200
     assert len({r.urn for r in run.registrations}) == len(run.registrations)
+
+
+
+# -- model data: only the stack's models bucket (config checks the name, the component the bucket) ----------
+
+
+def test_config_refuses_model_data_outside_the_stacks_models_bucket():
+    from mlops_blueprint.components import artifact_store
+    from mlops_blueprint.config import ConfigError, account_problems, parse_config
+    from mlops_blueprint.serving_config import MODELS_BUCKET_PURPOSE
+
+    assert MODELS_BUCKET_PURPOSE == artifact_store.MODELS  # the bucket the config expects is the one created
+    base = {"environment": "prod", "region": "eu-west-1", "owner": "ml-platform", "costCenter": "cc-1"}
+    ours = "s3://mlops-platform-prod-models-210987654321-eu-west-1/churn/1.4.2/model.tar.gz"  # any account
+    model = {"name": "churn", "image": "inference:1.4.2", "modelDataUrl": ours,
+             "variants": [{"name": "current"}, {"name": "candidate", "modelDataUrl": ours.replace("1.4.2", "1.5.0")}]}
+    config = parse_config({**base, "models": [model]})
+    assert config.models[0].model_data_url == ours
+    # Once the account is known (credentials, --account-id, aws:allowedAccountIds): the exact bucket.
+    assert account_problems(config, "210987654321") == []
+    problems = account_problems(config, "123456789012")
+    assert [p.split(":")[1].split(" ")[0] for p in problems] == ["models[churn].modelDataUrl",
+                                                                 "models[churn].variants[candidate].modelDataUrl"]
+    assert problems[0] == (f"mlops-platform:models[churn].modelDataUrl: {ours!r} is outside this stack's models bucket; "
+                           "the serving role may read only s3://mlops-platform-prod-models-123456789012-eu-west-1/<key>: "
+                           "upload the artifacts there")
+
+    elsewhere = {**model, "modelDataUrl": "s3://mlops-platform-prod-models-210987654321-us-east-1/churn/model.tar.gz",
+                 "variants": [{"name": "current"}, {"name": "candidate", "modelDataUrl": "s3://shared-models/churn.tar.gz"}]}
+    with pytest.raises(ConfigError) as caught:
+        parse_config({**base, "models": [elsewhere]})
+    text = "\n".join(caught.value.problems)
+    expected = "s3://mlops-platform-prod-models-<account>-eu-west-1/<key>"
+    assert ("models[churn].modelDataUrl: 's3://mlops-platform-prod-models-210987654321-us-east-1/churn/model.tar.gz' "
+            f"is outside this stack's models bucket; the serving role may read only {expected}") in text
+    assert "models[churn].variants[candidate].modelDataUrl: 's3://shared-models/churn.tar.gz' is outside" in text
