@@ -33,6 +33,18 @@ def _retention(value: int) -> int:
 
 RetentionDays = Annotated[int, AfterValidator(_retention)]
 
+# CloudWatch PutMetricAlarm: Period x EvaluationPeriods may not exceed one day.
+MAX_ALARM_EVALUATION_SECONDS = 86400
+
+
+def alarm_window_problem(period_seconds: int, evaluation_periods: int) -> str | None:
+    """What PutMetricAlarm refuses about an alarm's evaluation window (None when it accepts it)."""
+    window = period_seconds * evaluation_periods
+    if window > MAX_ALARM_EVALUATION_SECONDS:
+        return (f"periodSeconds x evaluationPeriods is {window} s; CloudWatch evaluates at most one day "
+                f"({MAX_ALARM_EVALUATION_SECONDS} s)")
+    return None
+
 
 def checked(problem_of: Callable[[Any], str | None]) -> AfterValidator:
     """A field validator from a function that returns a problem line (or None when valid), so one

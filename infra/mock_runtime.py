@@ -53,6 +53,16 @@ _ARN_SHAPES: dict[str, tuple[str, str]] = {
     "aws:rds/instance:Instance": ("rds", "db:{name}"),
     "aws:rds/subnetGroup:SubnetGroup": ("rds", "subgrp:{name}"),
     "aws:secretsmanager/secret:Secret": ("secretsmanager", "secret:{name}"),
+    "aws:sfn/stateMachine:StateMachine": ("states", "stateMachine:{name}"),
+    "aws:amp/workspace:Workspace": ("aps", "workspace/{name}"),
+    "aws:grafana/workspace:Workspace": ("grafana", "/workspaces/{name}"),
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": ("ec2", "security-group-rule/{name}"),
+    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": ("ec2", "security-group-rule/{name}"),
+}
+# Services whose ARNs name no region.
+_GLOBAL_ARN_TYPES: dict[str, tuple[str, str]] = {
+    "aws:budgets/budget:Budget": ("budgets", "budget/{name}"),
+    "aws:cloudwatch/dashboard:Dashboard": ("cloudwatch", "dashboard/{name}"),
 }
 
 
@@ -60,7 +70,7 @@ def _kebab(kind: str) -> str:
     return "".join(f"-{c.lower()}" if c.isupper() else c for c in kind).lstrip("-")
 
 
-def mock_arn(type_: str, name: str, region: str, partition: str = "aws") -> str:
+def mock_arn(type_: str, name: str, region: str, partition: str = "aws", account_id: str = MOCK_ACCOUNT_ID) -> str:
     """Deterministic ARN shaped like the service's, so references can be matched to resources."""
     package, module_path, kind = (type_.split(":") + ["", ""])[:3]
     service = module_path.split("/")[0] if package == "aws" else package
@@ -68,16 +78,20 @@ def mock_arn(type_: str, name: str, region: str, partition: str = "aws") -> str:
         return f"arn:{partition}:s3:::{name}"
     if service == "iam":
         resource = "oidc-provider" if kind == "OpenIdConnectProvider" else _kebab(kind)
-        return f"arn:{partition}:iam::{MOCK_ACCOUNT_ID}:{resource}/{name}"
+        return f"arn:{partition}:iam::{account_id}:{resource}/{name}"
+    if type_ in _GLOBAL_ARN_TYPES:
+        service, resource = _GLOBAL_ARN_TYPES[type_]
+        return f"arn:{partition}:{service}::{account_id}:{resource.format(name=name)}"
     if type_ in _ARN_SHAPES:
         service, resource = _ARN_SHAPES[type_]
-        return f"arn:{partition}:{service}:{region}:{MOCK_ACCOUNT_ID}:{resource.format(name=name)}"
-    return f"arn:{partition}:{service}:{region}:{MOCK_ACCOUNT_ID}:{_kebab(kind)}/{name}"
+        return f"arn:{partition}:{service}:{region}:{account_id}:{resource.format(name=name)}"
+    return f"arn:{partition}:{service}:{region}:{account_id}:{_kebab(kind)}/{name}"
 
 
 def _physical_name(type_: str, name: str, inputs: Mapping[str, Any]) -> str:
     """The name AWS would know the resource by: the explicit input, else the logical name."""
-    for key in ("bucket", "name", "roleName", "functionName", "identifier", "trailName", "pipelineName"):
+    for key in ("bucket", "name", "roleName", "functionName", "identifier", "trailName", "pipelineName",
+                "trackingServerName", "modelPackageGroupName", "dashboardName"):
         value = inputs.get(key)
         if isinstance(value, str) and value:
             return value
@@ -88,18 +102,21 @@ def _physical_name(type_: str, name: str, inputs: Mapping[str, Any]) -> str:
 
 
 # Outputs a provider computes that programs commonly read; everything else echoes the inputs.
-def _computed_outputs(type_: str, name: str, id_: str, inputs: Mapping[str, Any], region: str) -> dict[str, Any]:
+def _computed_outputs(type_: str, name: str, id_: str, inputs: Mapping[str, Any], region: str,
+                      account_id: str = MOCK_ACCOUNT_ID) -> dict[str, Any]:
     physical = _physical_name(type_, name, inputs)
-    outputs: dict[str, Any] = {"arn": mock_arn(type_, physical, region)}
+    if not type_.startswith("aws:"):
+        return {}  # only AWS resources have ARNs (Kubernetes objects do not)
+    outputs: dict[str, Any] = {"arn": mock_arn(type_, physical, region, account_id=account_id)}
     if type_ == "aws:s3/bucket:Bucket":
         outputs.update(bucket=physical, bucketDomainName=f"{physical}.s3.amazonaws.com",
                        bucketRegionalDomainName=f"{physical}.s3.{region}.amazonaws.com")
     elif type_ == "aws:kms/key:Key":
-        outputs.update(keyId=id_, arn=mock_arn(type_, id_, region))
+        outputs.update(keyId=id_, arn=mock_arn(type_, id_, region, account_id=account_id))
     elif type_ in ("aws:iam/role:Role", "aws:iam/policy:Policy", "aws:cloudwatch/logGroup:LogGroup"):
         outputs.update(name=physical)
     elif type_ == "aws:ecr/repository:Repository":
-        outputs.update(repositoryUrl=f"{MOCK_ACCOUNT_ID}.dkr.ecr.{region}.amazonaws.com/{physical}", registryId=MOCK_ACCOUNT_ID)
+        outputs.update(repositoryUrl=f"{account_id}.dkr.ecr.{region}.amazonaws.com/{physical}", registryId=account_id)
     elif type_ == "aws:ec2/vpc:Vpc":
         outputs.update(defaultSecurityGroupId=f"sg-{id_}", mainRouteTableId=f"rtb-{id_}")
     elif type_ == "aws:ec2/vpcEndpoint:VpcEndpoint":
@@ -109,11 +126,16 @@ def _computed_outputs(type_: str, name: str, id_: str, inputs: Mapping[str, Any]
 
 
 class PlatformMocks(pulumi_mocks.Mocks):
-    """Deterministic stand-ins for the AWS provider: ids, ARNs and the few invokes the program uses."""
+    """Deterministic stand-ins for the AWS provider: ids, ARNs and the few invokes the program uses.
 
-    def __init__(self, region: str = "us-east-1", partition: str = "aws") -> None:
+    ``account_id`` is the account the credentials would reach (``getCallerIdentity``) and the one
+    every mock ARN is in.
+    """
+
+    def __init__(self, region: str = "us-east-1", partition: str = "aws", account_id: str = MOCK_ACCOUNT_ID) -> None:
         self.region = region
         self.partition = partition
+        self.account_id = account_id
 
     def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str, dict]:
         if args.typ.startswith("pulumi:providers:"):
@@ -124,14 +146,15 @@ class PlatformMocks(pulumi_mocks.Mocks):
         if not args.custom:
             return "", dict(args.inputs)  # components have no id or provider-computed state
         id_ = args.resource_id or mock_id(args.typ, args.name)
-        outputs = {**args.inputs, **_computed_outputs(args.typ, args.name, id_, args.inputs, self.region)}
+        outputs = {**args.inputs, **_computed_outputs(args.typ, args.name, id_, args.inputs, self.region, self.account_id)}
         return id_, outputs
 
     def call(self, args: pulumi_mocks.MockCallArgs) -> dict:
         token = args.token
         if token == "aws:index/getCallerIdentity:getCallerIdentity":
-            return {"accountId": MOCK_ACCOUNT_ID, "arn": f"arn:{self.partition}:iam::{MOCK_ACCOUNT_ID}:user/preview",
-                    "userId": "AIDAPREVIEW", "id": MOCK_ACCOUNT_ID}
+            account = self.account_id
+            return {"accountId": account, "arn": f"arn:{self.partition}:iam::{account}:user/preview",
+                    "userId": "AIDAPREVIEW", "id": account}
         if token == "aws:index/getPartition:getPartition":
             return {"partition": self.partition, "dnsSuffix": "amazonaws.com", "id": self.partition}
         if token == "aws:index/getRegion:getRegion":
@@ -281,18 +304,20 @@ def run_program(
     project: str,
     config: Mapping[str, Any] | None = None,
     region: str | None = None,
+    account_id: str = MOCK_ACCOUNT_ID,
     capture_errors: bool = False,
 ) -> MockRun:
     """Run ``program`` as the language host would, under mocks, and return what it registered.
 
     ``config`` is the flat engine map (``{"mlops-platform:owner": "...", "aws:region": "..."}``);
-    structured values are passed as JSON text, as the engine does. Exceptions raised by the
+    structured values are passed as JSON text, as the engine does. ``account_id`` is the account
+    the mocks answer ``getCallerIdentity`` with and build every ARN in. Exceptions raised by the
     program propagate after the runtime has settled, or, with ``capture_errors``, are returned in
     ``MockRun.error`` beside whatever was registered before them.
     """
     config = dict(config or {})
     region = region or str(config.get("aws:region") or "us-east-1")
-    mocks = PlatformMocks(region=region)
+    mocks = PlatformMocks(region=region, account_id=account_id)
     monitor = RecordingMonitor(mocks)
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)

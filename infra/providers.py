@@ -8,6 +8,8 @@ and their children inherit it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pulumi
 import pulumi_aws as aws
 
@@ -16,8 +18,12 @@ from mlops_blueprint.naming import Naming
 from mlops_blueprint.tags import Tagging
 
 
-def aws_provider(region: str, tagging: Tagging, name: str = "aws", opts: pulumi.ResourceOptions | None = None) -> aws.Provider:
-    return aws.Provider(name, region=region, default_tags={"tags": tagging.default_tags()}, opts=opts)
+def aws_provider(region: str, tagging: Tagging, name: str = "aws", opts: pulumi.ResourceOptions | None = None,
+                 allowed_account_ids: Sequence[str] = ()) -> aws.Provider:
+    """``allowed_account_ids``: the provider refuses credentials of any other account. An explicit
+    provider does not read the stack's ``aws:allowedAccountIds``, so the stack passes it here."""
+    return aws.Provider(name, region=region, default_tags={"tags": tagging.default_tags()},
+                        allowed_account_ids=list(allowed_account_ids) or None, opts=opts)
 
 
 def account_context(provider: aws.Provider, region: str, tagging: Tagging) -> StackContext:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mlops_blueprint.config import ENVIRONMENT_DEFAULTS, ConfigError, parse_config, raw_stack_config
+from mlops_blueprint.config import ENVIRONMENT_DEFAULTS, ConfigError, account_problems, parse_config, raw_stack_config
 
 BASE = {"environment": "dev", "region": "us-east-1", "owner": "ml-platform", "costCenter": "cc-1"}
 
@@ -132,3 +132,93 @@ def test_lifecycle_days_follow_s3_rules_named_by_key():
     [message] = problems({**BASE, "artifacts": {"noncurrentDaysToIa": 30, "noncurrentDaysToGlacier": 45}})
     assert message.startswith("mlops-platform:artifacts:")
     assert "noncurrentDaysToGlacier (45) must be at least 30 days after noncurrentDaysToIa (30)" in message
+
+
+# -- the account: aws:allowedAccountIds, and what only the account can tell ----------------------
+
+ACCOUNT, OTHER = "111122223333", "999988887777"
+
+
+def test_allowed_account_ids_are_read_from_the_engine_map_and_validated():
+    values = raw_stack_config({"aws:allowedAccountIds": f'["{ACCOUNT}"]', "mlops-platform:owner": "o"}, "dev")
+    assert values["allowedAccountIds"] == [ACCOUNT]
+    assert parse_config({**BASE, "allowedAccountIds": [ACCOUNT]}).allowed_account_ids == [ACCOUNT]
+    [problem] = problems({**BASE, "allowedAccountIds": ["1234"]})
+    assert problem.startswith("aws:allowedAccountIds: '1234' is not an AWS account id")
+
+
+def test_account_problems_name_the_key_and_both_accounts():
+    config = parse_config({**BASE, "allowedAccountIds": [ACCOUNT],
+                           "iam": {"permissionsBoundaryArn": f"arn:aws:iam::{OTHER}:policy/boundary"}})
+    [problem] = account_problems(config, ACCOUNT)
+    assert problem.startswith("mlops-platform:iam.permissionsBoundaryArn: ")
+    assert f"is in account {OTHER}, not the stack's account {ACCOUNT}" in problem
+    assert account_problems(config, OTHER) == [
+        f"aws:allowedAccountIds: the stack would run in account {OTHER}, which is not one of {ACCOUNT}; use "
+        "credentials (or --account-id) of an allowed account, or add it"]
+
+
+def test_aws_managed_boundaries_are_in_every_account():
+    config = parse_config({**BASE, "iam": {"permissionsBoundaryArn": "arn:aws:iam::aws:policy/PowerUserAccess"}})
+    assert account_problems(config, ACCOUNT) == []
+
+
+def test_oidc_providers_must_be_in_the_roles_account():
+    provider = f"arn:aws:iam::{OTHER}:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/ABC"
+    config = parse_config({**BASE, "network": EXISTING, "kubernetes": {
+        "oidcProviderArn": provider, "nodeSecurityGroupId": "sg-0123456789abcdef0"},
+        "tracking": {"backend": "kubernetes", "mlflowVersion": "3.5.1"},
+        "iam": {"ci": {"provider": "github", "repository": "o/r",
+                       "oidcProviderArn": f"arn:aws:iam::{OTHER}:oidc-provider/token.actions.githubusercontent.com"}}})
+    keys = [p.split(": ", 1)[0] for p in account_problems(config, ACCOUNT)]
+    assert keys == ["mlops-platform:iam.ci.oidcProviderArn", "mlops-platform:kubernetes.oidcProviderArn"]
+    assert account_problems(config, OTHER) == []
+
+
+# -- what the provider or the network would refuse ------------------------------------------------
+
+EXISTING = {"mode": "existing", "existing": {"vpcId": "vpc-0123456789abcdef0", "vpcCidr": "10.40.0.0/16",
+                                             "privateSubnetIds": ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"]}}
+CLUSTER = {"oidcProviderArn": f"arn:aws:iam::{ACCOUNT}:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/ABC",
+           "nodeSecurityGroupId": "sg-0123456789abcdef0"}
+
+
+@pytest.mark.parametrize("timeout", [599, 14401, 28800])
+def test_blue_green_timeout_stays_within_what_the_provider_accepts(timeout):
+    [problem] = problems({**BASE, "serving": {"deployment": {"maximumExecutionTimeoutSeconds": timeout}}})
+    assert problem.startswith("mlops-platform:serving.deployment.maximumExecutionTimeoutSeconds: ")
+    assert ("600" if timeout < 600 else "14400") in problem
+    assert parse_config({**BASE, "serving": {"deployment": {"maximumExecutionTimeoutSeconds": 14400}}})
+
+
+def test_an_existing_cluster_cannot_reach_a_vpc_the_stack_creates():
+    tracking = {"backend": "kubernetes", "mlflowVersion": "3.5.1"}
+    [problem] = problems({**BASE, "kubernetes": CLUSTER, "tracking": tracking})
+    assert "network.mode: the kubernetes tracking backend" in problem and "existing" in problem
+    assert parse_config({**BASE, "kubernetes": CLUSTER, "tracking": tracking, "network": EXISTING})
+    shared = {"mode": "shared", "sharedStack": "acme/net/prod"}
+    assert parse_config({**BASE, "kubernetes": CLUSTER, "tracking": tracking, "network": shared})
+
+
+def test_retraining_must_send_the_parameters_the_pipeline_requires():
+    model = {"name": "churn", "image": "inference:1.4.2",
+             "modelDataUrl": "s3://mlops-platform-dev-models-123456789012-us-east-1/churn/model.tar.gz"}
+    values = {**BASE, "models": [model], "serving": {"dataCapturePercent": 20},
+              "monitoring": {"models": {"churn": {"driftFeatures": ["tenure"]}}},
+              "retraining": {"enabled": True, "models": {"churn": {"parameters": {"TrainingImageTag": "1.4.2"}}}}}
+    [problem] = problems(values)
+    assert "retraining.models.churn.parameters: 'InferenceImageTag' has no default and must be sent" in problem
+    values["retraining"]["models"]["churn"]["parameters"]["InferenceImageTag"] = "1.4.2"
+    assert parse_config(values).retraining.parameters_for("churn") == {"TrainingImageTag": "1.4.2",
+                                                                       "InferenceImageTag": "1.4.2"}
+
+
+def test_rollback_alarms_evaluate_at_most_one_day():
+    [problem] = problems({**BASE, "serving": {"deployment": {"alarms": {"periodSeconds": 3600, "evaluationPeriods": 25}}}})
+    assert problem.startswith("mlops-platform:serving.deployment.alarms: periodSeconds x evaluationPeriods is 90000 s")
+    assert parse_config({**BASE, "serving": {"deployment": {"alarms": {"periodSeconds": 3600, "evaluationPeriods": 24}}}})
+
+
+def test_retraining_cooldown_fits_one_step_functions_execution():
+    [problem] = problems({**BASE, "retraining": {"minPeriodHours": 8760}})
+    assert problem.startswith("mlops-platform:retraining.minPeriodHours") and "8759" in problem

@@ -126,3 +126,25 @@ def test_a_failure_inside_an_apply_does_not_poison_the_next_run():
     fresh = run_program(_program, stack="dev", project="mlops-platform",
                         config={"mlops-platform:owner": "team-a", "aws:region": "eu-west-1"})
     assert fresh.error is None and fresh.outputs["bucket"] == "box-physical"
+
+
+def test_the_account_is_the_callers_identity_and_in_every_arn():
+    other = "444455556666"
+    run = run_program(_program, stack="dev", project="mlops-platform", account_id=other,
+                      config={"mlops-platform:owner": "team-a", "aws:region": "eu-west-1"})
+    assert run.outputs["account"] == other
+    assert mock_arn("aws:iam/role:Role", "r", "eu-west-1", account_id=other) == f"arn:aws:iam::{other}:role/r"
+    assert mock_arn("aws:sns/topic:Topic", "t", "eu-west-1", account_id=other) == f"arn:aws:sns:eu-west-1:{other}:t"
+    assert MOCK_ACCOUNT_ID not in str([r.outputs for r in run.registrations])
+
+
+@pytest.mark.parametrize(("type_", "expected"), [
+    ("aws:sfn/stateMachine:StateMachine", "arn:aws:states:eu-west-1:111122223333:stateMachine:m"),
+    ("aws:amp/workspace:Workspace", "arn:aws:aps:eu-west-1:111122223333:workspace/m"),
+    ("aws:budgets/budget:Budget", "arn:aws:budgets::111122223333:budget/m"),
+    ("aws:cloudwatch/dashboard:Dashboard", "arn:aws:cloudwatch::111122223333:dashboard/m"),
+    ("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "arn:aws:ec2:eu-west-1:111122223333:security-group-rule/m"),
+])
+def test_arns_have_the_services_own_shape(type_, expected):
+    """IAM statements reference these ARNs; a wrong service prefix would match no IAM resource type."""
+    assert mock_arn(type_, "m", "eu-west-1", account_id="111122223333") == expected

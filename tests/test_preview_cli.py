@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from unittest import mock
 
+import pulumi
+import pulumi_aws as aws
 import pytest
 import yaml
 
 from mlops_blueprint import cli
-from mlops_blueprint.config import PROJECT, ConfigError
+from mlops_blueprint.config import PROJECT, BuildError, ConfigError
 from mlops_blueprint.mock_runtime import run_program
 from mlops_blueprint.plan import dumps
 from mlops_blueprint.preview import _run_main, run_preview, stack_file
@@ -224,3 +227,98 @@ def test_mermaid_format_prints_the_component_graph(capsys):
     assert cli.main(["preview", "--stack", "dev", "--format", "mermaid"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("flowchart LR") and "    artifacts --> kms" in out and "    roles --> artifacts" in out
+
+
+# -- the offline account, and errors as messages -----------------------------------------------------
+
+ACCOUNT = "111122223333"
+
+
+def _arns(value) -> list[str]:
+    if isinstance(value, dict):
+        return [a for v in value.values() for a in _arns(v)]
+    if isinstance(value, list):
+        return [a for v in value for a in _arns(v)]
+    return [value] if isinstance(value, str) and value.startswith("arn:") else []
+
+
+def test_allowed_account_ids_set_the_account_of_every_arn(tmp_path):
+    path = _write_stack(tmp_path, **{"aws:allowedAccountIds": [ACCOUNT]})
+    plan = run_preview("dev", path).plan
+    assert plan["outputs"]["accountId"] == ACCOUNT
+    account_arns = [a for r in plan["resources"] for a in _arns([r["inputs"], r["outputs"]])
+                    if not a.startswith(("arn:aws:s3:::", "arn:aws:iam::aws:"))]
+    assert account_arns and all(a.split(":")[4] == ACCOUNT for a in account_arns), \
+        sorted({a for a in account_arns if a.split(":")[4] != ACCOUNT})
+    [provider] = [r for r in plan["resources"] if r["type"] == "pulumi:providers:aws"]
+    assert ACCOUNT in json.dumps(provider["inputs"]["allowedAccountIds"])  # pulumi up refuses other credentials
+
+
+def test_account_id_option_wins_and_must_be_allowed(tmp_path, capsys):
+    path = _write_stack(tmp_path, **{"aws:allowedAccountIds": [ACCOUNT, "222233334444"]})
+    out = tmp_path / "plan.json"
+    assert cli.main(["preview", "--stack", "dev", "--config-file", str(path), "--account-id", "222233334444",
+                     "--json", str(out), "--format", "json"]) == 0
+    assert json.loads(out.read_text())["outputs"]["accountId"] == "222233334444"
+    capsys.readouterr()
+    assert cli.main(["preview", "--stack", "dev", "--config-file", str(path), "--account-id", "555566667777"]) == 2
+    assert "aws:allowedAccountIds: the stack would run in account 555566667777" in capsys.readouterr().err
+    assert cli.main(["cost", "--stack", "dev", "--account-id", "12"]) == 2
+    assert "--account-id: '12' is not an AWS account id" in capsys.readouterr().err
+
+
+def test_a_boundary_outside_the_account_exits_2_naming_the_key(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "240")
+    path = _write_stack(tmp_path, **{"aws:allowedAccountIds": [ACCOUNT], "mlops-platform:iam": {
+        "permissionsBoundaryArn": "arn:aws:iam::999988887777:policy/boundary"}})
+    with mock.patch("mlops_blueprint.preview.run_program") as program:
+        assert cli.main(["preview", "--stack", "dev", "--config-file", str(path), "--json", str(tmp_path / "p.json")]) == 2
+    err = capsys.readouterr().err
+    assert "mlops-platform:iam.permissionsBoundaryArn: 'arn:aws:iam::999988887777:policy/boundary' is in account " \
+           f"999988887777, not the stack's account {ACCOUNT}" in err
+    assert "Traceback" not in err and not program.called and not (tmp_path / "p.json").exists()
+
+
+def test_the_program_checks_the_account_it_runs_in():
+    """Under `pulumi up` the account comes from the credentials: the program checks it itself."""
+    raw = yaml.safe_load(stack_file("dev").read_text())["config"]
+    raw["mlops-platform:iam"] = {"permissionsBoundaryArn": "arn:aws:iam::999988887777:policy/boundary"}
+    run = run_program(_run_main, stack="dev", project=PROJECT, config=raw, account_id=ACCOUNT, capture_errors=True)
+    assert isinstance(run.error, pulumi.RunError)  # the language host prints it without a traceback
+    assert "mlops-platform:iam.permissionsBoundaryArn" in str(run.error)
+    assert [r.type for r in run.registrations if r.custom] == ["pulumi:providers:aws"]
+
+
+def test_a_component_refusing_its_args_is_a_clean_error(capsys, monkeypatch):
+    def refuse(config):
+        raise ValueError("invalid KmsArgs:\n  - deletion_window_days: 3 is out of range; KMS accepts 7 to 30 days")
+
+    monkeypatch.setattr("mlops_blueprint.program.build", refuse)
+    run = run_program(_run_main, stack="dev", project=PROJECT,
+                      config=yaml.safe_load(stack_file("dev").read_text())["config"], capture_errors=True)
+    assert isinstance(run.error, BuildError) and isinstance(run.error, pulumi.RunError)
+    assert cli.main(["preview", "--stack", "dev"]) == 2
+    err = capsys.readouterr().err
+    assert "the program stopped while building resources" in err and "deletion_window_days: 3" in err
+    assert "Traceback" not in err
+
+
+def test_a_refusal_inside_an_apply_is_a_clean_error_too(capsys, monkeypatch):
+    """Offline, a component's ValueError raised once an Output resolves ends the same way."""
+    def refuse_later(config):
+        bucket = aws.s3.Bucket("b", bucket="x")
+        aws.s3.BucketVersioning("v", bucket=bucket.bucket.apply(lambda _: (_ for _ in ()).throw(
+            ValueError("retraining 'churn' would start the pipeline with parameters it refuses"))),
+            versioning_configuration={"status": "Enabled"})
+        return {}
+
+    monkeypatch.setattr("mlops_blueprint.program.build", refuse_later)
+    assert cli.main(["preview", "--stack", "dev"]) == 2
+    err = capsys.readouterr().err
+    assert "would start the pipeline with parameters it refuses" in err and "Traceback" not in err
+
+
+def test_a_bug_keeps_its_traceback(monkeypatch):
+    monkeypatch.setattr("mlops_blueprint.program.build", lambda config: None.missing)
+    with pytest.raises(AttributeError):
+        run_preview("dev")

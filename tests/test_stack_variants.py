@@ -16,6 +16,9 @@ from mlops_blueprint.preview import run_preview, stack_file
 
 EKS_PROVIDER = "arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/ABCDEF0123456789"
 CLUSTER = {"oidcProviderArn": EKS_PROVIDER, "nodeSecurityGroupId": "sg-0123456789abcdef0", "context": "platform"}
+CLUSTER_NETWORK = {"mode": "existing", "existing": {
+    "vpcId": "vpc-0c1a57e700000000a", "vpcCidr": "10.40.0.0/16",
+    "privateSubnetIds": ["subnet-0c1a57e700000000a", "subnet-0c1a57e700000000b"]}}
 
 
 def churn(environment: str, image: str = "inference:1.4.2") -> dict[str, Any]:
@@ -63,7 +66,8 @@ TRACKING_TYPES = {
 
 @pytest.mark.parametrize("backend", sorted(TRACKING_TYPES))
 def test_each_tracking_backend_makes_only_its_own_resources(tmp_path, backend):
-    extra = {"kubernetes": CLUSTER} if backend == "kubernetes" else {}
+    # An existing cluster lives in an existing VPC (config refuses network.mode create with it).
+    extra = {"kubernetes": CLUSTER, "network": CLUSTER_NETWORK} if backend == "kubernetes" else {}
     plan = preview(tmp_path, "dev", tracking={"backend": backend, "mlflowVersion": "3.5.1"}, **extra)
     tracking = under(plan, "mlops:tracking:TrackingServer")
     types = {r["type"] for r in tracking}

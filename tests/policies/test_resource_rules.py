@@ -200,8 +200,10 @@ def test_stateless_types_need_no_protection() -> None:
     assert run("prod-stateful-protection", [view("aws:iam/role:Role", "r", {})], environment="prod") == []
 
 
-def test_endpoint_kms_exempts_only_all_nvme_instance_types():
-    """SageMaker refuses a KmsKeyId for instance-store (NVMe) types; anything else still needs the key."""
+def test_endpoint_kms_exempts_configurations_with_any_nvme_instance_type():
+    """SageMaker refuses a KmsKeyId when any variant uses an instance-store (NVMe) type ("If any of the
+    models ... use nitro-based instances with local storage, do not specify a value for the KmsKeyId",
+    CreateEndpointConfig); a configuration without one still needs the key."""
     from mlops_blueprint.policies.model import PolicyContext, ResourceView
     from mlops_blueprint.policies.rules.sagemaker import _endpoint_kms
 
@@ -212,5 +214,6 @@ def test_endpoint_kms_exempts_only_all_nvme_instance_types():
 
     ctx = PolicyContext(environment="prod")
     assert _endpoint_kms(config("ml.g5.xlarge", "ml.m5d.large"), ctx) == []
-    [message] = _endpoint_kms(config("ml.g5.xlarge", "ml.m5.large"), ctx)
+    assert _endpoint_kms(config("ml.g5.xlarge", "ml.m5.large"), ctx) == []  # the advisory rule says why
+    [message] = _endpoint_kms(config("ml.p3.2xlarge", "ml.m5.large"), ctx)
     assert "gpu-config" in message and "kmsKeyArn" in message

@@ -181,6 +181,20 @@ CASES: dict[str, Case] = {
         [view(ENDPOINT_CONFIG, "serving-config", {"kmsKeyArn": KEY_ARN})],
         [view(ENDPOINT_CONFIG, "serving-config", {"productionVariants": [{"modelName": "m", "variantName": "v"}]})],
         "serving-config", "has no kmsKeyArn"),
+    "sagemaker-endpoint-instance-store": Case(
+        [view(ENDPOINT_CONFIG, "serving-config", {"kmsKeyArn": KEY_ARN, "productionVariants": [
+            {"modelName": "m", "variantName": "cpu", "instanceType": "ml.m5.xlarge"}]})],
+        [view(ENDPOINT_CONFIG, "serving-config", {"productionVariants": [
+            {"modelName": "m", "variantName": "cpu", "instanceType": "ml.m5.xlarge"},
+            {"modelName": "m", "variantName": "gpu", "instanceType": "ml.g5.xlarge"}]})],
+        "serving-config", "SageMaker refuses a KmsKeyId for such a configuration; the EBS volumes of the other "
+                          "variants (cpu)", environment="prod"),
+    "sagemaker-serverless-dev": Case(
+        [view(ENDPOINT_CONFIG, "serving-config", {"kmsKeyArn": KEY_ARN, "productionVariants": [
+            {"modelName": "m", "variantName": "current", "instanceType": "ml.t2.medium"}]})],
+        [view(ENDPOINT_CONFIG, "serving-config", {"productionVariants": [
+            {"modelName": "m", "variantName": "current", "serverlessConfig": {"memorySizeInMb": 2048}}]})],
+        "serving-config", "no VPC, network isolation, customer-managed KMS key or data capture"),
     "sagemaker-endpoint-data-capture": Case(
         [view(ENDPOINT_CONFIG, "serving-config", {"kmsKeyArn": KEY_ARN, "dataCaptureConfig": {
             "enableCapture": True, "initialSamplingPercentage": 100.0, "destinationS3Uri": "s3://capture/",
@@ -286,4 +300,5 @@ def test_violating_case_is_reported(name: str) -> None:
 
 def test_advisory_rules_are_the_intended_ones() -> None:
     advisory = sorted(r.name for r in ALL_RULES if r.enforcement == "advisory")
-    assert advisory == ["kms-prod-deletion-window", "s3-ownership-enforced"]
+    assert advisory == ["kms-prod-deletion-window", "s3-ownership-enforced", "sagemaker-endpoint-instance-store",
+                        "sagemaker-serverless-dev"]
