@@ -346,7 +346,9 @@ class Retraining(pulumi.ComponentResource):
             def check(definition: str, model_name: str = model.name) -> str:
                 problems = pipeline_parameter_problems(definition, sent)
                 if problems:
-                    raise ValueError(f"retraining {model_name!r} would start the pipeline with parameters it refuses: "
+                    # Inside an apply the program cannot translate the error: a RunError is what
+                    # `pulumi up` prints without a traceback (the CLI reports it as exit 2).
+                    raise pulumi.RunError(f"retraining {model_name!r} would start the pipeline with parameters it refuses: "
                                      + "; ".join(problems))
                 return definition
 

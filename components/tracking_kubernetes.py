@@ -26,10 +26,13 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from mlops_blueprint.components.k8s_security import (
+    NetworkAllowances,
     ResourceSizes,
     container_security_context,
     http_probe,
+    network_policies,
     pod_security_context,
+    pod_security_labels,
     scratch_volume,
 )
 from mlops_blueprint.context import StackContext
@@ -41,7 +44,6 @@ T = TypeVar("T")
 
 PORT = 5000
 DB_PORT = 5432
-_HTTPS, _DNS = 443, 53
 APP_NAME = "mlflow"                 # Deployment/Service/ServiceAccount name and app label
 SERVICE_ACCOUNT = "mlflow"          # the IRSA subject is system:serviceaccount:<namespace>:mlflow
 BACKEND_SECRET = "mlflow-backend-store"
@@ -116,7 +118,7 @@ class KubernetesTrackingArgs:
     node_security_group_id: pulumi.Input[str]       # KubernetesConfig.node_security_group_id: may reach the DB
     data_key_arn: pulumi.Input[str]                 # Kms.data_key_arn: RDS storage and the password secret
     db_subnet_group_name: pulumi.Input[str] | None = None         # Network.db_subnet_group_name
-    database_subnet_ids: Sequence[pulumi.Input[str]] = ()         # used when there is no subnet group
+    database_subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]] = ()  # used when there is no subnet group
     namespace: str = "mlflow"
     image: str | None = None                        # default: ghcr.io/mlflow/mlflow:v<mlflow_version>-full
     replicas: int = 2                               # the autoscaler's floor
@@ -268,7 +270,8 @@ class KubernetesBackend:
                 f"{name}-db",
                 name=ctx.naming.name("mlflow-db", kind=NameKind.RDS),
                 description="MLflow backend store: database subnets",
-                subnet_ids=list(args.database_subnet_ids),
+                subnet_ids=(args.database_subnet_ids if isinstance(args.database_subnet_ids, pulumi.Output)
+                            else list(args.database_subnet_ids)),
                 tags=self._tags("mlflow-db"),
                 opts=child,
             ).name
@@ -343,7 +346,9 @@ class KubernetesBackend:
     def _kubernetes(self, tracking_role_arn: pulumi.Input[str], artifact_uri: pulumi.Output[str], image: str) -> str:
         args, name, child = self._args, self._name, self._child
         ns_name = args.namespace
-        namespace = k8s.core.v1.Namespace(f"{name}-namespace", metadata=self._metadata(ns_name, None), opts=child)
+        metadata = self._metadata(ns_name, None)
+        metadata.labels = {**metadata.labels, **pod_security_labels()}  # our pods meet "restricted"
+        namespace = k8s.core.v1.Namespace(f"{name}-namespace", metadata=metadata, opts=child)
         in_ns = pulumi.ResourceOptions(parent=self._parent, depends_on=[namespace])
 
         k8s.core.v1.ServiceAccount(
@@ -484,40 +489,11 @@ class KubernetesBackend:
     def _network_policy(self, namespace: str, opts: pulumi.ResourceOptions) -> None:
         """Ingress: port 5000 from this namespace and from pods labelled as MLflow clients anywhere.
         Egress: DNS to kube-system, PostgreSQL inside the VPC, HTTPS (S3, STS, Secrets Manager)."""
-        tcp = lambda port: k8s.networking.v1.NetworkPolicyPortArgs(port=port, protocol="TCP")  # noqa: E731
-        peer = k8s.networking.v1.NetworkPolicyPeerArgs
-        selector = k8s.meta.v1.LabelSelectorArgs
-        k8s.networking.v1.NetworkPolicy(
-            f"{self._name}-network-policy",
-            metadata=self._metadata(APP_NAME, namespace),
-            spec=k8s.networking.v1.NetworkPolicySpecArgs(
-                pod_selector=selector(match_labels=self._labels()),
-                policy_types=["Ingress", "Egress"],
-                ingress=[k8s.networking.v1.NetworkPolicyIngressRuleArgs(
-                    from_=[
-                        peer(pod_selector=selector()),  # same namespace
-                        peer(namespace_selector=selector(), pod_selector=selector(match_labels={CLIENT_LABEL: "true"})),
-                    ],
-                    ports=[tcp(PORT)],
-                )],
-                egress=[
-                    k8s.networking.v1.NetworkPolicyEgressRuleArgs(
-                        to=[peer(namespace_selector=selector(match_labels={"kubernetes.io/metadata.name": "kube-system"}))],
-                        ports=[k8s.networking.v1.NetworkPolicyPortArgs(port=_DNS, protocol="UDP"), tcp(_DNS)],
-                    ),
-                    k8s.networking.v1.NetworkPolicyEgressRuleArgs(
-                        to=[peer(ip_block=k8s.networking.v1.IPBlockArgs(cidr=self._args.vpc_cidr))],
-                        ports=[tcp(DB_PORT)],
-                    ),
-                    k8s.networking.v1.NetworkPolicyEgressRuleArgs(
-                        to=[peer(ip_block=k8s.networking.v1.IPBlockArgs(cidr="0.0.0.0/0"))],
-                        ports=[tcp(_HTTPS)],
-                    ),
-                ],
-            ),
+        network_policies(
+            self._name, namespace=namespace, metadata=self._metadata(APP_NAME, namespace), pod_labels=self._labels(),
+            allow=NetworkAllowances(ports=(PORT,), client_label=CLIENT_LABEL, tcp_egress=((self._args.vpc_cidr, DB_PORT),)),
             opts=opts,
         )
-
 
 
 def image_for(args: KubernetesTrackingArgs, mlflow_version: str) -> str:

@@ -151,7 +151,7 @@ def tracking_server_args(
     vpc_id: pulumi.Input[str] | None = None,
     vpc_cidr: pulumi.Input[str] | None = None,
     db_subnet_group_name: pulumi.Input[str] | None = None,
-    database_subnet_ids: Sequence[pulumi.Input[str]] = (),
+    database_subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]] = (),
     node_security_group_id: pulumi.Input[str] | None = None,
     private_endpoint: TrackingEndpointArgs | None = None,
     role_policies: Sequence[pulumi.Resource] = (),
@@ -168,7 +168,9 @@ def tracking_server_args(
             node_security_group_id=node_security_group_id,  # type: ignore[arg-type]
             data_key_arn=data_key_arn,  # type: ignore[arg-type]
             db_subnet_group_name=db_subnet_group_name,
-            database_subnet_ids=tuple(database_subnet_ids),
+            # A shared network's subnet ids are one Output of a list: kept whole.
+            database_subnet_ids=(database_subnet_ids if isinstance(database_subnet_ids, pulumi.Output)
+                                 else tuple(database_subnet_ids)),
             namespace=k.namespace,
             image=k.image,
             replicas=k.replicas,
@@ -291,7 +293,8 @@ def _kubernetes_problems(ctx: StackContext, k: KubernetesTrackingArgs, mlflow_ve
             ipaddress.IPv4Network(k.vpc_cidr, strict=True)
         except ValueError as exc:
             problems.append(f"kubernetes.vpc_cidr: {k.vpc_cidr!r} is not an IPv4 CIDR ({exc})")
-    if k.db_subnet_group_name is None and len(k.database_subnet_ids) < 2:
+    if (k.db_subnet_group_name is None and not isinstance(k.database_subnet_ids, pulumi.Output)
+            and len(k.database_subnet_ids) < 2):
         problems.append("kubernetes.db_subnet_group_name: required, or give two or more database_subnet_ids in different AZs")
     if not _K8S_NAME.fullmatch(k.namespace or "") or len(k.namespace) > 63:
         problems.append(f"kubernetes.namespace: {k.namespace!r} is not a Kubernetes name (lowercase letters, digits, '-', 63 at most)")

@@ -22,6 +22,10 @@ from mlops_blueprint.preview import PreviewResult, run_preview, stack_file
 ACCOUNT = "123456789012"
 EKS_PROVIDER = f"arn:aws:iam::{ACCOUNT}:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/ABCDEF0123456789"
 CLUSTER = {"oidcProviderArn": EKS_PROVIDER, "nodeSecurityGroupId": "sg-0123456789abcdef0", "context": "platform"}
+# The cluster's VPC: an existing cluster is never in a VPC the stack creates (config refuses mode create).
+CLUSTER_NETWORK = {"mode": "existing", "existing": {
+    "vpcId": "vpc-0c1a57e700000000a", "vpcCidr": "10.40.0.0/16",
+    "privateSubnetIds": ["subnet-0c1a57e700000000a", "subnet-0c1a57e700000000b"]}}
 
 
 def models_bucket(environment: str, region: str = "us-east-1", account: str = ACCOUNT) -> str:
@@ -61,15 +65,36 @@ VARIANTS: dict[str, tuple[str, dict[str, Any], str | None]] = {
     "staging": ("staging", {}, None),
     "prod": ("prod", {}, None),
     "dev-managed-tracking": ("dev", {"tracking": {"backend": "sagemaker-managed", "mlflowVersion": "3.0"}}, None),
-    "dev-kubernetes": ("dev", {"kubernetes": CLUSTER, "tracking": {"backend": "kubernetes", "mlflowVersion": "3.5.1"},
+    "dev-kubernetes": ("dev", {"kubernetes": CLUSTER, "network": CLUSTER_NETWORK, "tracking": {"backend": "kubernetes", "mlflowVersion": "3.5.1"},
                                "serving": {"backend": "kubernetes"},
                                "models": [{**churn("dev"), "variants": [{"name": "current"}]}]}, None),
     "staging-system": ("staging", system("staging"), None),
+    "staging-kubernetes-shared": ("staging", {"kubernetes": CLUSTER, "tracking": {"backend": "kubernetes", "mlflowVersion": "3.5.1"},
+                                              "network": {"mode": "shared", "sharedStack": "acme/mlops-platform/shared"}}, None),
+    # The same models on Model Monitor (opt-in engine, for accounts that have it).
+    "staging-system-model-monitor": ("staging", {**system("staging"), "monitoring": {
+        **system("staging")["monitoring"], "engine": "model-monitor"}}, None),
     "prod-system": ("prod", {**system("prod"), "observability": {"prometheus": True, "grafana": True}}, None),
-    "prod-system-eu": ("prod", system("prod", "eu-west-1"), "eu-west-1"),
+    # The same account as prod: IAM holds one OIDC provider per issuer, which prod (us-east-1) creates.
+    "prod-system-eu": ("prod", {**system("prod", "eu-west-1"), "iam": {"ci": {
+        "provider": "github", "repository": "example-org/mlops-blueprint", "deployBranch": "main",
+        "oidcProviderArn": f"arn:aws:iam::{ACCOUNT}:oidc-provider/token.actions.githubusercontent.com"}}}, "eu-west-1"),
     "staging-shared-network": ("staging", {"network": {"mode": "shared", "sharedStack": "acme/mlops-platform/shared"},
                                            "models": [churn("staging")]}, None),
     "dev-gitlab": ("dev", {"iam": {"ci": {"provider": "gitlab", "repository": "acme/ml/platform"}}}, None),
+    # churn served from the model registry (the preview's placeholder package), fraud pinned
+    "staging-registry": ("staging", {"tracking": {"modelFamilies": ["churn", "fraud"]},
+                                     "models": [{"name": "churn", "modelPackageGroup": "churn"}, fraud_gpu("staging")]},
+                         None),
+    # Model-quality monitoring (a CloudFormation stack) and alert subscriptions, deployed by CI.
+    "staging-quality-alerts": ("staging", {
+        **system("staging"),
+        "monitoring": {"engine": "model-monitor", "models": {"fraud": {"driftFeatures": ["amount"]}, "churn": {"driftFeatures": ["tenure"], "modelQuality": {
+            "groundTruthS3Uri": f"s3://mlops-platform-staging-datasets-{ACCOUNT}-us-east-1/ground-truth/churn",
+            "problemType": "BinaryClassification", "inferenceAttribute": "prediction", "metric": "accuracy",
+            "threshold": 0.8}}}},
+        "alerts": {"subscriptions": {"critical": [{"protocol": "email", "endpoint": "oncall@example.com"}]}},
+        "iam": {"ci": {"provider": "github", "repository": "acme/ml-platform"}}}, None),
 }
 
 
