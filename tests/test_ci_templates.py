@@ -8,26 +8,18 @@ approval; jobs that reach AWS get OIDC tokens and nothing more than they need.
 
 from __future__ import annotations
 
-import copy
+import json
 import re
-import shlex
-import shutil
-import subprocess
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
+from support.ci_templates import (
+    DEPLOY_ORDER, GITHUB_CI, GITHUB_DEPLOY, GITLAB_CI, REPO, STACKS, all_scripts, calls_named, expand_github,
+    github_workflows, gitlab, gitlab_jobs, gitlab_stack_values, load_yaml, make_targets_called, makefile_targets,
+    matrix_values, plans_written_by_make_preview, simple_commands, triggers,
+)
 
 from mlops_blueprint.cli import build_parser
-
-REPO = Path(__file__).resolve().parents[1]
-GITHUB_CI = REPO / ".github" / "workflows" / "ci.yml"
-GITHUB_DEPLOY = REPO / ".github" / "workflows" / "deploy.yml"
-GITLAB_CI = REPO / ".gitlab-ci.yml"
-STACKS = sorted(p.name.split(".")[1] for p in (REPO / "stacks").glob("Pulumi.*.yaml"))
-DEPLOY_ORDER = ["dev", "staging", "prod"]
 
 # pulumi/actions@v6 inputs (action.yml); a misspelt input is silently ignored by GitHub.
 PULUMI_ACTION_INPUTS = {
@@ -38,230 +30,10 @@ PULUMI_ACTION_INPUTS = {
     "plan", "suppress-outputs", "suppress-progress", "always-include-summary", "pulumi-version",
     "pulumi-version-file",
 }
-GITHUB_EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
-
-
-# -- loading --------------------------------------------------------------------------------------
-
-
-def load_yaml(path: Path) -> dict[str, Any]:
-    return yaml.safe_load(path.read_text(encoding="utf-8"))
-
-
-def triggers(workflow: dict[str, Any]) -> dict[str, Any]:
-    """``on:`` (YAML 1.1 reads the bare key as ``True``)."""
-    on = workflow.get("on", workflow.get(True))
-    if isinstance(on, str):
-        return {on: None}
-    if isinstance(on, list):
-        return dict.fromkeys(on)
-    return on
-
-
-def github_workflows() -> dict[str, dict[str, Any]]:
-    return {p.name: load_yaml(p) for p in (GITHUB_CI, GITHUB_DEPLOY)}
-
-
-def matrix_values(job: dict[str, Any], key: str = "stack") -> list[str]:
-    matrix = (job.get("strategy") or {}).get("matrix") or {}
-    values = list(matrix.get(key) or [])
-    values += [entry[key] for entry in matrix.get("include") or [] if key in entry]
-    return values
-
-
-def expand_github(text: str, job: dict[str, Any]) -> list[str]:
-    """``text`` once per matrix stack (or once), expressions replaced by their value or ``EXPR``."""
-    stacks = matrix_values(job) or [None]
-    out = []
-    for stack in stacks:
-        def value(m: re.Match[str]) -> str:
-            return stack if stack and m.group(1) == "matrix.stack" else "EXPR"
-        out.append(GITHUB_EXPRESSION.sub(value, text))
-    return out
-
-
-def github_scripts() -> Iterator[tuple[str, str]]:
-    """``(where, shell text)`` of every ``run:`` step, per matrix stack."""
-    for name, workflow in github_workflows().items():
-        for job_name, job in workflow["jobs"].items():
-            for step in job.get("steps", []):
-                if "run" in step:
-                    for text in expand_github(step["run"], job):
-                        yield f"{name}:{job_name}", text
-
-
-def gitlab() -> dict[str, Any]:
-    return load_yaml(GITLAB_CI)
-
-
-GITLAB_GLOBAL_KEYS = {"workflow", "stages", "default", "variables", "include", "image", "services", "cache",
-                      "before_script", "after_script"}
-
-
-def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
-    """GitLab's ``extends``: hashes merge deeply, everything else is replaced."""
-    merged = copy.deepcopy(base)
-    for key, value in override.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = _merge(merged[key], value)
-        else:
-            merged[key] = copy.deepcopy(value)
-    return merged
-
-
-def gitlab_jobs(include_hidden: bool = False) -> dict[str, dict[str, Any]]:
-    ci = gitlab()
-
-    def resolve(name: str, seen: tuple[str, ...] = ()) -> dict[str, Any]:
-        assert name not in seen, f"extends cycle: {seen + (name,)}"
-        job = ci[name]
-        parents = job.get("extends") or []
-        parents = [parents] if isinstance(parents, str) else parents
-        merged: dict[str, Any] = {}
-        for parent in parents:
-            assert parent in ci, f"{name} extends unknown {parent!r}"
-            merged = _merge(merged, resolve(parent, seen + (name,)))
-        return _merge(merged, {k: v for k, v in job.items() if k != "extends"})
-
-    return {name: resolve(name) for name, value in ci.items()
-            if name not in GITLAB_GLOBAL_KEYS and isinstance(value, dict)
-            and (include_hidden or not name.startswith("."))}
-
-
-def gitlab_stack_values(job: dict[str, Any]) -> list[str | None]:
-    values: list[str | None] = []
-    for entry in ((job.get("parallel") or {}).get("matrix") or []) if isinstance(job.get("parallel"), dict) else []:
-        stack = entry.get("STACK")
-        values += stack if isinstance(stack, list) else [stack]
-    if (job.get("variables") or {}).get("STACK"):
-        values.append(job["variables"]["STACK"])
-    return values or [None]
-
-
-def gitlab_scripts() -> Iterator[tuple[str, str]]:
-    for name, job in gitlab_jobs().items():
-        for key in ("before_script", "script", "after_script"):
-            entries = job.get(key) or []
-            for entry in [entries] if isinstance(entries, str) else entries:
-                for stack in gitlab_stack_values(job):
-                    text = entry if stack is None else re.sub(r"\$\{?STACK\}?", stack, entry)
-                    yield f".gitlab-ci.yml:{name}", text
-
-
-def all_scripts() -> list[tuple[str, str]]:
-    return [*github_scripts(), *gitlab_scripts()]
-
-
-# -- a small shell reader -------------------------------------------------------------------------
-
-_SEPARATORS = {";", "&&", "||", "|", "&", "(", ")", "{", "}", ";;", "|&", "\n"}
-_KEYWORDS = {"if", "then", "else", "elif", "fi", "do", "done", "while", "until", "!", "time", "exec"}
-_HEREDOC = re.compile(r"<<-?\s*(['\"]?)(\w+)\1")
-
-
-def _logical_lines(text: str) -> Iterator[str]:
-    """Lines with ``\\``-continuations joined and heredoc bodies left out."""
-    lines = text.replace("\\\n", " ").splitlines()
-    terminator = None
-    for line in lines:
-        if terminator is not None:
-            if line.strip() == terminator:
-                terminator = None
-            continue
-        match = _HEREDOC.search(line)
-        if match:
-            terminator = match.group(2)
-        yield line
-
-
-def simple_commands(text: str) -> Iterator[list[str]]:
-    """Each simple command of a shell script as argv (redirections, keywords and ``VAR=`` prefixes dropped)."""
-    for line in _logical_lines(text):
-        lexer = shlex.shlex(line, posix=True, punctuation_chars=True)
-        lexer.whitespace_split = True
-        lexer.commenters = "#"
-        try:
-            tokens = list(lexer)
-        except ValueError as exc:
-            raise AssertionError(f"cannot read shell line {line!r}: {exc}") from None
-        command: list[str] = []
-        skip_next = False
-        for token in tokens + [";"]:
-            if skip_next:
-                skip_next = False
-                continue
-            if token in _SEPARATORS or set(token) <= set(";&|()"):
-                if command:
-                    yield command
-                command = []
-            elif set(token) <= set("<>&"):  # a redirection: its target follows
-                if command and command[-1].isdigit():
-                    command.pop()
-                skip_next = True
-            elif not command and (token in _KEYWORDS or re.fullmatch(r"[A-Za-z_]\w*=.*", token)):
-                continue
-            else:
-                command.append(token)
-
 
 def commands_named(name: str) -> list[tuple[str, list[str]]]:
     """``(where, argv after the program)`` for each call of ``name`` (any path, or python -m)."""
-    found = []
-    for where, text in all_scripts():
-        for argv in simple_commands(text):
-            if Path(argv[0]).name == name:
-                found.append((where, argv[1:]))
-            elif name == "mlops-blueprint" and Path(argv[0]).name.startswith("python") and argv[1:3] == ["-m", "mlops_blueprint.cli"]:
-                found.append((where, argv[3:]))
-    return found
-
-
-def make_targets_called(argv: list[str]) -> list[str]:
-    targets, args = [], iter(argv)
-    for token in args:
-        if token in ("-C", "-f", "--directory", "--file", "-I", "-o", "-W"):
-            next(args, None)
-        elif token.startswith("-") or "=" in token:
-            continue
-        else:
-            targets.append(token)
-    return targets
-
-
-def makefile_targets() -> set[str]:
-    targets: set[str] = set()
-    for line in (REPO / "Makefile").read_text(encoding="utf-8").splitlines():
-        if line.startswith(("\t", "#")) or not line.strip():
-            continue
-        match = re.match(r"^([^:=#]+?)\s*::?(?!=)(.*)$", line)
-        if not match or "=" in match.group(1):
-            continue
-        names, rest = match.group(1).split(), match.group(2)
-        if names == [".PHONY"]:
-            targets.update(rest.split())
-        else:
-            targets.update(n for n in names if "$" not in n and not n.startswith("."))
-    return targets
-
-
-def make_dry_run(*args: str) -> str:
-    if shutil.which("make") is None:
-        pytest.skip("make is not installed")
-    result = subprocess.run(["make", "-n", "-s", *args], cwd=REPO, capture_output=True, text=True, check=True)
-    return result.stdout
-
-
-def plans_written_by_make_preview(stack: str) -> set[str]:
-    """The ``--json`` paths ``make preview STACK=<stack>`` passes to the CLI (checked by the parser too)."""
-    paths = set()
-    for argv in simple_commands(make_dry_run("preview", f"STACK={stack}")):
-        if Path(argv[0]).name == "mlops-blueprint":
-            args = build_parser().parse_args(argv[1:])
-            assert args.command == "preview" and args.stack == stack
-            if args.json:
-                paths.add(args.json)
-    assert paths, "make preview writes no plan"
-    return paths
+    return calls_named(name, all_scripts())
 
 
 # -- both systems ---------------------------------------------------------------------------------
@@ -518,7 +290,8 @@ def test_gitlab_deploys_on_the_default_branch_with_a_manual_prod():
     # No `needs` on the first deploy: it waits for every earlier stage, the tests included.
     assert "needs" not in deploys["dev"][1] and any("$CI_DEFAULT_BRANCH" in r for r in _rules_if(jobs["test"]))
     for before, after in zip(DEPLOY_ORDER, DEPLOY_ORDER[1:]):
-        assert deploys[before][0] in deploys[after][1]["needs"], f"{after} must wait for {before}"
+        needs = {(n if isinstance(n, str) else n["job"]) for n in deploys[after][1]["needs"]}
+        assert {deploys[before][0], "test"} <= needs, f"{after} must wait for {before} and the tests"
     for stack, (name, job) in deploys.items():
         rules = job["rules"]
         assert rules and all("$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH" in r["if"] for r in rules), name
@@ -536,6 +309,96 @@ def test_gitlab_cloud_preview_only_when_configured():
     assert all("$AWS_PREVIEW_ROLE_ARN" in r for r in _rules_if(job))
     assert any("--policy-pack policies/" in line and "pulumi preview" in line for line in job["script"])
     assert job["id_tokens"]["AWS_ID_TOKEN"]["aud"] == "$CI_SERVER_URL"
+
+
+# -- model approvals roll out through the deploy workflows ---------------------------------------------
+
+
+class _Context(dict):
+    """An expression context: missing keys and attributes read as None (null), as in GitHub/GitLab."""
+
+    def __getattr__(self, name: str) -> Any:
+        value = self.get(name)
+        return _Context(value) if isinstance(value, dict) else value
+
+
+def github_if(expression: str, **contexts: Any) -> bool:
+    """A deploy job's ``if:`` under ``contexts`` (github, inputs, vars, and the status functions):
+    the operators used there (==, &&, ||, !, parentheses) in Python's spelling."""
+    text = expression.strip().removeprefix("${{").removesuffix("}}")
+    assert re.fullmatch(r"[\w.' ()=!&|-]+", text), f"unexpected syntax in {expression!r}"
+    text = text.replace("&&", " and ").replace("||", " or ").replace("!=", " <> ")
+    text = re.sub(r"!(?!=)", " not ", text).replace(" <> ", " != ")
+    namespace = {name: _Context(value) if isinstance(value, dict) else value for name, value in contexts.items()}
+    return bool(eval(text, {"__builtins__": {}}, namespace))  # noqa: S307 - the repository's own file
+
+
+def github_deploys_that_run(event: str, payload: dict[str, Any] | None = None,
+                            inputs: dict[str, Any] | None = None) -> list[str]:
+    """Which deploy jobs run (in order) for ``event``, when every job that runs succeeds."""
+    jobs = load_yaml(GITHUB_DEPLOY)["jobs"]
+    ran: list[str] = []
+    for stack in DEPLOY_ORDER:
+        job = jobs[f"deploy-{stack}"]
+        needs = job["needs"] if isinstance(job["needs"], list) else [job["needs"]]
+        skipped_need = any(n != "test" and n.removeprefix("deploy-") not in ran for n in needs)
+        condition = job.get("if", "success()").strip().removeprefix("${{").removesuffix("}}")
+        if not re.search(r"\b(success|failure|cancelled|always)\(\)", condition):
+            condition = f"success() && ({condition})"  # GitHub adds it when no status function is named
+        runs = github_if(condition, github={"event_name": event, "event": {"client_payload": payload or {}}},
+                         inputs=inputs or {}, vars={"DEPLOY_ENABLED": "true"},
+                         success=lambda skipped=skipped_need: not skipped, failure=lambda: False,
+                         cancelled=lambda: False, always=lambda: True)
+        if runs:
+            ran.append(stack)
+    return ran
+
+
+def test_github_an_approval_deploys_only_its_stack():
+    on = triggers(load_yaml(GITHUB_DEPLOY))
+    assert on["repository_dispatch"]["types"] == ["model-approved"]
+    assert sorted(on["workflow_dispatch"]["inputs"]["stack"]["options"]) == STACKS
+    assert github_deploys_that_run("push") == DEPLOY_ORDER
+    for stack in DEPLOY_ORDER:
+        assert github_deploys_that_run("repository_dispatch", payload={"stack": stack}) == [stack]
+        assert github_deploys_that_run("workflow_dispatch", inputs={"stack": stack}) == [stack]
+    assert github_deploys_that_run("repository_dispatch", payload={"stack": "qa"}) == []
+    # The payload is compared, never put into a command or an action input.
+    for job in load_yaml(GITHUB_DEPLOY)["jobs"].values():
+        for step in job.get("steps", []):
+            assert "client_payload" not in json.dumps(step) and "inputs.stack" not in json.dumps(step)
+    text = GITHUB_DEPLOY.read_text()
+    assert "SageMaker Model Package State Change" in text and "model-approved" in text
+
+
+def gitlab_rule_matches(rule: str, variables: dict[str, str]) -> bool:
+    """A GitLab ``rules:if`` (==, &&, ||, parentheses, null, $VAR) under ``variables``."""
+    assert re.fullmatch(r"[\w$ ()=!&|\"-]+", rule), f"unexpected syntax in {rule!r}"
+    text = re.sub(r"\$(\w+)", lambda m: f"v.get({m.group(1)!r})", rule)
+    text = text.replace("&&", " and ").replace("||", " or ").replace("null", "None")
+    return bool(eval(text, {"__builtins__": {}}, {"v": variables}))  # noqa: S307 - the repository's own file
+
+
+def gitlab_deploys_created(variables: dict[str, str]) -> list[str]:
+    jobs = gitlab_jobs()
+    return [stack for stack in DEPLOY_ORDER
+            if any(gitlab_rule_matches(rule["if"], variables) for rule in jobs[f"deploy-{stack}"]["rules"])]
+
+
+def test_gitlab_an_approval_deploys_only_its_stack():
+    main = {"CI_COMMIT_BRANCH": "main", "CI_DEFAULT_BRANCH": "main", "DEPLOY_ENABLED": "true"}
+    assert gitlab_deploys_created(main) == DEPLOY_ORDER
+    assert gitlab_deploys_created({**main, "DEPLOY_ENABLED": "false"}) == []
+    assert gitlab_deploys_created({**main, "CI_COMMIT_BRANCH": "feature"}) == []
+    for stack in DEPLOY_ORDER:
+        assert gitlab_deploys_created({**main, "ROLLOUT_STACK": stack}) == [stack]
+    # The tests run in a rollout pipeline too, and every deploy waits for them.
+    assert any(gitlab_rule_matches(r, {**main, "ROLLOUT_STACK": "staging"}) for r in _rules_if(gitlab_jobs()["test"]))
+    for stack in DEPLOY_ORDER[1:]:
+        needs = gitlab_jobs()[f"deploy-{stack}"]["needs"]
+        assert all(isinstance(n, dict) and n.get("optional") is True for n in needs if n["job"].startswith("deploy-"))
+        assert "test" in {n["job"] for n in needs}
+    assert "SageMaker Model Package State Change" in GITLAB_CI.read_text()
 
 
 # -- the shell reader itself ------------------------------------------------------------------------
