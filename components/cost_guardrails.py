@@ -91,7 +91,7 @@ class CostGuardrails(pulumi.ComponentResource):
             [aws.budgets.BudgetCostFilterArgs(name="TagKeyValue", values=[f"user:{ENVIRONMENT_TAG}${ctx.environment}"])]
             if args.scope == "environment-tag" else None
         )
-        self.budget_name = ctx.naming.name("monthly-cost")
+        self.budget_name = ctx.naming.budget("monthly-cost")
         budget = aws.budgets.Budget(
             f"{name}-monthly",
             name=self.budget_name,

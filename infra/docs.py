@@ -1,7 +1,8 @@
 """Documentation generated from code, so the README cannot drift (checked by tests/test_docs.py).
 
 ``python -m mlops_blueprint.docs`` (``make docs``) rewrites the README's generated sections: the
-environment table, the component graph, the example pull-request comment and the cost table.
+environment table, the component graph, the example pull-request comment, the cost table and
+the access table.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from mlops_blueprint.config import ENVIRONMENTS, parse_config
+from mlops_blueprint.tracking_config import mlflow_endpoint_needed
 
 # (label, how to read it from a validated config)
 _ROWS: tuple[tuple[str, Any], ...] = (
@@ -16,7 +18,9 @@ _ROWS: tuple[tuple[str, Any], ...] = (
     ("retain on delete", lambda c: c.retain_on_delete),
     ("availability zones", lambda c: c.network.az_count),
     ("VPC CIDR", lambda c: c.network.cidr),
-    ("interface endpoints (AZs)", lambda c: f"{len(c.network.interface_endpoints)} ({c.network.endpoint_az_count or c.network.az_count})"),
+    # Plus SageMaker MLflow's endpoint, which the stack adds for a SageMaker tracking backend.
+    ("interface endpoints (AZs)", lambda c: f"{len(c.network.interface_endpoints) + mlflow_endpoint_needed(c.tracking.backend, c.network.mode)}"
+                                            f" ({c.network.endpoint_az_count or c.network.az_count})"),
     ("tracking server", lambda c: c.tracking.backend + (f" ({c.tracking.size})" if c.tracking.backend == "sagemaker-managed" else "")),
     ("serving (per model)", lambda c: "serverless" if c.serving.serverless else
         f"{c.serving.initial_instance_count} x {c.serving.instance_type}"),
@@ -95,12 +99,20 @@ def dev_graph() -> str:
     return render_mermaid(run_preview("dev").plan).strip()
 
 
+def access_table() -> str:
+    """Who may do what (the rows the access-table tests evaluate against every plan)."""
+    from mlops_blueprint.access_table import markdown
+
+    return markdown()
+
+
 # README sections between <!-- NAME:start --> and <!-- NAME:end --> markers, and how to render them.
 SECTIONS = {
     "environment-table": lambda: environment_table(),
     "graph": lambda: f"```mermaid\n{dev_graph()}\n```",
     "pr-comment": lambda: example_pr_comment(),
     "cost": lambda: cost_table(),
+    "access-table": lambda: access_table(),
 }
 
 

@@ -3,6 +3,12 @@
 Every name starts with ``<project>-<environment>`` so that stacks never collide, and a name that
 would exceed its service's limit is cut and suffixed with a short hash of the full name, so two
 long names that share a prefix stay distinct and the same input always gives the same name.
+
+Names an account holds once for all regions (IAM roles and managed policies, CloudWatch
+dashboards, budgets, multi-region trails) also carry the region, right after the prefix
+(``<project>-<environment>-<region>-...``): two stacks of one environment in two regions of one
+account would otherwise take the same name, and the second stack's create fails (IAM, budgets) or
+silently overwrites the first stack's (``PutDashboard`` is an upsert).
 """
 
 from __future__ import annotations
@@ -20,6 +26,8 @@ class NameRule:
     max_length: int
     invalid_chars: re.Pattern[str]
     lowercase: bool = False
+    # One name per account for all regions: the name carries the region (see Naming.name).
+    account_global: bool = False
 
 
 class NameKind(Enum):
@@ -27,12 +35,18 @@ class NameKind(Enum):
 
     # S3: 3-63 chars, lowercase letters, digits, hyphens (no dots: they break TLS virtual hosting).
     S3_BUCKET = NameRule(63, re.compile(r"[^a-z0-9-]"), lowercase=True)
-    # IAM role names: 64 chars of [\w+=,.@-].
-    IAM_ROLE = NameRule(64, re.compile(r"[^A-Za-z0-9+=,.@_-]"))
-    # IAM policy names: 128 chars, same charset as roles.
-    IAM_POLICY = NameRule(128, re.compile(r"[^A-Za-z0-9+=,.@_-]"))
-    # CloudTrail: 3-128 chars of letters, digits, periods, underscores, hyphens.
-    CLOUDTRAIL = NameRule(128, re.compile(r"[^A-Za-z0-9._-]"))
+    # IAM role names: 64 chars of [\w+=,.@-]; IAM is global, so account-wide.
+    IAM_ROLE = NameRule(64, re.compile(r"[^A-Za-z0-9+=,.@_-]"), account_global=True)
+    # IAM policy names: 128 chars, same charset as roles; account-wide (managed policies; an
+    # inline policy's name is per role, where the region is harmless).
+    IAM_POLICY = NameRule(128, re.compile(r"[^A-Za-z0-9+=,.@_-]"), account_global=True)
+    # CloudTrail: 3-128 chars of letters, digits, periods, underscores, hyphens. A multi-region
+    # trail has a shadow of the same name in every region, so its name is account-wide.
+    CLOUDTRAIL = NameRule(128, re.compile(r"[^A-Za-z0-9._-]"), account_global=True)
+    # CloudWatch dashboards: 255 chars of [A-Za-z0-9_-]; dashboards are global, not regional.
+    DASHBOARD = NameRule(255, re.compile(r"[^A-Za-z0-9_-]"), account_global=True)
+    # AWS Budgets: 100 chars, unique in the account (no ':' or '\\'; kept to [\w.-] here).
+    BUDGET = NameRule(100, re.compile(r"[^A-Za-z0-9._-]"), account_global=True)
     # SageMaker resources (endpoints, models, tracking servers, pipelines): 63 chars [a-zA-Z0-9-].
     SAGEMAKER = NameRule(63, re.compile(r"[^A-Za-z0-9-]"))
     # CloudWatch log groups: 512 chars of [\w./#-].
@@ -80,9 +94,18 @@ class Naming:
     def prefix(self) -> str:
         return f"{self.project}-{self.environment}"
 
+    @property
+    def global_prefix(self) -> str:
+        """``<project>-<environment>-<region>``: how this stack's account-wide names start, for
+        ARN patterns such as ``role/<global_prefix>-*`` (``prefix`` alone also matches the same
+        environment's stacks in other regions)."""
+        return f"{self.prefix}-{self.region}"
+
     def name(self, *parts: str, kind: NameKind = NameKind.GENERIC) -> str:
-        """A physical name for ``parts`` within ``kind``'s limits."""
-        return fit("-".join((self.prefix, *parts)), kind)
+        """A physical name for ``parts`` within ``kind``'s limits; with the region when ``kind``
+        is account-wide (cut names keep it: the hash replaces the end, never the prefix)."""
+        head = self.global_prefix if kind.value.account_global else self.prefix
+        return fit("-".join((head, *parts)), kind)
 
     def bucket(self, purpose: str) -> str:
         """A globally unique S3 bucket name: the account and region keep it ours."""
@@ -95,7 +118,20 @@ class Naming:
         return f"{head}{suffix}"
 
     def role(self, purpose: str) -> str:
+        """An IAM role name (account-wide: with the region)."""
         return self.name(purpose, kind=NameKind.IAM_ROLE)
+
+    def managed_policy(self, purpose: str) -> str:
+        """An IAM managed policy name (account-wide: with the region)."""
+        return self.name(purpose, kind=NameKind.IAM_POLICY)
+
+    def dashboard(self, purpose: str) -> str:
+        """A CloudWatch dashboard name (dashboards are global: with the region)."""
+        return self.name(purpose, kind=NameKind.DASHBOARD)
+
+    def budget(self, purpose: str) -> str:
+        """An AWS Budgets budget name (unique in the account: with the region)."""
+        return self.name(purpose, kind=NameKind.BUDGET)
 
     def kms_alias(self, purpose: str) -> str:
         return "alias/" + self.name(purpose, kind=NameKind.KMS_ALIAS)

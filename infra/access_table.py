@@ -1,0 +1,614 @@
+"""Who may do what: the access table, as data, and its evaluation against a plan's IAM documents.
+
+``ROWS`` is the one place the table lives: each row is a persona (a role the stack creates, or the
+MLflow users managed policy), a call (an IAM action, or an MLflow verb that each tracking backend
+spells differently), the kind of resource it is made on, and whether it must be allowed or denied.
+:func:`evaluate_plan` resolves every row to concrete ARNs of a plan (this stack's buckets, key,
+tracking server or app, ..., and the same resources of *another* stack in the same account) and
+asks moto's access-control engine (``moto.iam.access_control``) whether the persona's documents
+allow it: the role's inline policies (``aws:iam/rolePolicy:RolePolicy``), the managed policies
+attached to it (``RolePolicyAttachment``) and, when configured, its permissions boundary.
+
+moto matches actions and resources but is not a full IAM evaluator (moto 5.2, ``IAMPolicyStatement``):
+
+- it evaluates only ``StringEquals`` conditions (``policy_conditions.CONDITION_OPERATIONS``);
+  every other operator (``StringLike``, ``ArnLike``, ``Bool``, ``Null``, ``...IfExists``) reads as
+  satisfied, and so does a ``StringEquals`` key the request does not carry: without request
+  context a conditional Allow reads as an unconditional Allow, a conditional Deny as an
+  unconditional Deny;
+- a failed condition makes it answer DENIED whatever the statement's effect, before it looks at
+  the resource.
+
+So each statement is asked two questions of moto, separately: does it match the action and the
+resource (the statement without its condition), and does its condition hold for the row's request
+context (the condition alone, on a catch-all statement). A condition moto cannot evaluate is
+neither assumed true nor false: a row that must be allowed has to be allowed even when every such
+condition fails, and a row that must be denied has to be denied even when every such condition
+holds. Rows that hinge on a condition (tags, source VPC endpoint, permissions boundary) carry the
+request context that makes it a ``StringEquals`` moto evaluates. Resource-based policies (bucket,
+key, endpoint policies) and SCPs are not part of the evaluation.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from moto.iam.access_control import IAMPolicyStatement, PermissionResult
+from moto.iam.policy_conditions import CONDITION_OPERATIONS
+
+from mlops_blueprint.naming import Naming
+
+# -- the table --------------------------------------------------------------------------------------
+
+# MLflow calls as each tracking backend authorizes them. The Kubernetes server is reached over
+# HTTP inside the cluster and proxies artifacts (--serve-artifacts): no IAM call to check.
+MLFLOW_VERBS: dict[str, dict[str, tuple[str, ...]]] = {
+    "mlflow:LogRun": {
+        "sagemaker-managed": ("sagemaker-mlflow:CreateExperiment", "sagemaker-mlflow:CreateRun",
+                              "sagemaker-mlflow:LogBatch", "sagemaker-mlflow:UpdateRun"),
+        "sagemaker-serverless": ("sagemaker:CallMlflowAppApi",),
+        "kubernetes": (),
+    },
+    "mlflow:RegisterModel": {
+        "sagemaker-managed": ("sagemaker-mlflow:CreateRegisteredModel", "sagemaker-mlflow:CreateModelVersion"),
+        "sagemaker-serverless": ("sagemaker:CallMlflowAppApi",),
+        "kubernetes": (),
+    },
+    "mlflow:OpenUi": {
+        "sagemaker-managed": ("sagemaker:CreatePresignedMlflowTrackingServerUrl",),
+        "sagemaker-serverless": ("sagemaker:CreatePresignedMlflowAppUrl",),
+        "kubernetes": (),
+    },
+}
+
+# Request context for calls that arrive through this stack's VPC endpoint, or from elsewhere.
+THROUGH_VPC = "through-vpc"
+OUTSIDE_VPC = "outside-vpc"
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of the table: ``persona`` must (``expected``) or must not make ``action`` on ``resource``."""
+
+    persona: str
+    action: str            # an IAM action, or an MLFLOW_VERBS key
+    resource: str          # a RESOURCE_KINDS key; "other:<kind>" is the same resource of another stack
+    expected: bool
+    why: str
+    context: Mapping[str, str] = field(default_factory=dict)  # request context; THROUGH_VPC/OUTSIDE_VPC resolved per plan
+    network: str | None = None  # THROUGH_VPC or OUTSIDE_VPC: adds aws:SourceVpce / aws:SourceVpc
+
+    @property
+    def other_stack(self) -> bool:
+        return self.resource.startswith("other:")
+
+    @property
+    def kind(self) -> str:
+        return self.resource.removeprefix("other:")
+
+
+PERSONAS: dict[str, str] = {
+    "training": "SageMaker training jobs (role `training`)",
+    "pipelines": "SageMaker Pipelines executions (role `pipelines`)",
+    "serving": "SageMaker endpoints (role `serving`)",
+    "tracking": "the MLflow server: SageMaker's, or the in-cluster one through IRSA (role `tracking`)",
+    "monitoring": "drift jobs (the role output as `monitoringRoleArn`), with monitoring on",
+    "retraining": "EventBridge starting a retraining pipeline (roles `retrain-<model>`), with retraining on",
+    "ci-preview": "CI previews, any branch (role `ci-preview`), with CI on",
+    "ci-deploy": "CI deploys, deploy branch (role `ci-deploy`), with CI on",
+    "mlflow-users": "people and notebooks (the MLflow users managed policy, a stack output)",
+}
+
+_T, _F = True, False
+ROWS: tuple[Row, ...] = (
+    # training jobs
+    Row("training", "s3:GetObject", "datasets-object", _T, "reads training data"),
+    Row("training", "s3:ListBucket", "datasets-bucket", _T, "lists training data"),
+    Row("training", "s3:PutObject", "models-object", _T, "writes model artifacts"),
+    Row("training", "kms:Decrypt", "data-key", _T, "decrypts data with the stack's key"),
+    Row("training", "mlflow:LogRun", "tracking", _T, "logs a run", network=THROUGH_VPC),
+    Row("training", "mlflow:RegisterModel", "tracking", _T, "registers a model", network=THROUGH_VPC),
+    Row("training", "mlflow:LogRun", "tracking", _F, "logs a run from outside the VPC", network=OUTSIDE_VPC),
+    Row("training", "s3:PutObject", "audit-object", _F, "writes to the audit bucket"),
+    Row("training", "s3:GetObject", "other:datasets-object", _F, "reads another stack's data"),
+    Row("training", "s3:PutObject", "other:models-object", _F, "writes another stack's models"),
+    Row("training", "mlflow:LogRun", "other:tracking", _F, "logs a run on another stack's MLflow", network=THROUGH_VPC),
+    Row("training", "mlflow:RegisterModel", "other:tracking", _F, "registers on another stack's MLflow",
+        network=THROUGH_VPC),
+    # pipelines
+    Row("pipelines", "mlflow:LogRun", "tracking", _T, "logs a run", network=THROUGH_VPC),
+    Row("pipelines", "mlflow:RegisterModel", "tracking", _T, "registers a model", network=THROUGH_VPC),
+    Row("pipelines", "sagemaker:CreateModelPackage", "model-package", _T, "registers into the stack's package group"),
+    Row("pipelines", "sagemaker:CreateTrainingJob", "training-job", _T, "starts the stack's training jobs"),
+    Row("pipelines", "sagemaker:CreateTrainingJob", "pipeline-training-job", _T,
+        "starts a Pipelines-named job tagged as this stack's", context={"aws:RequestTag/environment": "{environment}",
+                                                                    "aws:RequestTag/project": "{project}"}),
+    Row("pipelines", "sagemaker:CreateTrainingJob", "pipeline-training-job", _F,
+        "starts a Pipelines-named job tagged as another environment's",
+        context={"aws:RequestTag/environment": "other-environment", "aws:RequestTag/project": "{project}"}),
+    Row("pipelines", "iam:PassRole", "training-role", _T, "passes the training role to SageMaker",
+        context={"iam:PassedToService": "sagemaker.amazonaws.com"}),
+    Row("pipelines", "iam:PassRole", "training-role", _F, "passes the training role to another service",
+        context={"iam:PassedToService": "ec2.amazonaws.com"}),
+    # SageMaker Pipelines calls MLflow from the service side, not through the VPC (platform_roles).
+    Row("pipelines", "mlflow:LogRun", "tracking", _T, "logs a run from SageMaker's side (outside the VPC)",
+        network=OUTSIDE_VPC),
+    Row("pipelines", "s3:PutObject", "audit-object", _F, "writes to the audit bucket"),
+    Row("pipelines", "mlflow:LogRun", "other:tracking", _F, "logs a run on another stack's MLflow", network=THROUGH_VPC),
+    Row("pipelines", "mlflow:RegisterModel", "other:tracking", _F, "registers on another stack's MLflow",
+        network=THROUGH_VPC),
+    Row("pipelines", "sagemaker:CreateModelPackage", "other:model-package", _F, "registers into another stack's group"),
+    Row("pipelines", "iam:PassRole", "other:training-role", _F, "passes another stack's training role",
+        context={"iam:PassedToService": "sagemaker.amazonaws.com"}),
+    # serving
+    Row("serving", "s3:GetObject", "models-object", _T, "reads model artifacts"),
+    Row("serving", "s3:PutObject", "data-capture-object", _T, "writes captured requests"),
+    Row("serving", "kms:Decrypt", "data-key", _T, "decrypts model artifacts"),
+    Row("serving", "s3:GetObject", "datasets-object", _F, "reads datasets"),
+    Row("serving", "s3:PutObject", "models-object", _F, "overwrites model artifacts"),
+    Row("serving", "s3:GetObject", "other:models-object", _F, "reads another stack's models"),
+    # tracking server
+    Row("tracking", "s3:PutObject", "mlflow-artifact", _T, "stores MLflow artifacts"),
+    Row("tracking", "s3:GetObject", "mlflow-artifact", _T, "serves MLflow artifacts"),
+    Row("tracking", "s3:GetObject", "datasets-object", _F, "reads datasets"),
+    Row("tracking", "s3:PutObject", "models-object", _F, "writes outside the MLflow prefix"),
+    Row("tracking", "s3:PutObject", "other:mlflow-artifact", _F, "writes another stack's MLflow artifacts"),
+    # monitoring
+    Row("monitoring", "s3:GetObject", "data-capture-object", _T, "reads captured requests"),
+    Row("monitoring", "s3:GetObject", "datasets-object", _F, "reads datasets"),
+    Row("monitoring", "s3:PutObject", "models-object", _F, "writes model artifacts"),
+    Row("monitoring", "s3:GetObject", "other:data-capture-object", _F, "reads another stack's captured requests"),
+    # retraining
+    Row("retraining", "sagemaker:StartPipelineExecution", "training-pipeline", _T, "starts the training pipeline"),
+    Row("retraining", "s3:GetObject", "datasets-object", _F, "reads datasets"),
+    Row("retraining", "sagemaker:StartPipelineExecution", "other:training-pipeline", _F,
+        "starts another stack's pipeline"),
+    # CI preview: reads metadata, writes nothing, reads no data
+    Row("ci-preview", "iam:GetRole", "training-role", _T, "reads role configuration"),
+    Row("ci-preview", "s3:GetBucketPolicy", "models-bucket", _T, "reads bucket configuration"),
+    Row("ci-preview", "s3:PutObject", "models-object", _F, "writes an object"),
+    Row("ci-preview", "s3:PutBucketPolicy", "models-bucket", _F, "changes a bucket"),
+    Row("ci-preview", "s3:GetObject", "datasets-object", _F, "reads data"),
+    Row("ci-preview", "iam:PutRolePolicy", "training-role", _F, "changes a role"),
+    Row("ci-preview", "iam:CreateRole", "new-role", _F, "creates a role"),
+    Row("ci-preview", "sagemaker:UpdateEndpoint", "endpoint", _F, "changes an endpoint"),
+    Row("ci-preview", "sagemaker:DeleteModelPackageGroup", "model-package-group", _F, "deletes a package group"),
+    Row("ci-preview", "mlflow:LogRun", "tracking", _F, "writes to MLflow", network=OUTSIDE_VPC),
+    # CI deploy: this stack's resources by name or tag, nothing of another stack's, no data
+    Row("ci-deploy", "s3:PutBucketPolicy", "models-bucket", _T, "changes the stack's buckets"),
+    Row("ci-deploy", "iam:PutRolePolicy", "training-role", _T, "changes the stack's roles",
+        context={"iam:PermissionsBoundary": "{boundary}"}),
+    Row("ci-deploy", "sagemaker:UpdateEndpoint", "endpoint", _T, "rolls out the stack's endpoints"),
+    Row("ci-deploy", "sagemaker:CreateModelPackageGroup", "model-package-group", _T, "creates package groups"),
+    # Pipeline steps run by CI log to MLflow from hosted runners, outside the VPC.
+    Row("ci-deploy", "mlflow:LogRun", "tracking", _T, "logs a run from a pipeline step", network=OUTSIDE_VPC),
+    Row("ci-deploy", "s3:GetObject", "datasets-object", _F, "reads data"),
+    Row("ci-deploy", "mlflow:LogRun", "other:tracking", _F, "logs a run on another stack's MLflow",
+        network=OUTSIDE_VPC),
+    Row("ci-deploy", "iam:PutRolePolicy", "ci-deploy-role", _F, "widens its own permissions",
+        context={"iam:PermissionsBoundary": "{boundary}"}),
+    Row("ci-deploy", "sts:AssumeRole", "training-role", _F, "becomes a role it manages"),
+    Row("ci-deploy", "s3:PutBucketPolicy", "other:models-bucket", _F, "changes another stack's bucket"),
+    Row("ci-deploy", "iam:PutRolePolicy", "other:training-role", _F, "changes another stack's role",
+        context={"iam:PermissionsBoundary": "{boundary}"}),
+    Row("ci-deploy", "sagemaker:UpdateEndpoint", "other:endpoint", _F, "changes another stack's endpoint"),
+    # people and notebooks
+    Row("mlflow-users", "mlflow:LogRun", "tracking", _T, "log runs", network=THROUGH_VPC),
+    Row("mlflow-users", "mlflow:RegisterModel", "tracking", _T, "register models", network=THROUGH_VPC),
+    Row("mlflow-users", "mlflow:OpenUi", "tracking", _T, "open the MLflow UI", network=THROUGH_VPC),
+    Row("mlflow-users", "mlflow:LogRun", "other:tracking", _F, "log runs on another stack's MLflow", network=THROUGH_VPC),
+    Row("mlflow-users", "mlflow:OpenUi", "other:tracking", _F, "open another stack's MLflow UI", network=THROUGH_VPC),
+    Row("mlflow-users", "s3:GetObject", "datasets-object", _F, "read datasets directly"),
+)
+
+RESOURCE_KINDS: dict[str, str] = {
+    "datasets-object": "an object in the datasets bucket",
+    "datasets-bucket": "the datasets bucket",
+    "models-object": "an object in the models bucket (outside its MLflow and data-capture prefixes)",
+    "models-bucket": "the models bucket",
+    "data-capture-object": "a captured request in the models bucket",
+    "mlflow-artifact": "an object under the MLflow artifact prefix",
+    "audit-object": "a log file in the audit trail bucket",
+    "data-key": "the data KMS key",
+    "tracking": "the MLflow tracking server (managed) or app (serverless)",
+    "model-package-group": "a model package group",
+    "model-package": "a model package (version) in a model package group",
+    "training-job": "a training job named for the stack",
+    "pipeline-training-job": "a training job SageMaker Pipelines names (pipelines-...)",
+    "training-pipeline": "the training pipeline",
+    "training-role": "the training role",
+    "ci-deploy-role": "the CI deploy role",
+    "new-role": "a new role named for the stack",
+    "endpoint": "an endpoint named for the stack",
+}
+
+
+# -- a plan's principals and resources --------------------------------------------------------------
+
+
+def _resources(plan: Mapping[str, Any], type_: str) -> list[dict[str, Any]]:
+    return [r for r in plan["resources"] if r["type"] == type_ and r.get("custom", True)]
+
+
+def _document(text: Any) -> dict[str, Any]:
+    return json.loads(text) if isinstance(text, str) else dict(text)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who makes a call: the policy documents that grant it, and its permissions boundary (if any)."""
+
+    name: str
+    documents: tuple[dict[str, Any], ...]
+    boundary_arn: str | None = None
+    # Policies whose document the preview does not know (an input unknown until deployment):
+    # whatever they allow cannot be ruled out.
+    unknown: tuple[str, ...] = ()
+
+
+class Stack:
+    """One plan seen as IAM sees it: its principals by persona, its resources by kind."""
+
+    def __init__(self, plan: Mapping[str, Any]) -> None:
+        self.plan = plan
+        out = plan["outputs"]
+        self.outputs = out
+        self.naming = Naming(plan.get("project", "mlops-platform"), str(out["environment"]),
+                             str(out["accountId"]), str(out["region"]))
+        self.backend = str(out.get("trackingBackend") or "")
+        self._policies = {r["outputs"].get("arn"): r for r in _resources(plan, "aws:iam/policy:Policy")}
+        self._principals: dict[str, list[Principal]] = {}
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        """Two plans with the same key are the same stack (another config of it), not another one."""
+        return self.naming.account_id, self.naming.environment, self.naming.region
+
+    def arn(self, service: str, resource: str, *, regional: bool = True) -> str:
+        region = self.naming.region if regional else ""
+        return f"arn:aws:{service}:{region}:{self.naming.account_id}:{resource}"
+
+    # principals
+
+    def principals(self, persona: str) -> list[Principal]:
+        """The persona's principals in this plan (none when the stack does not create it)."""
+        if persona not in self._principals:
+            self._principals[persona] = self._find(persona)
+        return self._principals[persona]
+
+    def _find(self, persona: str) -> list[Principal]:
+        if persona == "mlflow-users":
+            return self._mlflow_users()
+        if persona == "monitoring":  # the drift/monitoring jobs' role, whatever its purpose name
+            arn = self.outputs.get("monitoringRoleArn")
+            return [self._role(r) for r in _resources(self.plan, "aws:iam/role:Role") if arn and r["outputs"].get("arn") == arn]
+        if persona == "retraining":
+            prefix = self.naming.role("retrain") + "-"  # retrain-<model>, not retraining-*
+            return [self._role(r) for r in _resources(self.plan, "aws:iam/role:Role")
+                    if str(r["inputs"].get("name", "")).startswith(prefix)]
+        names = {self.naming.role(persona)}
+        return [self._role(r) for r in _resources(self.plan, "aws:iam/role:Role") if r["inputs"].get("name") in names]
+
+    def _role(self, role: Mapping[str, Any]) -> Principal:
+        handles = {role["inputs"].get("name"), role.get("id"), role["outputs"].get("name")} - {None}
+        documents: list[dict[str, Any]] = []
+        unknown: list[str] = []
+        for inline in role["inputs"].get("inlinePolicies") or []:
+            documents.append(_document(inline["policy"]))
+        for policy in _resources(self.plan, "aws:iam/rolePolicy:RolePolicy"):
+            if policy["inputs"].get("role") in handles:
+                if "policy" in policy["inputs"]:
+                    documents.append(_document(policy["inputs"]["policy"]))
+                else:
+                    unknown.append(str(policy["inputs"].get("name") or policy["name"]))
+        attached = list(role["inputs"].get("managedPolicyArns") or [])
+        attached += [a["inputs"]["policyArn"] for a in _resources(self.plan, "aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+                     if a["inputs"].get("role") in handles]
+        for arn in attached:
+            if arn not in self._policies:
+                raise LookupError(f"role {role['inputs'].get('name')}: attached policy {arn} is not in the plan; "
+                                  "its document cannot be evaluated")
+            documents.append(_document(self._policies[arn]["inputs"]["policy"]))
+        return Principal(str(role["inputs"].get("name")), tuple(documents), role["inputs"].get("permissionsBoundary"),
+                         tuple(unknown))
+
+    def _mlflow_users(self) -> list[Principal]:
+        """The managed policy for people and notebooks: the stack output ``...Mlflow...PolicyArn``."""
+        arns = [v for k, v in self.outputs.items() if "mlflow" in k.lower() and k.endswith("PolicyArn") and v]
+        return [Principal(str(self._policies[a]["inputs"].get("name")), (_document(self._policies[a]["inputs"]["policy"]),),
+                          None) for a in arns if a in self._policies]
+
+    # resources
+
+    def tracking_arn(self) -> str | None:
+        for type_ in ("aws:sagemaker/mlflowApp:MlflowApp", "aws:sagemaker/mlflowTrackingServer:MlflowTrackingServer"):
+            found = _resources(self.plan, type_)
+            if found:
+                return str(found[0]["outputs"]["arn"])
+        return None
+
+    def mlflow_endpoint(self) -> Mapping[str, Any] | None:
+        found = [r for r in _resources(self.plan, "aws:ec2/vpcEndpoint:VpcEndpoint")
+                 if str(r["inputs"].get("serviceName", "")).endswith(".experiments")]
+        return found[0] if found else None
+
+    def resource(self, kind: str) -> str | None:
+        """The ARN of ``kind`` in this stack, or None if the stack has no such resource."""
+        out, n = self.outputs, self.naming
+        s3 = lambda bucket, key="": f"arn:aws:s3:::{bucket}" + (f"/{key}" if key else "")  # noqa: E731
+        groups = out.get("modelPackageGroupNames") or {}
+        group = sorted(groups.values())[0] if isinstance(groups, dict) and groups else None
+        mlflow_prefix = str(out.get("mlflowArtifactUri", "")).removeprefix("s3://")
+        kinds: dict[str, str | None] = {
+            "datasets-object": s3(out["datasetsBucketName"], "raw/part-0.parquet"),
+            "datasets-bucket": s3(out["datasetsBucketName"]),
+            "models-object": s3(out["artifactBucketName"], "churn/model.tar.gz"),
+            "models-bucket": s3(out["artifactBucketName"]),
+            "data-capture-object": self._data_capture(),
+            "mlflow-artifact": f"arn:aws:s3:::{mlflow_prefix}/1/run/artifacts/model.pkl" if mlflow_prefix else None,
+            "audit-object": s3(out["auditBucketName"], f"AWSLogs/{n.account_id}/CloudTrail/x.json.gz")
+            if out.get("auditBucketName") else None,
+            "data-key": out.get("dataKeyArn"),
+            "tracking": self.tracking_arn(),
+            "model-package-group": self.arn("sagemaker", f"model-package-group/{group}") if group else None,
+            "model-package": self.arn("sagemaker", f"model-package/{group}/1") if group else None,
+            "training-job": self.arn("sagemaker", f"training-job/{n.prefix}-train-1"),
+            "pipeline-training-job": self.arn("sagemaker", "training-job/pipelines-abc123-train-xyz"),
+            "training-pipeline": out.get("pipelineArn"),
+            "training-role": out.get("trainingRoleArn"),
+            "ci-deploy-role": out.get("ciDeployRoleArn"),
+            "new-role": self.arn("iam", f"role/{n.role('new-purpose')}", regional=False),
+            "endpoint": self.arn("sagemaker", f"endpoint/{n.prefix}-churn"),
+        }
+        if kind not in kinds:
+            raise KeyError(f"unknown resource kind {kind!r}; known: {', '.join(sorted(kinds))}")
+        return kinds[kind]
+
+    def _data_capture(self) -> str | None:
+        """A captured request: SageMaker writes ``<capture URI>/<endpoint>/<variant>/yyyy/mm/dd/hh/...``
+        under the endpoint's capture URI (``serving_endpoint.data_capture_uri``)."""
+        from mlops_blueprint.components.serving_endpoint import data_capture_uri
+
+        names = self.outputs.get("endpointNames") or {}
+        if not isinstance(names, dict) or not names:
+            return None
+        model = sorted(names)[0]
+        uri = data_capture_uri(self.outputs["artifactBucketName"], model).removeprefix("s3://")
+        return f"arn:aws:s3:::{uri}/{names[model]}/current/2026/12/01/00/capture.jsonl"
+
+    def context(self, row: Row, target: Stack) -> dict[str, str]:
+        """The row's request context, made concrete for a call from this stack on ``target``."""
+        boundary = next((p.boundary_arn for p in self.principals(row.persona) if p.boundary_arn), None)
+        values = {"environment": self.naming.environment, "project": self.naming.project,
+                  "boundary": boundary or "none"}
+        context = {"aws:RequestedRegion": target.naming.region}
+        context.update({k: v.format(**values) for k, v in row.context.items()})
+        if row.network:
+            endpoint = self.mlflow_endpoint()
+            inside = row.network == THROUGH_VPC
+            context["aws:SourceVpce"] = (endpoint["id"] if endpoint and inside else "vpce-0ffffffffffffffff")
+            context["aws:SourceVpc"] = (str(self.outputs.get("vpcId")) if inside else "vpc-0ffffffffffffffff")
+        return context
+
+
+# -- evaluation with moto ---------------------------------------------------------------------------
+
+_EVALUATED_OPERATORS = frozenset(CONDITION_OPERATIONS)  # what moto's condition engine implements
+
+
+def _split_condition(condition: Mapping[str, Mapping[str, Any]], context: Mapping[str, str]) -> tuple[dict, list[str]]:
+    """The part of ``condition`` moto evaluates for ``context``, and a description of the rest."""
+    evaluated: dict[str, dict[str, Any]] = {}
+    unchecked: list[str] = []
+    for operator, values in condition.items():
+        for key, expected in values.items():
+            if operator in _EVALUATED_OPERATORS and key in context:
+                evaluated.setdefault(operator, {})[key] = expected
+            else:
+                unchecked.append(f"{operator} {key}")
+    return evaluated, unchecked
+
+
+def _matches(stmt: Mapping[str, Any], action: str, resource: str) -> bool:
+    """Action and resource match (moto), the condition left aside. moto knows no ``NotResource``
+    (it reads a statement without ``Resource`` as a trust policy's): matched as "not in" here."""
+    if "NotPrincipal" in stmt or not ("Resource" in stmt or "NotResource" in stmt):
+        raise ValueError(f"statement {stmt.get('Sid')!r}: no Resource/NotResource, or a NotPrincipal: "
+                         "not an identity policy statement")
+
+    def allowed(resources: Any) -> bool:
+        bare = {k: v for k, v in stmt.items() if k in ("Action", "NotAction")}
+        probe = {**bare, "Effect": "Allow", "Resource": _literal(resources)}
+        return IAMPolicyStatement(probe).is_action_permitted(action, resource) == PermissionResult.PERMITTED
+
+    if "NotResource" in stmt:
+        return allowed("*") and not allowed(stmt["NotResource"])
+    return allowed(stmt["Resource"])
+
+
+def _literal(patterns: Any) -> Any:
+    """ARN patterns as moto's matcher needs them: it turns ``*`` into ``.*`` and reads the rest as a
+    regular expression, so ``.``/``+`` would match more than themselves and ``?`` not one character."""
+    def one(pattern: str) -> str:
+        return re.escape(pattern).replace(r"\*", "*").replace(r"\?", ".")
+    return one(patterns) if isinstance(patterns, str) else [one(p) for p in patterns]
+
+
+def _holds(evaluated: Mapping[str, Any], context: Mapping[str, str]) -> bool:
+    """Whether moto finds the (evaluable part of the) condition satisfied by ``context``."""
+    if not evaluated:
+        return True
+    probe = {"Effect": "Allow", "Action": "*", "Resource": "*", "Condition": dict(evaluated)}
+    return IAMPolicyStatement(probe).is_action_permitted("*", "*", None, dict(context)) == PermissionResult.PERMITTED
+
+
+@dataclass(frozen=True)
+class Decision:
+    """``allowed`` if every condition moto cannot evaluate fails (for Allows) and holds (for Denies);
+    ``allowed_at_most`` the other way round. They differ when only such conditions decide."""
+
+    allowed: bool
+    allowed_at_most: bool
+    allowed_by: tuple[str, ...]
+    denied_by: tuple[str, ...]
+    unchecked: tuple[str, ...]
+
+
+def _evaluate_documents(documents: Iterable[Mapping[str, Any]], action: str, resource: str,
+                        context: Mapping[str, str]) -> Decision:
+    allow_sure, allow_maybe, deny_sure, deny_maybe = [], [], [], []
+    unchecked: list[str] = []
+    for doc in documents:
+        statements = doc["Statement"] if isinstance(doc["Statement"], list) else [doc["Statement"]]
+        for stmt in statements:
+            if not _matches(stmt, action, resource):
+                continue
+            evaluated, rest = _split_condition(stmt.get("Condition") or {}, context)
+            if not _holds(evaluated, context):
+                continue
+            sid = str(stmt.get("Sid") or "?")
+            unchecked += [f"{sid}: {r}" for r in rest]
+            if stmt["Effect"] == "Deny":
+                (deny_maybe if rest else deny_sure).append(sid)
+            else:
+                (allow_maybe if rest else allow_sure).append(sid)
+    # IAM: an explicit Deny wins, then any Allow, else the implicit deny.
+    allowed = bool(allow_sure) and not deny_sure and not deny_maybe
+    at_most = bool(allow_sure or allow_maybe) and not deny_sure
+    return Decision(allowed, at_most, tuple(allow_sure + allow_maybe), tuple(deny_sure + deny_maybe), tuple(unchecked))
+
+
+def evaluate(principal: Principal, action: str, resource: str, context: Mapping[str, str],
+             boundaries: Mapping[str, Mapping[str, Any]] | None = None) -> Decision:
+    """The principal's identity policies, intersected with its permissions boundary if it has one."""
+    identity = _evaluate_documents(principal.documents, action, resource, context)
+    if principal.unknown:  # an unknown document may allow the call (or deny it)
+        identity = Decision(identity.allowed, True, identity.allowed_by, identity.denied_by,
+                            identity.unchecked + tuple(f"{p}: unknown at preview" for p in principal.unknown))
+    if principal.boundary_arn is None:
+        return identity
+    if not boundaries or principal.boundary_arn not in boundaries:
+        raise LookupError(f"{principal.name}: permissions boundary {principal.boundary_arn} is not in the plan; "
+                          "pass its document in boundaries={arn: document}")
+    bound = _evaluate_documents([boundaries[principal.boundary_arn]], action, resource, context)
+    return Decision(identity.allowed and bound.allowed, identity.allowed_at_most and bound.allowed_at_most,
+                    identity.allowed_by, identity.denied_by + bound.denied_by, identity.unchecked + bound.unchecked)
+
+
+# -- the table against a plan -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Result:
+    row: Row
+    principal: str
+    action: str
+    resource: str
+    context: Mapping[str, str]
+    decision: Decision | None   # None: nothing to evaluate (see ``problem``)
+    problem: str = ""
+
+    @property
+    def passed(self) -> bool:
+        if self.decision is None:
+            return False
+        return self.decision.allowed if self.row.expected else not self.decision.allowed_at_most
+
+    def explain(self) -> str:
+        verb = "must" if self.row.expected else "must not"
+        head = f"{self.principal} {verb} {self.action} on {self.resource} ({self.row.why})"
+        if self.problem:
+            return f"{head}: {self.problem}"
+        d = self.decision
+        assert d is not None
+        if self.passed:
+            return f"{head}: ok"
+        if d.allowed != d.allowed_at_most:
+            return f"{head}: decided only by conditions moto does not evaluate: {', '.join(d.unchecked)}"
+        return f"{head}: {'allowed by ' + ', '.join(d.allowed_by) if d.allowed_at_most else 'not allowed'}" + (
+            f"; denied by {', '.join(d.denied_by)}" if d.denied_by else "") + f" (context {dict(self.context)})"
+
+
+def actions_for(action: str, backend: str) -> tuple[str, ...]:
+    """The IAM actions a row's call stands for on ``backend``."""
+    if action in MLFLOW_VERBS:
+        return MLFLOW_VERBS[action][backend]
+    return (action,)
+
+
+def evaluate_plan(plan: Mapping[str, Any], others: Sequence[Mapping[str, Any]] = (), *,
+                  rows: Sequence[Row] = ROWS,
+                  boundaries: Mapping[str, Mapping[str, Any]] | None = None) -> Iterator[Result]:
+    """Every applicable row of the table for ``plan``; ``other:`` rows against each plan of ``others``
+    that is another stack (another environment or region) of the same account."""
+    stack = Stack(plan)
+    foreign = [s for s in (Stack(o) for o in others) if s.key != stack.key and s.naming.account_id == stack.naming.account_id]
+    for row in rows:
+        principals = stack.principals(row.persona)
+        for principal in principals:
+            targets = foreign if row.other_stack else [stack]
+            for target in targets:
+                yield from _row_results(row, principal, stack, target, boundaries)
+
+
+def _row_results(row: Row, principal: Principal, stack: Stack, target: Stack,
+                 boundaries: Mapping[str, Mapping[str, Any]] | None) -> Iterator[Result]:
+    resource = target.resource(row.kind)
+    backend = stack.backend if not row.other_stack else target.backend
+    if resource is None:
+        if row.kind == "tracking" and backend == "kubernetes":
+            return  # in-cluster MLflow: no IAM resource
+        if row.other_stack or row.kind in ("data-capture-object", "audit-object", "ci-deploy-role"):
+            return  # the target stack has no such resource to reach
+        yield Result(row, principal.name, row.action, row.kind, {}, None,
+                     f"the plan has no {RESOURCE_KINDS[row.kind]}")
+        return
+    if row.other_stack and resource == stack.resource(row.kind):
+        yield Result(row, principal.name, row.action, resource, {}, None,
+                     f"another stack's {RESOURCE_KINDS[row.kind]} ({target.naming.prefix} in {target.naming.region}) "
+                     f"has this stack's ARN {resource} in the plans, so the preview cannot tell them apart (the mock "
+                     "runtime derives this ARN from the logical name: mock_runtime._physical_name lacks the "
+                     "type's name input)")
+        return
+    context = stack.context(row, target)
+    for action in actions_for(row.action, backend):
+        decision = evaluate(principal, action, resource, context, boundaries)
+        yield Result(row, principal.name, action, resource, context, decision)
+
+
+def required_personas(plan: Mapping[str, Any]) -> set[str]:
+    """Personas the plan must have: the core ones always, CI ones when CI is configured."""
+    required = {"training", "pipelines", "serving", "tracking"}
+    if plan["outputs"].get("trackingBackend") != "kubernetes":  # the in-cluster server: no IAM
+        required.add("mlflow-users")
+    if plan["outputs"].get("ciDeployRoleArn"):
+        required |= {"ci-preview", "ci-deploy"}
+    return required
+
+
+# -- the README's table ------------------------------------------------------------------------------
+
+
+def markdown() -> str:
+    """The table as the README shows it: one line per row, the actions per backend."""
+    lines = ["| who | may | may not | on | actions (managed / serverless / kubernetes) |",
+             "| --- | --- | --- | --- | --- |"]
+    for row in ROWS:
+        where = RESOURCE_KINDS[row.kind] + (", **of another stack**" if row.other_stack else "")
+        if row.network:
+            where += ", called from the stack's VPC" if row.network == THROUGH_VPC else ", called from outside the VPC"
+        if row.action in MLFLOW_VERBS:
+            spelled = " / ".join(", ".join(f"`{a}`" for a in actions_for(row.action, b)) or "no IAM call"
+                                 for b in ("sagemaker-managed", "sagemaker-serverless", "kubernetes"))
+        else:
+            spelled = f"`{row.action}`"
+        context = "; ".join(f"`{k}`={v}" for k, v in row.context.items())
+        if context:
+            where += f" ({context})"
+        cells = (row.why, "") if row.expected else ("", row.why)
+        lines.append(f"| {row.persona} | {cells[0]} | {cells[1]} | {where} | {spelled} |")
+    return "\n".join(lines)
