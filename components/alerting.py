@@ -82,7 +82,8 @@ def publisher_source_arn(ctx: StackContext, service: str) -> str:
     if service == "events":
         return ctx.arn("events", f"rule/{named}")
     if service == "budgets":
-        return ctx.arn("budgets", f"budget/{named}", regional=False)
+        # Budgets are account-wide: the region in their names keeps other regions' stacks out.
+        return ctx.arn("budgets", f"budget/{ctx.naming.global_prefix}-*", regional=False)
     raise ValueError(f"unknown publisher {service!r}; expected one of {', '.join(PUBLISHERS)}")
 
 

@@ -5,9 +5,8 @@ test modules share only fixtures. :func:`run_tracking` builds the real Kms, Netw
 and PlatformRoles, an AWS provider with the stack's default tags and a Kubernetes provider, and the
 TrackingServer under test, and exports everything a test needs to match references.
 
-:func:`provider_computed_outputs` adds the attributes AWS computes that the stock mocks leave
-unset (an RDS instance's address, port and managed password secret; a tracking server's URL), so
-tests can assert on the values built from them.
+The mock runtime itself computes the attributes AWS would (an RDS instance's address, port and
+managed password secret; a tracking server's URL), so tests can assert on the values built from them.
 """
 
 from __future__ import annotations
@@ -163,32 +162,6 @@ def run_tracking(
     run = run_program(program, stack=environment, project=PROJECT, region=ctx.region, capture_errors=capture_errors)
     exported.update(run.outputs)
     return TrackingRun(run=run, environment=environment, backend=tracking.backend, outputs=exported)
-
-
-@contextlib.contextmanager
-def provider_computed_outputs() -> Iterator[None]:
-    """Give RDS instances and tracking servers the attributes AWS computes (where the mocks leave
-    them unset): deterministic values derived from the resource's name, as the mocks do for ARNs."""
-    original = PlatformMocks.new_resource
-
-    def new_resource(self: PlatformMocks, args: Any) -> tuple[str, dict]:
-        id_, outputs = original(self, args)
-        if args.typ == RDS_INSTANCE:
-            identifier = outputs.get("identifier") or args.name
-            outputs.setdefault("address", f"{identifier}.cmock0example.{self.region}.rds.amazonaws.com")
-            outputs.setdefault("port", outputs.get("port") or 5432)
-            if outputs.get("manageMasterUserPassword"):
-                secret = mock_arn("aws:secretsmanager/secret:Secret", f"rds!db-{identifier}-Mock01", self.region)
-                outputs.setdefault("masterUserSecrets", [{"secretArn": secret, "secretStatus": "active",
-                                                          "kmsKeyId": outputs.get("masterUserSecretKmsKeyId")}])
-        elif args.typ == TRACKING_SERVER:
-            name = outputs.get("trackingServerName") or args.name
-            digest = hashlib.sha256(name.encode()).hexdigest()[:12]
-            outputs.setdefault("trackingServerUrl", f"https://t-{digest}.{self.region}.experiments.sagemaker.aws")
-        return id_, outputs
-
-    with mock.patch.object(PlatformMocks, "new_resource", new_resource):
-        yield
 
 
 @contextlib.contextmanager

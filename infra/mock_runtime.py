@@ -122,6 +122,16 @@ def _computed_outputs(type_: str, name: str, id_: str, inputs: Mapping[str, Any]
     elif type_ == "aws:ec2/vpcEndpoint:VpcEndpoint":
         outputs.update(dnsEntries=[{"dnsName": f"{id_}.{region}.vpce.amazonaws.com", "hostedZoneId": "Z000MOCK"}],
                        prefixListId=f"pl-{id_}")
+    elif type_ == "aws:rds/instance:Instance":
+        outputs.update(address=f"{physical}.cmock0example.{region}.rds.amazonaws.com", port=inputs.get("port") or 5432)
+        if inputs.get("manageMasterUserPassword"):
+            # RDS creates the master secret (named rds!<id>); policies scoped to it must be readable offline.
+            secret = mock_arn("aws:secretsmanager/secret:Secret", f"rds!db-{physical}-Mock01", region, account_id=account_id)
+            outputs.update(masterUserSecrets=[{"secretArn": secret, "secretStatus": "active",
+                                               "kmsKeyId": inputs.get("masterUserSecretKmsKeyId")}])
+    elif type_ == "aws:sagemaker/mlflowTrackingServer:MlflowTrackingServer":
+        digest = hashlib.sha256(f"{account_id}/{region}/{physical}".encode()).hexdigest()[:12]
+        outputs.update(trackingServerUrl=f"https://t-{digest}.{region}.experiments.sagemaker.aws")
     return outputs
 
 

@@ -31,7 +31,7 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
-from mlops_blueprint.components.tracking_testing import context, provider_computed_outputs, run_tracking
+from mlops_blueprint.components.tracking_testing import context, run_tracking
 from mlops_blueprint.mock_runtime import MOCK_ACCOUNT_ID
 
 REGION = "us-east-1"
@@ -132,8 +132,7 @@ print(json.dumps({
 @pytest.fixture(scope="module")
 def component():
     """The kubernetes backend's plan for dev: exported URIs and the Deployment's server args."""
-    with provider_computed_outputs():
-        tracking = run_tracking("dev", config={"backend": "kubernetes", "mlflowVersion": "3.5.1", "modelFamilies": [FAMILY]})
+    tracking = run_tracking("dev", config={"backend": "kubernetes", "mlflowVersion": "3.5.1", "modelFamilies": [FAMILY]})
     [deployment] = [r for r in tracking.descendants() if r.type == "kubernetes:apps/v1:Deployment"]
     [server] = [c for c in deployment.inputs["spec"]["template"]["spec"]["containers"] if c["name"] == "mlflow"]
     # The dev stack's default backend (SageMaker serverless) is given the very same artifact URI.

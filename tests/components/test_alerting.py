@@ -77,7 +77,7 @@ def test_only_cloudwatch_eventbridge_and_budgets_may_publish_for_this_stack(dev_
     expected = {
         "cloudwatch.amazonaws.com": f"arn:aws:cloudwatch:us-east-1:{ACCOUNT}:alarm:mlops-platform-dev-*",
         "events.amazonaws.com": f"arn:aws:events:us-east-1:{ACCOUNT}:rule/mlops-platform-dev-*",
-        "budgets.amazonaws.com": f"arn:aws:budgets::{ACCOUNT}:budget/mlops-platform-dev-*",
+        "budgets.amazonaws.com": f"arn:aws:budgets::{ACCOUNT}:budget/mlops-platform-dev-us-east-1-*",
     }
     for service, source_arn in expected.items():
         assert by_service[service]["Condition"] == {"StringEquals": {"aws:SourceAccount": ACCOUNT},

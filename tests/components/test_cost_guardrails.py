@@ -48,7 +48,7 @@ def test_each_environment_gets_its_budget_from_its_defaults(context_for: Any, en
                 forecast_threshold_percent=config.forecast_threshold_percent)
     [budget] = run.of_type(BUDGET)
     inputs = budget.inputs
-    assert inputs["name"] == run.outputs["budgetName"] == f"mlops-platform-{env}-monthly-cost"
+    assert inputs["name"] == run.outputs["budgetName"] == f"mlops-platform-{env}-us-east-1-monthly-cost"
     assert (inputs["budgetType"], inputs["timeUnit"], inputs["limitUnit"]) == ("COST", "MONTHLY", "USD")
     assert float(inputs["limitAmount"]) == BUDGET_DEFAULTS[env]["monthlyLimitUsd"]
     assert inputs["costFilters"] == [{"name": "TagKeyValue", "values": [f"user:environment${env}"]}]

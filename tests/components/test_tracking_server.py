@@ -25,7 +25,6 @@ from mlops_blueprint.components.tracking_server import (
 from mlops_blueprint.components.tracking_testing import (
     TrackingRun,
     context,
-    provider_computed_outputs,
     recorded_custom_timeouts,
     run_tracking,
 )
@@ -67,8 +66,7 @@ def tracking(environment: str, backend: str, version: str = "3.0.1", window: str
     config = {"backend": backend, "mlflowVersion": version, "maintenanceWindow": window, "modelFamilies": FAMILIES}
     if backend == "kubernetes":
         config["kubernetes"] = {"image": "ghcr.io/mlflow/mlflow:v3.0.1-full"}
-    with provider_computed_outputs():
-        return run_tracking(environment, config=config)
+    return run_tracking(environment, config=config)
 
 
 def only(run: TrackingRun, type_: str) -> Any:
@@ -146,7 +144,7 @@ def test_maintenance_window_is_normalised_to_sagemakers_spelling():
 
 
 def test_managed_server_gets_long_create_update_delete_timeouts():
-    with provider_computed_outputs(), recorded_custom_timeouts() as timeouts:
+    with recorded_custom_timeouts() as timeouts:
         run = run_tracking("dev", config={"backend": "sagemaker-managed"})
     server = only(run, SERVER)
     assert timeouts[server.urn] == {"create": "60m", "update": "60m", "delete": "60m"}
@@ -237,8 +235,7 @@ def test_backends_never_reference_each_others_resources():
         TrackingServer("b", TrackingServerArgs(backend="kubernetes", model_families=("fraud",), mlflow_version="3.0.1",
                                                kubernetes=kubernetes, **common), opts)
 
-    with provider_computed_outputs():
-        run = run_program(program, stack="dev", project="mlops-platform")
+    run = run_program(program, stack="dev", project="mlops-platform")
     components = {r.name: r.urn for r in run.of_type(COMPONENT)}
     owned = {name: {r.urn for r in run.children(urn)} for name, urn in components.items()}
     assert owned["a"] and owned["b"] and not owned["a"] & owned["b"]

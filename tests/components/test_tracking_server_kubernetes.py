@@ -1,8 +1,8 @@
 """TrackingServer, kubernetes backend: RDS PostgreSQL, IRSA, the hardened Deployment and its
 neighbours, and the password that never reaches Pulumi.
 
-``provider_computed_outputs`` gives the RDS instance the address and managed-password secret AWS
-would compute, so the values built from them can be checked; ``recorded_raw_inputs`` reveals
+The mock runtime gives the RDS instance the address and managed-password secret AWS would compute,
+so the values built from them can be checked; ``recorded_raw_inputs`` reveals
 secret inputs (the plan masks them) so the no-password checks see everything the engine gets.
 """
 
@@ -32,7 +32,6 @@ from mlops_blueprint.components.tracking_testing import (
     CLUSTER_OIDC,
     NODE_SECURITY_GROUP,
     TrackingRun,
-    provider_computed_outputs,
     recorded_raw_inputs,
     run_tracking,
 )
@@ -60,7 +59,7 @@ VERSION = "3.5.1"
 
 @functools.lru_cache(maxsize=None)
 def recorded(environment: str) -> tuple[TrackingRun, dict[str, dict[str, Any]]]:
-    with provider_computed_outputs(), recorded_raw_inputs() as raw:
+    with recorded_raw_inputs() as raw:
         run = run_tracking(environment, config={"backend": "kubernetes", "mlflowVersion": VERSION, "modelFamilies": ["churn"]})
     return run, dict(raw)
 
@@ -163,8 +162,23 @@ def test_backend_store_secret_holds_a_passwordless_uri_and_the_managed_secret_ar
 
 
 def test_without_computed_outputs_the_backend_still_previews():
-    """The stock mocks leave an RDS address unset: values built from it are unknown, not made up."""
-    run = run_tracking("dev", config={"backend": "kubernetes", "mlflowVersion": VERSION})
+    """A real `pulumi preview` knows no RDS address or secret yet: values built from them stay unknown,
+    not made up, and the program still previews."""
+    from unittest import mock
+
+    from mlops_blueprint import mock_runtime
+
+    computed = mock_runtime._computed_outputs
+
+    def unknown_until_created(type_, *args, **kwargs):
+        outputs = computed(type_, *args, **kwargs)
+        if type_ == RDS:
+            for key in ("address", "port", "masterUserSecrets"):
+                outputs.pop(key, None)
+        return outputs
+
+    with mock.patch.object(mock_runtime, "_computed_outputs", unknown_until_created):
+        run = run_tracking("dev", config={"backend": "kubernetes", "mlflowVersion": VERSION})
     assert run.run.error is None
     policy = only(run, ROLE_POLICY)
     assert "policy" not in policy.inputs  # unknown until RDS reports the secret
@@ -304,7 +318,12 @@ def test_service_disruption_budget_autoscaler_and_network_policy():
     assert hpa["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": "mlflow"}
     assert only(run, DEPLOYMENT).urn in only(run, HPA).dependencies
 
-    policy = only(run, NETWORK_POLICY).inputs["spec"]
+    policies = {r.inputs["metadata"]["name"]: r.inputs for r in run.descendants() if r.type == NETWORK_POLICY}
+    assert set(policies) == {"default-deny", "mlflow"}
+    # Everything else in the namespace starts isolated: all pods selected, no rule allows anything.
+    assert policies["default-deny"]["spec"] == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
+    assert policies["default-deny"]["metadata"]["namespace"] == "mlflow"
+    policy = policies["mlflow"]["spec"]
     assert policy["podSelector"] == {"matchLabels": labels} and policy["policyTypes"] == ["Ingress", "Egress"]
     [ingress] = policy["ingress"]
     assert ingress["ports"] == [{"port": 5000, "protocol": "TCP"}]
@@ -333,6 +352,10 @@ def test_kubernetes_objects_use_the_parents_cluster_provider_and_live_in_the_nam
             assert registration.inputs["metadata"]["namespace"] == "mlflow"
             assert namespace.urn in registration.dependencies, registration.name
     assert namespace.inputs["metadata"]["name"] == "mlflow"
+    labels = namespace.inputs["metadata"]["labels"]
+    for mode in ("enforce", "audit", "warn"):
+        assert labels[f"pod-security.kubernetes.io/{mode}"] == "restricted"
+        assert labels[f"pod-security.kubernetes.io/{mode}-version"] == "latest"
 
 
 def test_outputs_point_at_the_in_cluster_service():
@@ -350,11 +373,10 @@ def test_policy_pack_has_no_mandatory_findings(environment):
 
 def test_policy_pack_catches_an_unprotected_prod_database():
     """The pack sees what the component sends: the check above can fail."""
-    with provider_computed_outputs():
-        base = run_tracking("prod", config={"backend": "kubernetes", "mlflowVersion": VERSION})
-        k = _kubernetes_args(base)
-        loose = run_tracking("prod", config={"backend": "kubernetes", "mlflowVersion": VERSION}, args_override={
-            "kubernetes": replace(k, database=replace(k.database, deletion_protection=False)), "protect": False})
+    base = run_tracking("prod", config={"backend": "kubernetes", "mlflowVersion": VERSION})
+    k = _kubernetes_args(base)
+    loose = run_tracking("prod", config={"backend": "kubernetes", "mlflowVersion": VERSION}, args_override={
+        "kubernetes": replace(k, database=replace(k.database, deletion_protection=False)), "protect": False})
     policies = {f["policy"] for f in evaluate_plan(build_plan(loose.run)) if f["enforcement"] == "mandatory"}
     assert {"rds-prod-deletion-protection", "prod-stateful-protection"} <= policies
 
