@@ -1,6 +1,17 @@
-"""Model monitoring: Model Monitor schedules per served model, CloudWatch alarms, one dashboard.
+"""Model monitoring: drift jobs per served model, CloudWatch alarms, one dashboard.
 
-Per model (``MonitoredModel``):
+Two engines measure drift (``MonitoringArgs.engine``):
+
+- ``processing`` (the default): a scheduled SageMaker Processing job per model running the
+  project's drift module, its metrics published through log metric filters
+  (:mod:`mlops_blueprint.components.drift_job`). No Model Monitor resource: Model Monitor is
+  closed to new customers, so in a new account its schedules would never run.
+- ``model-monitor`` (opt-in, for accounts that have it): the Model Monitor resources below.
+
+Both publish ``feature_baseline_drift_<feature>`` to ``aws/sagemaker/Endpoints/data-metrics`` with
+the dimensions ``Endpoint`` + ``MonitoringSchedule``, so the drift alarm is the same for both.
+
+Per model with ``model-monitor`` (``MonitoredModel``):
 
 - **Data quality** (when the endpoint captures data): a ``DataQualityJobDefinition`` reading the
   endpoint's capture (``endpoint_input``; SageMaker reads the capture location the endpoint
@@ -42,6 +53,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from mlops_blueprint.components.drift_job import MAX_METRIC_FILTERS, DriftJobModel, DriftJobs, DriftJobsArgs
 from mlops_blueprint.components.service_role import service_role
 from mlops_blueprint.context import StackContext
 from mlops_blueprint.monitoring_config import (
@@ -71,6 +83,7 @@ PIPELINE_NAMESPACE = "AWS/Sagemaker/ModelBuildingPipeline"
 DRIFT_METRIC_PREFIX = "feature_baseline_drift_"
 MICROSECONDS_PER_MS = 1000  # ModelLatency is reported in microseconds
 ALARM_KINDS: tuple[str, ...] = ("errors", "latency", "invocations", "drift", "modelQuality")
+ENGINES: tuple[str, ...] = ("processing", "model-monitor")
 
 # The Model Monitor analyzer image lives in an AWS-owned ECR repository per region
 # (sagemaker-python-sdk, image_uri_config/model-monitor.json).
@@ -176,8 +189,17 @@ class MonitoringArgs:
     alarms: AlarmThresholds = field(default_factory=AlarmThresholds)
     pipeline_names: Sequence[pulumi.Input[str]] = ()  # training pipelines on the dashboard
     dashboard: bool = True
-    image_uri: str | None = None            # default: the region's Model Monitor analyzer
+    image_uri: str | None = None            # model-monitor: default the region's Model Monitor analyzer
     permissions_boundary_arn: str | None = None
+    engine: str = "processing"              # or "model-monitor" (accounts that have Model Monitor)
+    # processing engine: the drift job's image (the training repository's URL and a tag), the log
+    # group its metric filters read (created with the logs key, or existing), and its protection.
+    drift_image_uri: pulumi.Input[str] | None = None
+    logs_key_arn: pulumi.Input[str] | None = None
+    processing_log_group: str = "create"    # or "existing"
+    log_retention_days: int = 30
+    protect: bool = False
+    retain_on_delete: bool = False
 
 
 def _validate(args: MonitoringArgs) -> None:
@@ -186,6 +208,11 @@ def _validate(args: MonitoringArgs) -> None:
         raise ValueError(f"invalid MonitoringArgs:\n  - context: expected a StackContext, got {type(args.context).__name__}")
     problems: list[str] = []
     scheduled = [m for m in args.models if m.scheduled]
+    model_monitor = args.engine == "model-monitor"
+    if args.engine not in ENGINES:
+        problems.append(f"engine: {args.engine!r} is not one of {', '.join(ENGINES)}")
+    if args.processing_log_group not in ("create", "existing"):
+        problems.append(f"processing_log_group: {args.processing_log_group!r} is not one of create, existing")
     if scheduled or any(m.model_quality for m in args.models):
         for problem in (schedule_problem(args.schedule_expression), prefix_problem(args.prefix)):
             if problem:
@@ -194,6 +221,22 @@ def _validate(args: MonitoringArgs) -> None:
             problems.append(f"instance_type: {args.instance_type!r} has an instance store, which takes no KMS key")
         if not 60 <= args.max_runtime_seconds <= MAX_MONITORING_RUNTIME_SECONDS:
             problems.append(f"max_runtime_seconds: {args.max_runtime_seconds} is outside 60..{MAX_MONITORING_RUNTIME_SECONDS}")
+    if args.engine == "processing":
+        if scheduled and args.drift_image_uri is None:
+            problems.append("drift_image_uri: the processing engine runs the drift module from an image "
+                            "(the training repository's URL and tag); pass one")
+        if args.processing_log_group == "create" and scheduled and args.logs_key_arn is None:
+            problems.append("logs_key_arn: the processing jobs' log group is created KMS-encrypted; pass the logs key "
+                            "(or processing_log_group='existing')")
+        for model in args.models:
+            if model.model_quality is not None:
+                problems.append(f"models[{model.name}].model_quality: model-quality monitoring is Model Monitor's; "
+                                "it needs engine 'model-monitor'")
+        filters = sum(len(m.drift_features) for m in scheduled)
+        if filters > MAX_METRIC_FILTERS:
+            problems.append(f"models: {filters} drift features in all; the processing engine makes one log metric "
+                            f"filter each and a log group takes at most {MAX_METRIC_FILTERS}")
+    if model_monitor and (scheduled or any(m.model_quality for m in args.models)):
         if args.image_uri is None and args.context.region not in MODEL_MONITOR_ACCOUNTS:
             problems.append(f"image_uri: no Model Monitor image is known for {args.context.region}; pass one")
         if args.image_uri is not None and not _ECR_IMAGE.fullmatch(args.image_uri):
@@ -237,7 +280,7 @@ def _model_problems(model: MonitoredModel) -> list[str]:
         if not _FEATURE.fullmatch(feature):
             problems.append(f"{where}.drift_features: {feature!r} is not usable in a metric name")
     if model.drift_features and not model.scheduled:
-        problems.append(f"{where}.drift_features: drift is measured by the data-quality schedule, which needs "
+        problems.append(f"{where}.drift_features: drift is measured over captured requests, which needs "
                         "data capture (data_capture_s3_uri) and monitor=True")
     for arg, value in (("data_capture_s3_uri", model.data_capture_s3_uri), ("baseline_s3_uri", model.baseline_s3_uri)):
         problem = s3_uri_problem(value) if isinstance(value, str) else None
@@ -298,8 +341,11 @@ def monitoring_role_policy(
     read_uris: Sequence[str],
     write_uris: Sequence[str],
     image_uri: str,
+    *,
+    publish_metrics: bool = True,
 ) -> dict[str, Any]:
-    """Read captures, baselines and ground truth; write reports; pull the analyzer; run in the VPC."""
+    """Read captures, baselines and ground truth; write reports; pull the image; run in the VPC.
+    ``publish_metrics=False``: no ``PutMetricData`` (an isolated drift job publishes through its logs)."""
     region_only = in_region(ctx.region)
     reads = [_s3_prefix_arn(ctx, uri) for uri in read_uris]
     writes = [_s3_prefix_arn(ctx, uri) for uri in write_uris]
@@ -328,11 +374,12 @@ def monitoring_role_policy(
         statement("WriteProcessingLogs",
                   ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
                   [ctx.arn("logs", "log-group:/aws/sagemaker/ProcessingJobs*")]),
-        # PutMetricData has no resource type; the namespace condition keeps it to Model Monitor's.
-        statement("PublishMonitoringMetrics", ["cloudwatch:PutMetricData"], "*",
-                  conditions={"StringLike": {"cloudwatch:namespace": ["aws/sagemaker/Endpoints/*",
-                                                                      "aws/sagemaker/ModelMonitoring/*"]}}),
     ]
+    if publish_metrics:
+        # PutMetricData has no resource type; the namespace condition keeps it to Model Monitor's.
+        statements.append(statement("PublishMonitoringMetrics", ["cloudwatch:PutMetricData"], "*",
+                                    conditions={"StringLike": {"cloudwatch:namespace": [
+                                        "aws/sagemaker/Endpoints/*", "aws/sagemaker/ModelMonitoring/*"]}}))
     return document(*statements)
 
 
@@ -376,7 +423,7 @@ def dashboard_body(
     """
     widgets: list[dict[str, Any]] = [
         {"type": "text", "width": 24, "height": 2, "properties": {"markdown": (
-            f"# {title}\nEndpoints (AWS/SageMaker), Model Monitor drift ({DATA_METRICS_NAMESPACE}) and "
+            f"# {title}\nEndpoints (AWS/SageMaker), feature drift ({DATA_METRICS_NAMESPACE}) and "
             f"training pipelines ({PIPELINE_NAMESPACE}).")}},
     ]
     if alarm_arns:
@@ -430,10 +477,12 @@ def dashboard_body(
 
 
 class Monitoring(pulumi.ComponentResource):
-    """Model Monitor schedules, endpoint/drift/quality alarms and the environment's dashboard."""
+    """Drift jobs (or Model Monitor schedules), endpoint/drift/quality alarms and the dashboard."""
 
-    role_arn: pulumi.Output[str] | None
-    schedule_names: dict[str, str]                      # model -> data-quality schedule
+    role_arn: pulumi.Output[str] | None                 # the drift jobs' (or Model Monitor's) role
+    drift_schedule_names: dict[str, str]                # model -> MonitoringSchedule dimension of its drift metrics
+    drift_jobs: DriftJobs | None
+    schedule_names: dict[str, str]                      # model -> data-quality schedule (model-monitor)
     quality_schedule_names: dict[str, str]              # model -> model-quality schedule
     drift_alarm_names: dict[str, str]                   # model -> drift alarm (the retraining signal)
     drift_alarm_arns: dict[str, pulumi.Output[str]]
@@ -453,24 +502,32 @@ class Monitoring(pulumi.ComponentResource):
         self._period = schedule_period_seconds(args.schedule_expression) if valid_schedule else 3600
         self.schedule_names, self.quality_schedule_names = {}, {}
         self.drift_alarm_names, self.drift_alarm_arns, self.alarm_arns = {}, {}, {}
+        self.drift_schedule_names = {}
+        self.drift_jobs = None
         self.role_arn = None
         self.dashboard_name = None
 
-        monitored = [m for m in args.models if m.scheduled or m.model_quality]
-        role = self._role(monitored) if monitored else None
-        if role is not None:
-            self.role_arn = role.arn
-        for model in args.models:
-            self.alarm_arns[model.name] = self._endpoint_alarms(model)
-            if role is not None and model.scheduled:
-                self._data_quality(model, role)
-            if role is not None and model.model_quality is not None:
-                self._model_quality(model, model.model_quality, role)
+        if args.engine == "model-monitor":
+            monitored = [m for m in args.models if m.scheduled or m.model_quality]
+            role = self._role(monitored) if monitored else None
+            if role is not None:
+                self.role_arn = role.arn
+            for model in args.models:
+                self.alarm_arns[model.name] = self._endpoint_alarms(model)
+                if role is not None and model.scheduled:
+                    self._data_quality(model, role)
+                if role is not None and model.model_quality is not None:
+                    self._model_quality(model, model.model_quality, role)
+        else:
+            for model in args.models:
+                self.alarm_arns[model.name] = self._endpoint_alarms(model)
+            self._drift_jobs([m for m in args.models if m.scheduled])
         if args.dashboard:
             self._dashboard()
 
         self.register_outputs({
             "monitoringRoleArn": self.role_arn,
+            "driftScheduleNames": self.drift_schedule_names,
             "scheduleNames": self.schedule_names,
             "qualityScheduleNames": self.quality_schedule_names,
             "driftAlarmNames": self.drift_alarm_names,
@@ -537,6 +594,47 @@ class Monitoring(pulumi.ComponentResource):
         )
         return role
 
+    # -- the processing engine -----------------------------------------------------------------------------
+    def _drift_jobs(self, models: Sequence[MonitoredModel]) -> None:
+        """Scheduled drift jobs (their own component) and, per model with watched features, the drift alarm."""
+        args = self._args
+        if not models:
+            return
+        self.drift_jobs = DriftJobs(
+            f"{self._prefix}-drift",
+            DriftJobsArgs(
+                context=self._ctx,
+                models=[DriftJobModel(name=m.name, endpoint_name=m.endpoint_name,
+                                      data_capture_s3_uri=m.data_capture_s3_uri,  # type: ignore[arg-type]
+                                      baseline_s3_uri=self._baseline_uri(m), features=tuple(m.drift_features))
+                        for m in models],
+                data_key_arn=args.data_key_arn,
+                logs_key_arn=args.logs_key_arn,
+                subnet_ids=args.subnet_ids,
+                security_group_id=args.security_group_id,
+                image_uri=args.drift_image_uri,  # type: ignore[arg-type]
+                schedule_expression=args.schedule_expression,
+                period_hours=self._period // 3600,
+                threshold=args.alarms.drift_threshold,
+                instance_type=args.instance_type,
+                instance_count=args.instance_count,
+                volume_size_gb=args.volume_size_gb,
+                max_runtime_seconds=args.max_runtime_seconds,
+                log_group=args.processing_log_group,  # type: ignore[arg-type]
+                log_retention_days=args.log_retention_days,
+                protect=args.protect,
+                retain_on_delete=args.retain_on_delete,
+                permissions_boundary_arn=args.permissions_boundary_arn,
+            ),
+            self._child,
+        )
+        self.role_arn = self.drift_jobs.role_arn
+        for model in models:
+            schedule = self.drift_jobs.schedule_names[model.name]
+            self.drift_schedule_names[model.name] = schedule
+            if model.drift_features:
+                self._drift_alarm(model, schedule)
+
     # -- Model Monitor ------------------------------------------------------------------------------------
     def _data_quality(self, model: MonitoredModel, role: aws.iam.Role) -> None:
         ctx, args = self._ctx, self._args
@@ -585,6 +683,7 @@ class Monitoring(pulumi.ComponentResource):
             opts=self._child,
         )
         self.schedule_names[model.name] = schedule_name
+        self.drift_schedule_names[model.name] = schedule_name
         if model.drift_features:
             self._drift_alarm(model, schedule_name)
 
@@ -776,7 +875,7 @@ class Monitoring(pulumi.ComponentResource):
             pipeline_names = values[n_models:n_models + n_pipelines]
             arns = values[n_models + n_pipelines:]
             entries = [{"name": m.name, "endpoint": e, "variants": list(m.variant_names),
-                        "schedule": self.schedule_names.get(m.name), "features": list(m.drift_features),
+                        "schedule": self.drift_schedule_names.get(m.name), "features": list(m.drift_features),
                         "period": self._period,
                         "quality": ({"metric": m.model_quality.metric, "schedule": self.quality_schedule_names[m.name]}
                                     if m.model_quality and m.model_quality.metric else None)}

@@ -173,7 +173,7 @@ class Observability(pulumi.ComponentResource):
                 permissions_boundary_arn=args.permissions_boundary_arn,
                 opts=child,
             )
-            aws.iam.RolePolicy(
+            grafana_policy_resource = aws.iam.RolePolicy(
                 f"{name}-grafana",
                 name=ctx.naming.name("grafana", kind=NameKind.IAM_POLICY),
                 role=role.name,
@@ -192,7 +192,8 @@ class Observability(pulumi.ComponentResource):
                 data_sources=["CLOUDWATCH", *(["PROMETHEUS"] if workspace else [])],
                 kms_key_id=self.kms_key_arn,
                 tags=ctx.tagging.resource(COMPONENT, grafana_name),
-                opts=child,
+                # Grafana checks that it can assume and use the role when the workspace is created.
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[grafana_policy_resource]),
             )
             self.grafana_workspace_id = grafana.id
             self.grafana_endpoint = grafana.endpoint

@@ -3,7 +3,10 @@
 Stack file keys (camelCase, under ``mlops-platform:``)::
 
     monitoring:
-      scheduleExpression: cron(0 * ? * * *)   # Model Monitor: hourly, daily (cron(0 H ? * * *)) or every N hours
+      engine: processing                      # drift jobs on SageMaker Processing (default) or model-monitor (opt-in)
+      imageTag: drift-1                       # processing: the training repository's image tag the drift job runs
+      processingLogGroup: create              # processing: create /aws/sagemaker/ProcessingJobs (KMS) or use the existing one
+      scheduleExpression: cron(0 * ? * * *)   # drift runs: hourly, daily (cron(0 H ? * * *)) or every N hours
       instanceType: ml.m5.large               # the monitoring (processing) job's instance
       instanceCount: 1
       volumeSizeGb: 20
@@ -16,13 +19,13 @@ Stack file keys (camelCase, under ``mlops-platform:``)::
         minInvocations: 10                    # invocation drop: endpoint invocations per period below this (unset: off)
         periodSeconds: 300
         evaluationPeriods: 3
-        driftThreshold: 0.1                   # feature_baseline_drift_<feature> above this (Model Monitor's default)
+        driftThreshold: 0.1                   # feature_baseline_drift_<feature> (KS distance) above this (Model Monitor's default)
       models:                                 # per served model (keys are names from `models`)
         churn:
           driftFeatures: [tenure, monthly_charges]   # <= 10; the drift alarm (and retraining) needs at least one
           baselineS3Uri: s3://.../baseline    # default s3://<models bucket>/<prefix>/churn/baseline
           minInvocations: 100                 # this model's invocation-drop threshold
-          modelQuality:                       # only with ground truth
+          modelQuality:                       # only with ground truth, and engine model-monitor
             groundTruthS3Uri: s3://<datasets bucket>/ground-truth/churn
             problemType: BinaryClassification
             inferenceAttribute: prediction
@@ -68,7 +71,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from mlops_blueprint.config_base import Section
+from mlops_blueprint.config_base import RetentionDays, Section, alarm_window_problem
 from mlops_blueprint.naming import NameKind, fit
 
 SEVERITIES: tuple[str, ...] = ("critical", "warning", "info")
@@ -87,6 +90,7 @@ DEFAULT_ROUTES: dict[str, str] = {
 PROBLEM_TYPES: tuple[str, ...] = ("BinaryClassification", "MulticlassClassification", "Regression")
 # CloudWatch metric math alarms take at most 10 metrics: one per watched feature.
 MAX_DRIFT_FEATURES = 10
+MAX_METRIC_FILTERS_PER_LOG_GROUP = 100  # CloudWatch Logs quota: the processing engine's drift metrics
 MAX_MONITORING_RUNTIME_SECONDS = 3600  # Model Monitor: a run must fit in the hour
 HOURS_PER_MONTH = 730  # AWS pricing's month
 _SCHEDULE = re.compile(r"cron\(0 (?P<hour>\*|\d{1,2}|\d{1,2}/\d{1,2}) \? \* \* \*\)")
@@ -100,6 +104,8 @@ _PREFIX = re.compile(rf"{_PREFIX_SEGMENT}(/{_PREFIX_SEGMENT})*")
 # A CloudWatch metric name segment: the feature's column name as Model Monitor reports it.
 _FEATURE = re.compile(r"[A-Za-z0-9_.\-]{1,200}")
 _PIPELINE_PARAMETER = re.compile(r"[A-Za-z0-9\-_]{1,256}")
+# An ECR image tag.
+_IMAGE_TAG = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$"
 # What the offline preview puts where a stack file holds an encrypted value (mock_runtime.SECRET_PLACEHOLDER).
 _SECRET_PLACEHOLDER = "[secret]"
 
@@ -204,9 +210,9 @@ class AlarmsConfig(Section):
 
     @model_validator(mode="after")
     def _window(self) -> AlarmsConfig:
-        if self.period_seconds * self.evaluation_periods > 86400:
-            raise ValueError(f"periodSeconds x evaluationPeriods is {self.period_seconds * self.evaluation_periods} s; "
-                             "CloudWatch evaluates at most one day (86400 s)")
+        problem = alarm_window_problem(self.period_seconds, self.evaluation_periods)
+        if problem:
+            raise ValueError(problem)
         return self
 
 
@@ -272,8 +278,20 @@ class ModelMonitoringConfig(Section):
 
 
 class MonitoringConfig(Section):
-    """SageMaker Model Monitor per served model, CloudWatch alarms and the environment's dashboard."""
+    """Drift detection per served model, CloudWatch alarms and the environment's dashboard."""
 
+    engine: Literal["processing", "model-monitor"] = Field(
+        default="processing",
+        description="processing: scheduled SageMaker Processing drift jobs (default; Model Monitor is closed to new "
+                    "customers); model-monitor: Model Monitor schedules, for accounts that have it")
+    image_tag: str = Field(default="drift-1", pattern=_IMAGE_TAG,
+                           description="processing: tag of the training repository's image the drift job runs "
+                                       "(tags are immutable: push a new one to change the job)")
+    processing_log_group: Literal["create", "existing"] = Field(
+        default="create",
+        description="processing: create /aws/sagemaker/ProcessingJobs (KMS, retention) for the drift metric filters, "
+                    "or use the one the account already has")
+    log_retention_days: RetentionDays = Field(default=30, description="processing: retention of that log group")
     schedule_expression: str = Field(default="cron(0 * ? * * *)", description="hourly, daily or every N hours")
     instance_type: str = Field(default="ml.m5.large", description="monitoring job instance type")
     instance_count: int = Field(default=1, ge=1, le=100)
@@ -395,7 +413,9 @@ class RetrainingConfig(Section):
     """Drift-triggered retraining: the model's drift alarm starts the training pipeline, at most once per period."""
 
     enabled: bool = Field(default=False, description="default for every model")
-    min_period_hours: int = Field(default=24, ge=1, le=8760, description="cooldown after a triggered retraining")
+    # < 1 year: the cooldown is a Step Functions wait, and a standard execution ends after one year
+    # (the rule would then never be enabled again).
+    min_period_hours: int = Field(default=24, ge=1, le=8759, description="cooldown after a triggered retraining")
     model_parameter_name: str | None = Field(default=None, pattern=r"^[A-Za-z0-9\-_]{1,256}$",
                                              description="the pipeline parameter naming the model (unset: none)")
     models: dict[str, ModelRetrainingConfig] = Field(default_factory=dict)
@@ -492,6 +512,12 @@ def monitoring_problems(
     """
     problems: list[str] = []
     known = set(model_names)
+    if monitoring.engine == "processing":
+        watched = sum(len(monitoring.for_model(n).drift_features) for n in model_names
+                      if n in captured_models and monitoring.for_model(n).enabled)
+        if watched > MAX_METRIC_FILTERS_PER_LOG_GROUP:
+            problems.append(f"monitoring.models: {watched} driftFeatures in all; the processing engine publishes each "
+                            f"through a log metric filter and a log group takes at most {MAX_METRIC_FILTERS_PER_LOG_GROUP}")
     for section, names in (("monitoring.models", monitoring.models), ("retraining.models", retraining.models)):
         for name in sorted(set(names) - known):
             problems.append(f"{section}.{name}: no served model is named {name!r} "
@@ -499,8 +525,11 @@ def monitoring_problems(
     for name in model_names:
         settings = monitoring.for_model(name)
         if settings.drift_features and (name not in captured_models or not settings.enabled):
-            problems.append(f"monitoring.models.{name}.driftFeatures: drift is measured by the data-quality schedule, "
+            problems.append(f"monitoring.models.{name}.driftFeatures: drift is measured over captured requests, "
                             "which needs data capture (dataCapturePercent > 0) and monitoring enabled for the model")
+        if settings.model_quality is not None and monitoring.engine != "model-monitor":
+            problems.append(f"monitoring.models.{name}.modelQuality: model-quality monitoring runs on Model Monitor; "
+                            f"set monitoring.engine: model-monitor (now {monitoring.engine!r}) or remove modelQuality")
         if settings.model_quality is not None and name not in captured_models:
             problems.append(f"monitoring.models.{name}.modelQuality: the model's endpoint captures no data "
                             "(dataCapturePercent 0), so there is nothing to compare ground truth with")
@@ -511,7 +540,7 @@ def monitoring_problems(
             problems.append(f"{where}: retraining {name!r} is triggered by its drift alarm, which needs "
                             f"monitoring.models.{name}.driftFeatures (the features to watch)")
         if name not in captured_models or not settings.enabled:
-            problems.append(f"{where}: retraining {name!r} needs its data-quality monitoring, which needs data "
+            problems.append(f"{where}: retraining {name!r} needs its drift monitoring, which needs data "
                             f"capture (dataCapturePercent > 0) and monitoring.models.{name}.enabled")
     return problems
 

@@ -3,8 +3,10 @@
 ``mlops-blueprint pipeline retrain --drift-report LOCATION`` (a local path or ``s3://`` URI) takes
 either of these JSON documents; the ``Monitoring`` and ``Retraining`` components produce both.
 
-1. **A Model Monitor violations report** — ``constraint_violations.json``, written by each
-   monitoring execution under the schedule's output
+1. **A violations report** — ``constraint_violations.json`` in Model Monitor's shape, written by
+   each drift run: by the ``processing`` engine's drift job (:mod:`.drift_stats`) next to the
+   captures (``s3://<artifactBucketName>/data-capture/<model>/drift-reports/<run>/``), or by a Model
+   Monitor execution under the schedule's output
    (``s3://<artifactBucketName>/monitoring/<model>/data-quality/<endpoint>/<schedule>/<yyyy>/<mm>/<dd>/<hh>/``)::
 
        {"violations": [
@@ -35,12 +37,13 @@ either of these JSON documents; the ``Monitoring`` and ``Retraining`` components
 
    ``state.value`` ``ALARM`` is drift (any other value is not). The drifting features come from
    the metric names in ``configuration`` when present; the retrain step then also reads the
-   latest ``constraint_violations.json`` of the model's data-quality reports, when there is one.
+   latest ``constraint_violations.json`` of the model's drift reports (either engine), when there is one.
    If the stack exports ``driftAlarmArns``, the event's alarm must be this model's.
 
-:func:`drift_report` is the sandbox's stand-in for a Model Monitor execution (two-sample
-Kolmogorov-Smirnov distance per feature against the baseline data, Model Monitor's default
-threshold 0.1), and :func:`drift_alarm_event` the alarm's event; both emit exactly the shapes above.
+:func:`drift_report` compares two datasets directly (``pipeline drift-check``: two-sample
+Kolmogorov-Smirnov distance per feature, Model Monitor's default threshold 0.1), and
+:func:`drift_alarm_event` is the alarm's event (the sandbox sends it when the metrics its drift
+run published cross the alarm's threshold); both emit exactly the shapes above.
 """
 
 from __future__ import annotations
@@ -51,6 +54,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mlops_blueprint.pipelines.drift_stats import CAPTURE_PREFIX, REPORTS_FOLDER
 from mlops_blueprint.pipelines.errors import InputError
 
 if TYPE_CHECKING:
@@ -182,15 +186,21 @@ def check_alarm(signal: DriftSignal, ctx: PipelineContext) -> None:
                          f"'{ctx.model}''s drift alarm {expected}")
 
 
+def report_prefixes(model: str) -> tuple[str, ...]:
+    """Where each engine's drift runs write their reports: the drift jobs next to the captures,
+    Model Monitor under its data-quality output."""
+    return (f"{CAPTURE_PREFIX}/{model}/{REPORTS_FOLDER}/", f"{MONITORING_PREFIX}/{model}/data-quality/")
+
+
 def latest_report(ctx: PipelineContext) -> str | None:
-    """The newest ``constraint_violations.json`` under the model's data-quality reports, if any."""
+    """The newest ``constraint_violations.json`` of the model's drift reports (either engine), if any."""
     bucket = str(ctx.outputs.require("artifactBucketName", "monitoring reports"))
-    prefix = f"{MONITORING_PREFIX}/{ctx.model}/data-quality/"
     newest: tuple[Any, str] | None = None
-    for page in ctx.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-        for item in page.get("Contents", []):
-            if item["Key"].endswith("/" + VIOLATIONS_FILE) and (newest is None or item["LastModified"] > newest[0]):
-                newest = (item["LastModified"], item["Key"])
+    for prefix in report_prefixes(ctx.model):
+        for page in ctx.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+            for item in page.get("Contents", []):
+                if item["Key"].endswith("/" + VIOLATIONS_FILE) and (newest is None or item["LastModified"] > newest[0]):
+                    newest = (item["LastModified"], item["Key"])
     return f"s3://{bucket}/{newest[1]}" if newest else None
 
 

@@ -14,7 +14,7 @@ What runs where:
 Names come from the dev stack itself: the offline preview of ``dev`` is run and its plan's
 outputs *are* the sandbox's stack outputs (buckets, roles, key, subnets, ...). Outputs the dev plan
 does not have yet are computed with the project's naming (``modelPackageGroupNames``,
-``ecrRepositoryUrls``, ``mlflowArtifactUri``, ``driftAlarmArns``) and the tracking URL is the local
+``ecrRepositoryUrls``, ``mlflowArtifactUri``, ``driftAlarmArns``, ``driftScheduleNames``) and the tracking URL is the local
 server's. They are written to ``<workdir>/outputs.json``, so the ``pipeline`` commands run against
 the sandbox exactly as against a stack (``--keep-running``).
 
@@ -26,10 +26,14 @@ previewed against moto's registry before and after the challenger's package is a
 summary prints the plan diff — the ``pulumi up`` the deploy workflow would run on that approval.
 
 The lifecycle: dataset v1 → train → register → deploy (stable) → a prediction from the served
-model, checked against the model loaded directly → drifted dataset v2 → a Model Monitor violations
-report and the drift alarm's event → per challenger: retrain (metric gate; a winner goes out as a
-canary) → promote (or not) → optionally rollback. Every process is stopped at the end, on failure,
-on Ctrl-C and on SIGTERM.
+model, checked against the model loaded directly → ``pipeline baseline`` (the drift baseline of
+dataset v1) → production traffic drifts: the drifted dataset v2 is sent to the served model and
+every request is captured in SageMaker's data-capture layout on moto's S3 → the drift job's module
+(:mod:`.drift_stats`, unchanged) reads those captures and the baseline, writes its reports next to
+the captures and publishes its metrics to moto's CloudWatch → the drift alarm's rule (a watched
+feature's metric above the threshold) decides, and its event starts → per challenger: retrain
+(metric gate; a winner goes out as a canary) → promote (or not) → optionally rollback. Every
+process is stopped at the end, on failure, on Ctrl-C and on SIGTERM.
 """
 
 from __future__ import annotations
@@ -42,12 +46,15 @@ import sys
 import tempfile
 import time
 import uuid
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 
+from mlops_blueprint.components.drift_job import schedule_name as drift_schedule_name
 from mlops_blueprint.naming import NameKind, Naming
 from mlops_blueprint.pipelines.context import AwsSettings, PipelineContext
 from mlops_blueprint.pipelines.errors import GateFailed, PipelineError
@@ -68,7 +75,7 @@ CHALLENGERS: dict[str, dict[str, Any]] = {
     "better": {},                                      # the default forest, retrained on current data
     "worse": {"n_estimators": 1, "max_depth": 1},      # a deliberately under-fit stump
 }
-MONITORING_SCHEDULE = "data-quality"
+CAPTURE_BATCH_ROWS = 100     # rows per request sent to the served model (one capture record each)
 
 
 @dataclass
@@ -115,6 +122,12 @@ class LifecycleResult:
     prediction_rows: Any = None
     served_predictions: list[Any] = field(default_factory=list)
     direct_predictions: list[Any] = field(default_factory=list)
+    baseline: dict[str, Any] = field(default_factory=dict)       # what `pipeline baseline` wrote
+    capture_keys: list[str] = field(default_factory=list)        # the captured requests on S3
+    drift: Any = None                                            # drift_stats.DriftResult of the drift run
+    drift_reports_uri: str | None = None                         # where the drift run wrote its reports
+    drift_metrics: dict[str, float] = field(default_factory=dict)  # published metric -> value (read back)
+    alarm_features: list[str] = field(default_factory=list)      # features whose metric crossed the threshold
     drift_report_uri: str | None = None
     drift_event_path: Path | None = None
     drift_report: dict[str, Any] = field(default_factory=dict)
@@ -145,6 +158,7 @@ def sandbox_outputs(plan_outputs: dict[str, Any], project: str, model: str, trac
                               for p in ("training", "inference")},
         "driftAlarmArns": {model: f"arn:aws:cloudwatch:{outputs['region']}:{outputs['accountId']}:alarm:"
                                   f"{naming.name(model, 'drift')}"},
+        "driftScheduleNames": {model: drift_schedule_name(naming, model)},
     }
     for name, value in supplied.items():
         present = outputs.get(name)
@@ -420,6 +434,24 @@ class Sandbox:
             path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
         return run_preview(SANDBOX_STACK, path, registry=RegistrySource("endpoint", self.moto_url)).plan
 
+    def capture_traffic(self, frame: Any, variant: str, when: datetime) -> list[str]:
+        """Send ``frame`` to the served model in batches and record every request and response as
+        SageMaker's data capture does (one JSON line per request, in the variant's hour folder)."""
+        from mlops_blueprint.pipelines.drift_stats import capture_key, capture_record
+
+        assert self.ctx is not None and self.model_server is not None
+        lines = []
+        for start in range(0, len(frame), CAPTURE_BATCH_ROWS):
+            batch = frame.iloc[start:start + CAPTURE_BATCH_ROWS]
+            predictions = self.model_server.predict(batch)
+            lines.append(capture_record(list(batch.columns), batch.values.tolist(), predictions, when,
+                                        uuid.uuid4().hex))
+        key = capture_key(self.options.model, self.ctx.endpoint_name, variant, when, uuid.uuid4().hex)
+        bucket = str(self.outputs["artifactBucketName"])
+        self.ctx.s3.put_object(Bucket=bucket, Key=key, Body=("\n".join(lines) + "\n").encode(),
+                               ContentType="application/jsonlines", **self.ctx.kms_args())
+        return [f"s3://{bucket}/{key}"]
+
     def snapshot(self, step: str) -> EndpointSnapshot | None:
         from mlops_blueprint.pipelines.deploy import STAGE_TAG, endpoint_state
         from mlops_blueprint.pipelines.registry import CHAMPION, alias_version
@@ -438,12 +470,8 @@ class Sandbox:
 
         from mlops_blueprint.pipelines.data import FEATURES, default_dataset_key, make_dataset, split, upload_dataset
         from mlops_blueprint.pipelines.deploy import deploy, promote, rollback
-        from mlops_blueprint.pipelines.drift import (
-            drift_alarm_event,
-            drift_report,
-            load_signal,
-            report_key,
-        )
+        from mlops_blueprint.pipelines.drift import drift_alarm_event, load_signal
+        from mlops_blueprint.pipelines.drift_stats import VIOLATIONS_FILE, run_for_endpoint, write_baseline
         from mlops_blueprint.pipelines.registry import register
         from mlops_blueprint.pipelines.retrain import retrain
         from mlops_blueprint.pipelines.serve import LocalModelServer
@@ -510,25 +538,52 @@ class Sandbox:
         self.step(f"prediction from {self.model_server.url}: {result.served_predictions} "
                  f"(model loaded directly: {result.direct_predictions})")
 
-        # Drift: production data moves; the monitor reports it and the drift alarm fires.
-        drifted = make_dataset("drifted")
+        # The drift baseline of the training data, as the `pipeline baseline` step writes it.
         lap("predict")
-        result.dataset_v2 = upload_dataset(ctx, drifted, key)
-        result.drift_report = drift_report(baseline, drifted, FEATURES)
-        report = report_key(options.model, ctx.endpoint_name, MONITORING_SCHEDULE)
-        artifact_bucket = str(self.outputs["artifactBucketName"])
-        ctx.s3.put_object(Bucket=artifact_bucket, Key=report, Body=json.dumps(result.drift_report, indent=2).encode(),
-                          ContentType="application/json", **ctx.kms_args())
-        result.drift_report_uri = f"s3://{artifact_bucket}/{report}"
-        features = [v["feature_name"] for v in result.drift_report["violations"]]
-        event = drift_alarm_event(ctx.outputs.per_model("driftAlarmArns", options.model), features=features,
-                                  endpoint=ctx.endpoint_name, schedule=MONITORING_SCHEDULE)
-        result.drift_event_path = self.workdir / "drift-event.json"
-        result.drift_event_path.write_text(json.dumps(event, indent=2), encoding="utf-8")
-        self.step(f"drift: dataset v2 {result.dataset_v2.version_id}; {len(features)} violation(s) in "
-                 f"{result.drift_report_uri}; drift alarm event in {result.drift_event_path}")
+        result.baseline = write_baseline(ctx, key, result.dataset_v1.version_id)
+        self.step(f"pipeline baseline: {result.baseline['uri']} ({result.baseline['rows']} rows of dataset v1)")
+        lap("baseline")
 
-        lap("drift report + event")
+        # Production traffic drifts: the served model answers it and every request is captured.
+        drifted = make_dataset("drifted")
+        result.dataset_v2 = upload_dataset(ctx, drifted, key)
+        variant = max(result.deploy.weights.items(), key=lambda kv: kv[1])[0]
+        when = datetime.now(timezone.utc)
+        result.capture_keys = self.capture_traffic(drifted[list(FEATURES)], variant, when)
+        self.step(f"sent dataset v2 ({len(drifted)} rows) to the served model; captured in "
+                 f"{', '.join(result.capture_keys)}")
+        lap("captured traffic")
+
+        # The drift job's run, on exactly those captures: the module the Processing job runs.
+        artifact_bucket = str(self.outputs["artifactBucketName"])
+        schedule = ctx.outputs.per_model("driftScheduleNames", options.model)
+        start = when.replace(minute=0, second=0, microsecond=0)
+        end = start + timedelta(hours=1)
+        cloudwatch = ctx.client("cloudwatch")
+        result.drift, result.drift_reports_uri = run_for_endpoint(
+            ctx.s3, cloudwatch, bucket=artifact_bucket, model=options.model, endpoint=ctx.endpoint_name,
+            schedule=schedule, start=start, end=end, sse=ctx.kms_args())
+        result.drift_report = result.drift.violations()
+        result.drift_report_uri = f"{result.drift_reports_uri}{VIOLATIONS_FILE}"
+        self.step(f"drift run over {result.drift.records} captured rows: drift in "
+                 f"{', '.join(result.drift.drifted_features) or 'no feature'} (KS > {result.drift.threshold:g}); "
+                 f"reports in {result.drift_reports_uri}")
+
+        # The drift alarm: a watched feature's published metric above the threshold sends its event.
+        result.drift_metrics = published_drift(cloudwatch, ctx.endpoint_name, schedule, FEATURES, start, end)
+        result.alarm_features = sorted(f for f, v in result.drift_metrics.items() if v > result.drift.threshold)
+        lap("drift run")
+        if not result.alarm_features:
+            self.step("the drift alarm stays OK: no retraining")
+            options = replace(options, challengers=())
+        else:
+            event = drift_alarm_event(ctx.outputs.per_model("driftAlarmArns", options.model),
+                                      features=result.alarm_features, endpoint=ctx.endpoint_name, schedule=schedule)
+            result.drift_event_path = self.workdir / "drift-event.json"
+            result.drift_event_path.write_text(json.dumps(event, indent=2), encoding="utf-8")
+            self.step(f"the drift alarm enters ALARM on {', '.join(result.alarm_features)} (metrics read back from "
+                     f"CloudWatch); its event in {result.drift_event_path}")
+        lap("drift alarm")
         result.rollout_before = self.preview_registry_stack()
         self.step(f"a stack declaring {options.model} from the registry serves package "
                  f"v{_served_version(result.rollout_before, options.model)} (offline preview against moto)")
@@ -579,6 +634,23 @@ class Sandbox:
         return result
 
 
+def published_drift(cloudwatch: Any, endpoint: str, schedule: str, features: Sequence[str], start: datetime,
+                    end: datetime) -> dict[str, float]:
+    """feature -> the largest ``feature_baseline_drift_<feature>`` published for the period: what the
+    drift alarm's ``MAX`` of its watched features evaluates."""
+    from mlops_blueprint.pipelines.drift_stats import FEATURE_METRIC_PREFIX, NAMESPACE
+
+    values: dict[str, float] = {}
+    dimensions = [{"Name": "Endpoint", "Value": endpoint}, {"Name": "MonitoringSchedule", "Value": schedule}]
+    for feature in features:
+        points = cloudwatch.get_metric_statistics(
+            Namespace=NAMESPACE, MetricName=f"{FEATURE_METRIC_PREFIX}{feature}", Dimensions=dimensions,
+            StartTime=start, EndTime=end + timedelta(minutes=5), Period=3600, Statistics=["Maximum"])["Datapoints"]
+        if points:
+            values[feature] = max(p["Maximum"] for p in points)
+    return values
+
+
 def _served_version(plan: dict[str, Any], model: str) -> Any:
     return (plan.get("outputs", {}).get("servedModelPackages") or {}).get(model, {}).get("version")
 
@@ -606,9 +678,12 @@ def print_summary(console: Console, sandbox: Sandbox, result: LifecycleResult) -
     match = "[green]equal[/]" if result.served_predictions == result.direct_predictions else "[red]DIFFERENT[/]"
     table.add_row("predict", f"models:/…/{result.served_version} served locally: {result.served_predictions}; "
                              f"loaded directly: {match}")
-    table.add_row("drift", f"dataset v2 {result.dataset_v2.version_id}; "
+    table.add_row("drift", f"dataset v2 {result.dataset_v2.version_id} served and captured "
+                           f"({len(result.capture_keys)} capture file(s)); drift run: "
                            f"{len(result.drift_report['violations'])} violation(s): "
-                           f"{', '.join(v['feature_name'] for v in result.drift_report['violations'])}")
+                           f"{', '.join(v['feature_name'] for v in result.drift_report['violations'])}\n"
+                           f"reports: {result.drift_reports_uri}; alarm: "
+                           f"{', '.join(result.alarm_features) or 'OK'}")
     for outcome in result.challengers:
         gate = outcome.gate
         scores = (f"{metric} {gate.challenger_score:.4f} vs champion v{gate.champion_version} "

@@ -104,8 +104,10 @@ def test_a_served_model_in_staging_is_captured_monitored_and_autoscaled(tmp_path
     assert plan["outputs"]["endpointNames"] == {"churn": endpoint["inputs"]["name"]}
     targets = {t["inputs"]["resourceId"] for t in of_type(plan, "aws:appautoscaling/target:Target")}
     assert targets == {f"endpoint/{endpoint['inputs']['name']}/variant/{v}" for v in variants}
-    [schedule] = of_type(plan, "aws:sagemaker/monitoringSchedule:MonitoringSchedule")
-    assert schedule["inputs"]["monitoringScheduleConfig"]["monitoringType"] == "DataQuality"
+    # Monitored by the default drift engine: a scheduled processing job, no Model Monitor.
+    assert of_type(plan, "aws:sagemaker/monitoringSchedule:MonitoringSchedule") == []
+    [schedule] = of_type(plan, "aws:scheduler/schedule:Schedule")
+    assert schedule["inputs"]["target"]["arn"].endswith(":sagemaker:createProcessingJob")
     for model in of_type(plan, "aws:sagemaker/model:Model"):
         assert model["inputs"]["enableNetworkIsolation"] is True
         assert model["inputs"]["vpcConfig"]["subnets"] == plan["outputs"]["servingSubnetIds"]

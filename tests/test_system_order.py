@@ -37,6 +37,8 @@ CHECKED_AT_CREATE = (
     "aws:cloudwatch/eventTarget:EventTarget",
     "aws:sfn/stateMachine:StateMachine",
     "aws:grafana/workspace:Workspace",
+    # Starts processing jobs as the drift jobs' role, with the Scheduler's role, from its first run.
+    "aws:scheduler/schedule:Schedule",
 )
 # Types that name role ARNs without AWS using the role when they are created.
 NOT_CHECKED = {

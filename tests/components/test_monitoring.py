@@ -60,7 +60,7 @@ def fraud(**overrides: Any) -> MonitoredModel:
 
 def build(ctx: StackContext, models: list[MonitoredModel], **kwargs: Any) -> MockRun:
     values: dict[str, Any] = {"models_bucket_name": MODELS_BUCKET, "data_key_arn": DATA_KEY, "subnet_ids": SUBNETS,
-                              "security_group_id": SG, "alarm_topics": TOPICS}
+                              "security_group_id": SG, "alarm_topics": TOPICS, "engine": "model-monitor"}
     values.update(kwargs)
 
     def program() -> None:
@@ -308,7 +308,7 @@ def test_model_quality_tags_are_spelled_out_in_the_template(dev_context: StackCo
 
 @pytest.mark.parametrize(("models", "kwargs", "message"), [
     ([churn(drift_features=[f"f{i}" for i in range(11)])], {}, "at most 10 metrics"),
-    ([churn(data_capture_s3_uri=None)], {}, "drift is measured by the data-quality schedule"),
+    ([churn(data_capture_s3_uri=None)], {}, "drift is measured over captured requests"),
     ([churn(model_quality=QUALITY, data_capture_s3_uri=None, drift_features=())], {}, "needs captured predictions"),
     ([churn(variant_names=[])], {}, "at least one variant"),
     ([churn(), churn()], {}, "listed twice"),
@@ -325,7 +325,7 @@ def test_bad_args_fail_before_anything_is_registered(dev_context: StackContext, 
 
     def program() -> None:
         values: dict[str, Any] = {"models_bucket_name": MODELS_BUCKET, "data_key_arn": DATA_KEY, "subnet_ids": SUBNETS,
-                                  "security_group_id": SG, "alarm_topics": TOPICS, **kwargs}
+                                  "security_group_id": SG, "alarm_topics": TOPICS, "engine": "model-monitor", **kwargs}
         Monitoring("monitoring", MonitoringArgs(context=dev_context, models=models, **values))
 
     run = run_program(program, stack="dev", project="mlops-platform", capture_errors=True)
@@ -340,7 +340,7 @@ def test_thresholds_are_checked(dev_context: StackContext) -> None:
         from mlops_blueprint.components.monitoring import _validate
         _validate(MonitoringArgs(context=dev_context, models_bucket_name=MODELS_BUCKET, data_key_arn=DATA_KEY,
                                  subnet_ids=SUBNETS, security_group_id=SG, alarm_topics=TOPICS, models=[churn()],
-                                 alarms=AlarmThresholds(latency_statistic="p42")))
+                                 alarms=AlarmThresholds(latency_statistic="p42"), engine="model-monitor"))
 
 
 def test_what_runs_as_the_monitoring_role_waits_for_its_policy(dev_context: StackContext) -> None:

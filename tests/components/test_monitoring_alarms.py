@@ -39,7 +39,8 @@ def model(name: str, variants: list[str], **overrides: Any) -> MonitoredModel:
 def build(ctx: StackContext, models: list[MonitoredModel], **kwargs: Any) -> MockRun:
     values: dict[str, Any] = {"models_bucket_name": MODELS_BUCKET, "data_key_arn": f"arn:aws:kms:us-east-1:{ACCOUNT}:key/d",
                               "subnet_ids": ["subnet-0aaa1111bbbb2222c"], "security_group_id": "sg-0123456789abcdef0",
-                              "alarm_topics": TOPICS, "pipeline_names": ["mlops-platform-prod-training"]}
+                              "alarm_topics": TOPICS, "pipeline_names": ["mlops-platform-prod-training"],
+                              "engine": "model-monitor"}
     values.update(kwargs)
 
     def program() -> None:
@@ -225,7 +226,7 @@ def test_every_alarm_kind_needs_a_topic(prod_context: StackContext, kind: str) -
         from mlops_blueprint.components.monitoring import _validate
         _validate(MonitoringArgs(context=prod_context, models_bucket_name=MODELS_BUCKET, data_key_arn="k",
                                  subnet_ids=[], security_group_id="sg", alarm_topics=topics,
-                                 models=[model("churn", ["current"])]))
+                                 models=[model("churn", ["current"])], engine="model-monitor"))
 
 
 def test_alarm_names_of_two_models_never_meet(prod_context: StackContext) -> None:

@@ -170,3 +170,35 @@ def test_a_consistent_setup_has_no_problems() -> None:
     monitoring = MonitoringConfig.model_validate({"models": {"churn": {"driftFeatures": ["tenure"]}}})
     retraining = RetrainingConfig.model_validate({"enabled": True})
     assert monitoring_problems(monitoring, retraining, ["churn"], captured_models=["churn"]) == []
+
+
+def test_drift_runs_on_processing_jobs_unless_model_monitor_is_chosen() -> None:
+    default = MonitoringConfig()
+    assert (default.engine, default.image_tag, default.processing_log_group) == ("processing", "drift-1", "create")
+    assert MonitoringConfig.model_validate({"engine": "model-monitor"}).engine == "model-monitor"
+    assert "engine" in errors(MonitoringConfig, {"engine": "evidently"})
+    assert "imageTag" in errors(MonitoringConfig, {"imageTag": "bad tag"})
+    assert "processingLogGroup" in errors(MonitoringConfig, {"processingLogGroup": "maybe"})
+
+
+def test_model_quality_needs_the_model_monitor_engine() -> None:
+    quality = {"groundTruthS3Uri": "s3://bkt/gt", "problemType": "Regression", "inferenceAttribute": "y"}
+    processing = MonitoringConfig.model_validate({"models": {"churn": {"modelQuality": quality}}})
+    problems = monitoring_problems(processing, RetrainingConfig(), ["churn"], captured_models=["churn"])
+    assert [p for p in problems if "engine" in p] == [
+        p for p in problems if p.startswith("monitoring.models.churn.modelQuality: model-quality monitoring runs on "
+                                            "Model Monitor; set monitoring.engine: model-monitor")] != []
+    monitor = MonitoringConfig.model_validate({"engine": "model-monitor", "models": {"churn": {"modelQuality": quality}}})
+    assert monitoring_problems(monitor, RetrainingConfig(), ["churn"], captured_models=["churn"]) == []
+
+
+def test_the_processing_engine_watches_at_most_a_log_groups_metric_filters() -> None:
+    models = {f"m{i}": {"driftFeatures": [f"f{j}" for j in range(10)]} for i in range(11)}
+    names = sorted(models)
+    problems = monitoring_problems(MonitoringConfig.model_validate({"models": models}), RetrainingConfig(), names, names)
+    assert any(p.startswith("monitoring.models: 110 driftFeatures in all") for p in problems)
+    monitor = MonitoringConfig.model_validate({"engine": "model-monitor", "models": models})
+    assert monitoring_problems(monitor, RetrainingConfig(), names, names) == []
+    kept = names[:10]
+    fewer = MonitoringConfig.model_validate({"models": {n: models[n] for n in kept}})
+    assert monitoring_problems(fewer, RetrainingConfig(), kept, kept) == []

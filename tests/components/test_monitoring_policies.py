@@ -43,7 +43,8 @@ def plan_for(ctx: StackContext, *, default_tags: bool = True, boundary: str | No
                                    f"s3://{bucket}/data-capture/churn", drift_features=["tenure", "monthly_charges"],
                                    model_quality=ModelQuality(f"s3://{bucket}/ground-truth/churn", "BinaryClassification",
                                                               "prediction", metric="accuracy", threshold=0.8))],
-            pipeline_names=[f"mlops-platform-{env}-training"], permissions_boundary_arn=boundary), opts)
+            pipeline_names=[f"mlops-platform-{env}-training"], permissions_boundary_arn=boundary,
+            engine="model-monitor"), opts)
         Retraining("retraining", RetrainingArgs(
             context=ctx, models=[RetrainedModel("churn", monitoring.drift_alarm_arns["churn"],
                                                 f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:pipeline/mlops-platform-{env}-training")],

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import boto3
 import pytest
+from moto import mock_aws
 
 from mlops_blueprint.pipelines.data import DRIFT, FEATURES, make_dataset
 from mlops_blueprint.pipelines.drift import (
@@ -97,3 +99,30 @@ def test_sandbox_outputs_keep_the_plan_and_add_what_it_lacks():
     assert outputs["ecrRepositoryUrls"]["inference"].endswith("/mlops-platform-dev-inference")
     assert outputs["driftAlarmArns"]["churn"] == ALARM
     assert outputs["trackingServerUrl"] == outputs["trackingUri"] == "http://127.0.0.1:5000"
+    # The drift run's MonitoringSchedule dimension is the one a stack's drift job (and alarm) uses.
+    assert outputs["driftScheduleNames"] == {"churn": "mlops-platform-dev-churn-drift-job"}
+
+
+@mock_aws
+def test_latest_report_finds_either_engines_newest_report():
+    """Drift jobs write next to the captures, Model Monitor under its data-quality output: the
+    retrain step reads whichever ran last."""
+    import time
+
+    from mlops_blueprint.pipelines.context import PipelineContext
+    from mlops_blueprint.pipelines.drift import latest_report
+    from mlops_blueprint.pipelines.outputs import StackOutputs
+
+    bucket = "mlops-platform-dev-models-123456789012-us-east-1"
+    s3 = boto3.client("s3", region_name="us-east-1")
+    s3.create_bucket(Bucket=bucket)
+    ctx = PipelineContext(StackOutputs({"artifactBucketName": bucket, "region": "us-east-1"}, "dev", "test"), model="churn")
+    assert latest_report(ctx) is None
+    monitor = report_key("churn", "mlops-platform-dev-churn", "dq")
+    s3.put_object(Bucket=bucket, Key=monitor, Body=b'{"violations": []}')
+    assert latest_report(ctx) == f"s3://{bucket}/{monitor}"
+    time.sleep(1.1)  # LastModified has one-second resolution
+    job = "data-capture/churn/drift-reports/mlops-platform-dev-churn-drift-d32c5kddcf5bb8c3/constraint_violations.json"
+    s3.put_object(Bucket=bucket, Key=job, Body=b'{"violations": []}')
+    s3.put_object(Bucket=bucket, Key="data-capture/fraud/drift-reports/x/constraint_violations.json", Body=b"{}")
+    assert latest_report(ctx) == f"s3://{bucket}/{job}"

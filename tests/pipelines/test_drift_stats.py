@@ -191,6 +191,25 @@ def test_run_for_endpoint_on_s3_writes_reports_next_to_the_captures_and_publishe
 
 
 @mock_aws
+def test_the_sandbox_alarm_reads_back_what_the_run_published(baseline: dict) -> None:
+    """The sandbox decides its drift alarm from the metrics the module published, as CloudWatch would."""
+    from mlops_blueprint.pipelines.sandbox import published_drift
+
+    s3 = boto3.client("s3", region_name="us-east-1")
+    cloudwatch = boto3.client("cloudwatch", region_name="us-east-1")
+    s3.create_bucket(Bucket="models")
+    s3.put_object(Bucket="models", Key=ds.baseline_key("churn"), Body=json.dumps(baseline).encode())
+    body = "\n".join(capture_lines(columns(1000, seed=21, shift={"f2": 0.8})))
+    s3.put_object(Bucket="models", Key=ds.capture_key("churn", "e", "v1", START, "x"), Body=body.encode())
+    ds.run_for_endpoint(s3, cloudwatch, bucket="models", model="churn", endpoint="e", schedule="sched",
+                        start=START, end=END)
+    values = published_drift(cloudwatch, "e", "sched", FEATURES, START, END)
+    assert set(values) == set(FEATURES)
+    assert sorted(f for f, v in values.items() if v > ds.DEFAULT_THRESHOLD) == ["f2"]
+    assert published_drift(cloudwatch, "e", "another-schedule", FEATURES, START, END) == {}
+
+
+@mock_aws
 def test_run_for_endpoint_without_a_baseline_says_how_to_write_one() -> None:
     s3 = boto3.client("s3", region_name="us-east-1")
     s3.create_bucket(Bucket="models")

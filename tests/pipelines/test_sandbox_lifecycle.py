@@ -17,7 +17,7 @@ from rich.console import Console
 from mlops_blueprint.pipelines.cli import main
 from mlops_blueprint.pipelines.errors import EXIT_FAILED, EXIT_OK
 from mlops_blueprint.pipelines.processes import MARKER_ENV, http_ok, processes_with_env
-from mlops_blueprint.pipelines.sandbox import Sandbox, SandboxOptions, print_summary
+from mlops_blueprint.pipelines.sandbox import CAPTURE_BATCH_ROWS, Sandbox, SandboxOptions, print_summary
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning",
                                         "ignore::ResourceWarning")
@@ -116,6 +116,42 @@ def test_prediction_comes_from_the_served_registered_model(lifecycle):
     direct = mlflow.pyfunc.load_model(model_uri).predict(result.prediction_rows)
     assert [int(p) for p in served] == [int(p) for p in direct] == result.served_predictions
     assert len(served) == len(result.prediction_rows) == 5
+
+
+def test_drift_comes_from_the_drift_module_on_the_captured_requests(lifecycle, s3):
+    """pipeline baseline → requests to the served model captured as SageMaker does → the drift
+    job's module on those captures → its metrics → the alarm's event that started retraining."""
+    from mlops_blueprint.pipelines import drift_stats
+    from mlops_blueprint.pipelines.data import DRIFT, FEATURES
+    from mlops_blueprint.pipelines.drift import latest_report
+
+    sandbox, result = lifecycle
+    bucket, model = sandbox.outputs["artifactBucketName"], sandbox.options.model
+    assert result.baseline["uri"] == f"s3://{bucket}/{drift_stats.baseline_key(model)}"
+    assert result.baseline["datasetVersion"] == result.dataset_v1.version_id
+    # The captures: SageMaker's layout, one record per request, answered by the served model.
+    [capture] = result.capture_keys
+    key = capture.removeprefix(f"s3://{bucket}/")
+    assert key.startswith(f"data-capture/{model}/{sandbox.endpoint_name}/") and key.endswith(".jsonl")
+    lines = s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode().splitlines()
+    assert len(lines) == -(-1500 // CAPTURE_BATCH_ROWS)  # one record per request of CAPTURE_BATCH_ROWS rows
+    record = json.loads(lines[0])
+    assert json.loads(record["captureData"]["endpointOutput"]["data"])["predictions"]
+    # The module's run: all of dataset v2 read back from the captures, reports next to them.
+    assert result.drift.records == 1500
+    assert result.drift_reports_uri.startswith(f"s3://{bucket}/data-capture/{model}/drift-reports/")
+    report_key = result.drift_reports_uri.removeprefix(f"s3://{bucket}/") + drift_stats.REPORT_FILE
+    report = json.loads(s3.get_object(Bucket=bucket, Key=report_key)["Body"].read())
+    assert report["statistic"] == "ks" and report["records"] == 1500
+    # Known answer: exactly the features the drifted dataset shifts or scales.
+    shifted = sorted(FEATURES[i] for i in DRIFT)
+    assert sorted(result.drift.drifted_features) == shifted == result.alarm_features
+    assert all(result.drift_metrics[f] <= drift_stats.DEFAULT_THRESHOLD for f in FEATURES if f not in shifted)
+    # Retraining read the module's report as the latest drift report.
+    assert latest_report(sandbox.ctx) == result.drift_report_uri
+    event = json.loads(result.drift_event_path.read_text())
+    assert event["detail"]["configuration"]["metrics"][0]["metricStat"]["metric"]["dimensions"] == {
+        "Endpoint": sandbox.endpoint_name, "MonitoringSchedule": sandbox.outputs["driftScheduleNames"][model]}
 
 
 def test_worse_challenger_is_not_promoted_and_the_endpoint_keeps_its_config(lifecycle, sagemaker):
