@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STACK ?= dev
 PLAN_DIR := build
 
-.PHONY: preview preview-all graph snapshots docs sandbox test bench clean
+.PHONY: preview preview-all check check-tools graph snapshots docs sandbox test bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,13 +18,30 @@ $(VENV)/.core-installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
 	touch $@
 
-# The test suite runs MLflow and moto for real, so it needs the [pipelines] extra too.
-$(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev,pipelines]'
+# The test suite runs MLflow and moto for real, so it needs the [pipelines] extra too, and the
+# scanners of `check` ([check] and checkov) to prove that each of them can fail.
+$(VENV)/.dev-installed: pyproject.toml | $(BIN)/python $(VENV)/checkov/bin/checkov
+	$(BIN)/python -m pip install --quiet -e '.[dev,pipelines,check]'
+	touch $@ $(VENV)/.core-installed $(VENV)/.check-installed
+
+# checkov pins old boto3/packaging: its own virtualenv, found by `check` at .venv/checkov.
+$(VENV)/checkov/bin/checkov: | $(BIN)/python
+	$(PYTHON) -m venv $(VENV)/checkov
+	$(VENV)/checkov/bin/python -m pip install --quiet 'checkov>=3.2,<4'
+
+$(VENV)/.check-installed: pyproject.toml | $(BIN)/python $(VENV)/checkov/bin/checkov
+	$(BIN)/python -m pip install --quiet -e '.[check]'
 	touch $@ $(VENV)/.core-installed
+
+check-tools: $(VENV)/.check-installed
 
 preview: $(VENV)/.core-installed
 	$(BIN)/mlops-blueprint preview --stack $(STACK) --json $(PLAN_DIR)/plan-$(STACK).json
+
+# Preflight, policy pack, checkov, cloudsplaining and the CI template scanners, offline (exit 1 on
+# an unsuppressed finding; suppressions with their reasons: policies/suppressions.yaml).
+check: $(VENV)/.check-installed
+	$(BIN)/mlops-blueprint check --stack $(STACK) --json $(PLAN_DIR)/check-$(STACK).json
 
 preview-all: $(VENV)/.core-installed
 	for stack in dev staging prod; do \
