@@ -8,16 +8,25 @@ can be previewed without being able to change anything:
   secret values, log events, image layers, feature-store records, instance console output).
 - ``ci-deploy``: only the deploy branch; writes limited to this stack's resources, by name prefix
   where the service has name-based ARNs and by ``project``/``environment`` tags where it does not
-  (KMS keys, EC2 network resources). With a permissions boundary configured, every role it creates
-  or changes must carry that boundary, so CI cannot mint a role stronger than the boundary.
+  (KMS keys, EC2 network resources, MLflow apps, Prometheus/Grafana workspaces). With a permissions
+  boundary configured, every role it creates or changes must carry that boundary, so CI cannot mint
+  a role stronger than the boundary.
+
+The deploy actions are not kept here: they are every write action of every type in the
+resource-type registry (:mod:`mlops_blueprint.resource_types`), fenced as the registry says, less
+:data:`WITHHELD_ACTIONS` and :data:`WITHHELD_OPERATIONS`. A type the stack starts to create is
+added there, and CI may deploy it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from fnmatch import fnmatchcase
 from typing import Any, Literal
 
+from mlops_blueprint import resource_types as rt
+from mlops_blueprint.components.drift_job import PROCESSING_LOG_GROUP
 from mlops_blueprint.context import StackContext
 from mlops_blueprint.policy_documents import Statement, document, statement
 
@@ -138,10 +147,17 @@ _S3_BUCKET_READ: tuple[str, ...] = (
 )
 
 
+def _read_actions() -> list[str]:
+    """The curated wildcards plus every refresh read of the registry they do not already cover
+    (S3 reads stay scoped to this stack's buckets, below)."""
+    reads = {a for t in rt.RESOURCE_TYPES.values() for a in t.read if not a.startswith("s3:")}
+    return [*_READ_ONLY_ACTIONS, *sorted(a for a in reads if not any(fnmatchcase(a, p) for p in _READ_ONLY_ACTIONS))]
+
+
 def read_only_statements(ctx: StackContext) -> list[Statement]:
     """What ``pulumi preview --refresh`` needs to read this stack's resources."""
     return [
-        statement("ReadPlatformMetadata", _READ_ONLY_ACTIONS, "*"),
+        statement("ReadPlatformMetadata", _read_actions(), "*"),
         statement("ReadOwnedBucketConfig", _S3_BUCKET_READ, [_s3(ctx, f"{owned_prefix(ctx)}-*")]),
     ]
 
@@ -162,128 +178,61 @@ def state_bucket_statements(bucket_arn: str, *, write: bool) -> list[Statement]:
 
 # Roles the platform passes to AWS services; PassRole to anything else is refused.
 _PASS_ROLE_SERVICES: tuple[str, ...] = (
-    "cloudformation", "cloudtrail", "events", "grafana", "monitoring.rds", "sagemaker", "states", "vpc-flow-logs",
+    "cloudformation", "cloudtrail", "events", "grafana", "monitoring.rds", "sagemaker", "scheduler", "states",
+    "vpc-flow-logs",
 )
 # Service-linked roles the platform's resources may need on first use.
 _SERVICE_LINKED_ROLES: tuple[str, ...] = ("rds", "sagemaker.application-autoscaling")
 
-# Changes to what a role may do: under the permissions boundary, when one is configured.
-_IAM_ROLE_PERMISSIONS: tuple[str, ...] = (
-    "iam:CreateRole", "iam:DeleteRolePolicy", "iam:PutRolePermissionsBoundary", "iam:PutRolePolicy",
-)
-_IAM_ROLE_ATTACH: tuple[str, ...] = ("iam:AttachRolePolicy", "iam:DetachRolePolicy")
-_IAM_ROLE_MANAGE: tuple[str, ...] = (
-    "iam:DeleteRole", "iam:TagRole", "iam:UntagRole", "iam:UpdateAssumeRolePolicy", "iam:UpdateRole",
-    "iam:UpdateRoleDescription",
-)
-_IAM_POLICY_MANAGE: tuple[str, ...] = (
-    "iam:CreatePolicy", "iam:CreatePolicyVersion", "iam:DeletePolicy", "iam:DeletePolicyVersion",
-    "iam:TagPolicy", "iam:UntagPolicy",
-)
+# What CI deploy may do is derived from the resource-type registry: every write action of every
+# type the stack registers, fenced per type (see mlops_blueprint.resource_types). Withheld, with why:
+WITHHELD_ACTIONS: dict[str, str] = {
+    "cloudtrail:DeleteTrail": "turning the audit trail off stays an administrator's decision",
+    "cloudtrail:StopLogging": "turning the audit trail off stays an administrator's decision",
+    "kms:DisableKeyRotation": "CI may not weaken keys",
+    "iam:DeleteRolePermissionsBoundary": "no role of the stack may lose the permissions boundary",
+}
+# Operations of a type CI deploy may not perform at all (fence "admin" types lose every operation).
+WITHHELD_OPERATIONS: dict[str, tuple[tuple[rt.Operation, ...], str]] = {
+    **{t.token: (rt.OPERATIONS, "the CI roles' own trust anchor stays an administrator's") for t in rt.of_fence("admin")},
+    "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": (
+        ("create",), "adopting a new VPC's default group tags an untagged group, which the ownership fence "
+        "refuses: the first deploy of a network is an administrator's (later changes are CI's)"),
+}
 
-# EC2 resources the Network component creates: allowed only when tagged as this stack's on create.
-_EC2_CREATE: tuple[str, ...] = (
-    "ec2:AuthorizeSecurityGroupEgress", "ec2:AuthorizeSecurityGroupIngress", "ec2:CreateFlowLogs",
-    "ec2:CreateRouteTable", "ec2:CreateSecurityGroup", "ec2:CreateSubnet", "ec2:CreateVpc",
-    "ec2:CreateVpcEndpoint",
-)
-# ...and changed only while they carry this stack's tags.
-_EC2_MANAGE: tuple[str, ...] = (
-    "ec2:AssociateRouteTable", "ec2:AuthorizeSecurityGroupEgress", "ec2:AuthorizeSecurityGroupIngress",
-    "ec2:CreateTags", "ec2:DeleteFlowLogs", "ec2:DeleteRouteTable", "ec2:DeleteSecurityGroup",
-    "ec2:DeleteSubnet", "ec2:DeleteTags", "ec2:DeleteVpc", "ec2:DeleteVpcEndpoints",
-    "ec2:DisassociateRouteTable", "ec2:ModifySecurityGroupRules", "ec2:ModifySubnetAttribute",
-    "ec2:ModifyVpcAttribute", "ec2:ModifyVpcEndpoint", "ec2:RevokeSecurityGroupEgress",
-    "ec2:RevokeSecurityGroupIngress", "ec2:UpdateSecurityGroupRuleDescriptionsEgress",
-    "ec2:UpdateSecurityGroupRuleDescriptionsIngress",
-)
-# Key management by tag (key ARNs are random ids). No DisableKeyRotation: CI may not weaken keys.
-_KMS_ALIASES: tuple[str, ...] = ("kms:CreateAlias", "kms:DeleteAlias", "kms:UpdateAlias")
-_KMS_MANAGE: tuple[str, ...] = _KMS_ALIASES + (  # alias actions are authorized on the key too
-    "kms:CancelKeyDeletion", "kms:EnableKeyRotation", "kms:PutKeyPolicy", "kms:ScheduleKeyDeletion",
-    "kms:TagResource", "kms:UntagResource", "kms:UpdateKeyDescription",
-)
-_S3_BUCKET_WRITE: tuple[str, ...] = (
-    "s3:CreateBucket", "s3:DeleteBucket", "s3:DeleteBucketOwnershipControls", "s3:DeleteBucketPolicy",
-    "s3:PutBucket*", "s3:PutEncryptionConfiguration", "s3:PutLifecycleConfiguration",
-    "s3:PutReplicationConfiguration",
-)
-_LOGS_WRITE: tuple[str, ...] = (
-    "logs:AssociateKmsKey", "logs:CreateLogGroup", "logs:DeleteLogGroup", "logs:DeleteRetentionPolicy",
-    "logs:PutRetentionPolicy", "logs:TagLogGroup", "logs:TagResource", "logs:UntagLogGroup",
-    "logs:UntagResource",
-)
-_SAGEMAKER_WRITE: tuple[str, ...] = (
-    "sagemaker:AddTags", "sagemaker:CreateEndpoint", "sagemaker:CreateEndpointConfig",
-    "sagemaker:CreateMlflowTrackingServer", "sagemaker:CreateModel", "sagemaker:CreateModelPackageGroup",
-    "sagemaker:CreateMonitoringSchedule", "sagemaker:CreatePipeline", "sagemaker:DeleteEndpoint",
-    "sagemaker:DeleteEndpointConfig", "sagemaker:DeleteMlflowTrackingServer", "sagemaker:DeleteModel",
-    "sagemaker:DeleteModelPackageGroup", "sagemaker:DeleteModelPackageGroupPolicy",
-    "sagemaker:DeleteMonitoringSchedule", "sagemaker:DeletePipeline", "sagemaker:DeleteTags",
-    "sagemaker:PutModelPackageGroupPolicy", "sagemaker:StartMlflowTrackingServer",
-    "sagemaker:StopMlflowTrackingServer", "sagemaker:UpdateEndpoint",
-    "sagemaker:UpdateEndpointWeightsAndCapacities", "sagemaker:UpdateMlflowTrackingServer",
-    "sagemaker:UpdateMonitoringSchedule", "sagemaker:UpdatePipeline",
-    # Monitoring: job definitions are replaced, never updated, so create and delete suffice.
-    "sagemaker:CreateDataQualityJobDefinition", "sagemaker:DeleteDataQualityJobDefinition",
-    "sagemaker:CreateModelQualityJobDefinition", "sagemaker:DeleteModelQualityJobDefinition",
-    "sagemaker:CreateMlflowApp", "sagemaker:DeleteMlflowApp", "sagemaker:UpdateMlflowApp",
-)
-# The retraining cooldown (Step Functions) and the model-quality job (a one-resource CloudFormation stack).
-_STATES_WRITE: tuple[str, ...] = (
-    "states:CreateStateMachine", "states:DeleteStateMachine", "states:TagResource", "states:UntagResource",
-    "states:UpdateStateMachine",
-)
-_CLOUDFORMATION_WRITE: tuple[str, ...] = (
-    "cloudformation:CreateStack", "cloudformation:DeleteStack", "cloudformation:TagResource",
-    "cloudformation:UpdateStack",
-)
-_ECR_WRITE: tuple[str, ...] = (
-    "ecr:CreateRepository", "ecr:DeleteLifecyclePolicy", "ecr:DeleteRepository", "ecr:DeleteRepositoryPolicy",
-    "ecr:PutImageScanningConfiguration", "ecr:PutImageTagMutability", "ecr:PutLifecyclePolicy",
-    "ecr:SetRepositoryPolicy", "ecr:TagResource", "ecr:UntagResource",
-)
-_RDS_WRITE: tuple[str, ...] = (
-    "rds:AddTagsToResource", "rds:CreateDBInstance", "rds:CreateDBParameterGroup", "rds:CreateDBSubnetGroup",
-    "rds:DeleteDBInstance", "rds:DeleteDBParameterGroup", "rds:DeleteDBSubnetGroup", "rds:ModifyDBInstance",
-    "rds:ModifyDBParameterGroup", "rds:ModifyDBSubnetGroup", "rds:RebootDBInstance",
-    "rds:RemoveTagsFromResource",
-)
-# Writing secrets is deploy work; reading them back (GetSecretValue) is not.
-_SECRETS_WRITE: tuple[str, ...] = (
-    "secretsmanager:CreateSecret", "secretsmanager:DeleteResourcePolicy", "secretsmanager:DeleteSecret",
-    "secretsmanager:PutResourcePolicy", "secretsmanager:PutSecretValue", "secretsmanager:TagResource",
-    "secretsmanager:UntagResource", "secretsmanager:UpdateSecret",
-)
-_SNS_WRITE: tuple[str, ...] = (
-    "sns:CreateTopic", "sns:DeleteTopic", "sns:SetTopicAttributes", "sns:Subscribe", "sns:TagResource",
-    "sns:Unsubscribe", "sns:UntagResource",
-)
-_EVENTS_WRITE: tuple[str, ...] = (
-    "events:DeleteRule", "events:DisableRule", "events:EnableRule", "events:PutRule", "events:PutTargets",
-    "events:RemoveTargets", "events:TagResource", "events:UntagResource",
-)
-_CLOUDWATCH_WRITE: tuple[str, ...] = (
-    "cloudwatch:DeleteAlarms", "cloudwatch:DeleteDashboards", "cloudwatch:PutDashboard",
-    "cloudwatch:PutMetricAlarm", "cloudwatch:TagResource", "cloudwatch:UntagResource",
-)
-# No StopLogging/DeleteTrail: turning the audit trail off stays an administrator's decision.
-_CLOUDTRAIL_WRITE: tuple[str, ...] = (
-    "cloudtrail:AddTags", "cloudtrail:CreateTrail", "cloudtrail:PutEventSelectors",
-    "cloudtrail:PutInsightSelectors", "cloudtrail:RemoveTags", "cloudtrail:StartLogging",
-    "cloudtrail:UpdateTrail",
-)
-# Scalable targets have random-id ARNs and no tag conditions: region-scoped instead.
-_AUTOSCALING_WRITE: tuple[str, ...] = (
-    "application-autoscaling:DeleteScalingPolicy", "application-autoscaling:DeregisterScalableTarget",
-    "application-autoscaling:PutScalingPolicy", "application-autoscaling:RegisterScalableTarget",
-    "application-autoscaling:TagResource", "application-autoscaling:UntagResource",
-)
+# Role writes that change what a role may do: only under the permissions boundary, when configured.
+_ROLE_PERMISSIONS: frozenset[str] = frozenset(
+    {"iam:CreateRole", "iam:DeleteRolePolicy", "iam:PutRolePermissionsBoundary", "iam:PutRolePolicy"})
+_ROLE_ATTACH: frozenset[str] = frozenset({"iam:AttachRolePolicy", "iam:DetachRolePolicy"})
+_IAM_ROLE = "aws:iam/role:Role"
+_IAM_POLICY = "aws:iam/policy:Policy"
+_KMS_ALIAS = "aws:kms/alias:Alias"
 # Every IAM write, for Deny statements (a broad Deny only ever takes away); reads stay allowed.
 _IAM_WRITE_PATTERNS: tuple[str, ...] = (
     "iam:Attach*", "iam:Create*", "iam:Delete*", "iam:Detach*", "iam:Put*", "iam:Set*", "iam:Tag*",
     "iam:Untag*", "iam:Update*",
 )
+
+
+def _granted(types: Iterable[rt.ResourceType], *operations: rt.Operation) -> tuple[str, ...]:
+    """Write actions of ``types`` (the given operations, else all) that CI deploy may call."""
+    wanted = operations or rt.OPERATIONS
+    return tuple(sorted({
+        action
+        for t in types
+        for op in wanted
+        if op not in WITHHELD_OPERATIONS.get(t.token, ((), ""))[0]
+        for action in t.actions(op)
+        if action not in WITHHELD_ACTIONS
+    }))
+
+
+def _iam_target(t: rt.ResourceType) -> str:
+    """The IAM resource (role or policy) a type of the ``iam`` fence writes to."""
+    target = t.arn.token if isinstance(t.arn, rt.Parent) else t.token
+    if target not in (_IAM_ROLE, _IAM_POLICY):
+        raise ValueError(f"{t.token}: CI deploy has no fence for IAM resources other than roles and policies")
+    return target
 
 
 def _s3(ctx: StackContext, resource: str) -> str:
@@ -299,32 +248,60 @@ def _tagged(ctx: StackContext, kind: Literal["RequestTag", "ResourceTag"]) -> di
     return {f"aws:{kind}/project": ctx.naming.project, f"aws:{kind}/environment": ctx.environment}
 
 
-def _owned_by_name(ctx: StackContext) -> dict[tuple[str, ...], list[str]]:
-    """Write actions per service -> this stack's resources of that service, by name prefix."""
+def _owned_buckets(ctx: StackContext) -> str:
+    """This stack's buckets: bucket names are global, so they end with the account and region."""
+    return _s3(ctx, f"{owned_prefix(ctx)}-*-{ctx.account_id}-{ctx.region}")
+
+
+def _global_named(ctx: StackContext) -> str:
+    """Names an account holds once for all regions carry the region (``Naming.global_prefix``):
+    another region's stack of this environment is not this one."""
+    return f"{ctx.naming.global_prefix}-*"
+
+
+def _owned_arns(ctx: StackContext) -> dict[str, list[str]]:
+    """IAM service prefix -> this stack's resources of that service, by name prefix."""
     prefix = owned_prefix(ctx)
     named = f"{ctx.naming.prefix}-*"  # IAM, logs, SNS, ... keep case
     return {
-        _IAM_ROLE_MANAGE: [_iam(ctx, f"role/{named}")],
-        _IAM_POLICY_MANAGE: [_iam(ctx, f"policy/{named}")],
         # Bucket configuration only: object data is not CI's business.
-        _S3_BUCKET_WRITE: [_s3(ctx, f"{prefix}-*")],
-        _KMS_ALIASES: [ctx.arn("kms", f"alias/{named}")],
-        _LOGS_WRITE: [ctx.arn("logs", f"log-group:{ctx.naming.log_group()}/*"), ctx.arn("logs", f"log-group:{named}")],
-        _SAGEMAKER_WRITE: [ctx.arn("sagemaker", f"*/{prefix}-*")],
-        _ECR_WRITE: [ctx.arn("ecr", f"repository/{prefix}-*")],
+        "s3": [_owned_buckets(ctx)],
+        "kms": [ctx.arn("kms", f"alias/{named}")],
+        # ...and SageMaker's processing-job log group, which the drift engine may create (its name is
+        # AWS's: the jobs write there whatever the stack).
+        "logs": [ctx.arn("logs", f"log-group:{ctx.naming.log_group()}/*"), ctx.arn("logs", f"log-group:{named}"),
+                 ctx.arn("logs", f"log-group:{PROCESSING_LOG_GROUP}")],
+        "sagemaker": [ctx.arn("sagemaker", f"*/{prefix}-*")],
+        "ecr": [ctx.arn("ecr", f"repository/{prefix}-*")],
         # New instances reference (never change: AWS refuses) the default parameter/option groups.
-        _RDS_WRITE: [ctx.arn("rds", f"{kind}:{prefix}-*") for kind in ("db", "pg", "subgrp")]
+        "rds": [ctx.arn("rds", f"{kind}:{prefix}-*") for kind in ("db", "subgrp")]
         + [ctx.arn("rds", "pg:default*"), ctx.arn("rds", "og:default*")],
-        _SECRETS_WRITE: [ctx.arn("secretsmanager", f"secret:{named}")],
-        _SNS_WRITE: [ctx.arn("sns", named)],
-        _EVENTS_WRITE: [ctx.arn("events", f"rule/{named}")],
-        _CLOUDWATCH_WRITE: [ctx.arn("cloudwatch", f"alarm:{named}"),
-                            ctx.arn("cloudwatch", f"dashboard/{named}", regional=False)],
-        _CLOUDTRAIL_WRITE: [ctx.arn("cloudtrail", f"trail/{named}")],
-        ("budgets:ModifyBudget",): [ctx.arn("budgets", f"budget/{named}", regional=False)],
-        _STATES_WRITE: [ctx.arn("states", f"stateMachine:{named}")],
-        _CLOUDFORMATION_WRITE: [ctx.arn("cloudformation", f"stack/{named}/*")],
+        "sns": [ctx.arn("sns", named)],
+        "events": [ctx.arn("events", f"rule/{named}")],
+        "cloudwatch": [ctx.arn("cloudwatch", f"alarm:{named}"),
+                       ctx.arn("cloudwatch", f"dashboard/{_global_named(ctx)}", regional=False)],
+        "cloudtrail": [ctx.arn("cloudtrail", f"trail/{named}")],
+        "budgets": [ctx.arn("budgets", f"budget/{_global_named(ctx)}", regional=False)],
+        "states": [ctx.arn("states", f"stateMachine:{named}")],
+        "cloudformation": [ctx.arn("cloudformation", f"stack/{named}/*")],
+        "scheduler": [ctx.arn("scheduler", f"schedule/*/{named}")],
     }
+
+
+def _by_name(ctx: StackContext) -> tuple[list[str], list[str]]:
+    """(actions, resources) of the ``name`` fence. A service without an ARN pattern above gets no
+    grant (never a wider one): tests/test_resource_types.py then names the type CI cannot deploy."""
+    owned = _owned_arns(ctx)
+    actions = [a for a in _granted(rt.of_fence("name")) if a.split(":", 1)[0] in owned]
+    services = sorted({a.split(":", 1)[0] for a in actions})
+    return actions, [arn for s in services for arn in owned[s]]
+
+
+# Every write whose resource is a managed policy (the boundary must stay as the administrator set it).
+_IAM_POLICY_WRITES: tuple[str, ...] = (
+    "iam:CreatePolicyVersion", "iam:DeletePolicy", "iam:DeletePolicyVersion", "iam:SetDefaultPolicyVersion",
+    "iam:TagPolicy", "iam:UntagPolicy",
+)
 
 
 def deploy_statements(
@@ -336,19 +313,23 @@ def deploy_statements(
     """Writes on resources named for this stack, and the IAM guardrails. ``protected_arns`` (the CI
     roles and their managed policies) stay read-only to CI, so a pipeline can never widen its own
     trust or permissions."""
-    roles = [_iam(ctx, f"role/{ctx.naming.prefix}-*")]
+    roles = [_iam(ctx, f"role/{_global_named(ctx)}")]
+    policies = [_iam(ctx, f"policy/{_global_named(ctx)}")]
     boundary = {"StringEquals": {"iam:PermissionsBoundary": permissions_boundary_arn}} if permissions_boundary_arn else {}
-    attachable = [_iam(ctx, f"policy/{ctx.naming.prefix}-*"), f"arn:{ctx.partition}:iam::aws:policy/service-role/*"]
-    owned = _owned_by_name(ctx)
+    attachable = [*policies, f"arn:{ctx.partition}:iam::aws:policy/service-role/*"]
+    iam_types = rt.of_fence("iam")
+    role_writes = set(_granted(t for t in iam_types if _iam_target(t) == _IAM_ROLE))
+    policy_writes = _granted(t for t in iam_types if _iam_target(t) == _IAM_POLICY)
+    named_actions, named_resources = _by_name(ctx)
     statements = [
         # One statement for every name-scoped service: an action only ever matches its own
         # service's ARNs, so merging them grants nothing extra (and keeps under IAM's size limit).
-        statement("ManageOwnedByName", [a for actions in owned for a in actions],
-                  [arn for arns in owned.values() for arn in arns]),
+        statement("ManageOwnedByName", [*named_actions, *sorted(role_writes - _ROLE_PERMISSIONS - _ROLE_ATTACH),
+                                        *policy_writes], [*named_resources, *roles, *policies]),
         # Role permissions only under the boundary (when configured): CI cannot escalate past it.
-        statement("IamRolePermissions", _IAM_ROLE_PERMISSIONS, roles, conditions=boundary),
+        statement("IamRolePermissions", sorted(role_writes & _ROLE_PERMISSIONS), roles, conditions=boundary),
         # Managed policies: this stack's own or AWS service-role policies, never AdministratorAccess.
-        statement("IamRoleAttach", _IAM_ROLE_ATTACH, roles,
+        statement("IamRoleAttach", sorted(role_writes & _ROLE_ATTACH), roles,
                   conditions={**boundary, "ArnLike": {"iam:PolicyARN": attachable}}),
         statement("IamPassRole", ["iam:PassRole"], roles, conditions={
             "StringEquals": {"iam:PassedToService": [ctx.service_principal(s) for s in _PASS_ROLE_SERVICES]}}),
@@ -367,33 +348,59 @@ def deploy_statements(
     if protected_arns:
         statements.append(statement("DenyCiIamChanges", _IAM_WRITE_PATTERNS, list(protected_arns), effect="Deny"))
     if permissions_boundary_arn:
-        statements.append(statement("DenyBoundaryChanges", _IAM_WRITE_PATTERNS, [permissions_boundary_arn], effect="Deny"))
+        # Only the managed-policy writes take a policy ARN; an Attach*/Put* pattern would match nothing here.
+        statements.append(statement("DenyBoundaryChanges", _IAM_POLICY_WRITES, [permissions_boundary_arn], effect="Deny"))
     return statements
 
 
+def _is_untag(action: str) -> bool:
+    verb = action.split(":", 1)[1]
+    return verb.startswith(("Untag", "Remove")) or verb == "DeleteTags"
+
+
 def tagged_deploy_statements(ctx: StackContext) -> list[Statement]:
-    """Writes on resources whose ARNs are random ids (KMS keys, EC2 network resources): fenced by
-    this stack's ``project``/``environment`` tags instead of names (scalable targets: by region)."""
+    """Writes on resources whose ARNs are random ids (KMS keys, EC2 network resources, MLflow apps,
+    Prometheus/Grafana workspaces): fenced by this stack's ``project``/``environment`` tags instead
+    of names; scalable targets by region."""
+    tagged = rt.of_fence("tag")
+    own = [t for t in tagged if isinstance(t.arn, rt.Arn)]
+    # EC2 tags resources in the create call itself (ec2:CreateTags with ec2:CreateAction).
+    creates = [a for a in _granted(own, "create") if a != "ec2:CreateTags"]
+    ec2_creates = [a.split(":", 1)[1] for a in creates if a.startswith("ec2:")]
+    # Changes: everything else of the fence, sub-resources included (authorized on their tagged
+    # parent), and the alias calls KMS also authorizes on the key.
+    manage = sorted({*_granted(tagged, "update", "delete", "tag"), *_granted(
+        (t for t in tagged if isinstance(t.arn, rt.Parent)), "create"), *_granted([rt.lookup(_KMS_ALIAS)])})
+    untags = sorted({a for a in _granted(tagged, "tag") if _is_untag(a)} | {"ec2:CreateTags"})
     resource_tagged = {"StringEquals": _tagged(ctx, "ResourceTag")}
     return [
-        # KMS: create only tagged as ours, then manage only keys tagged as ours.
-        statement("KmsCreateTagged", ["kms:CreateKey", "kms:TagResource"], "*", conditions={
+        # Create only tagged as ours (tags in the create request); tagging on create never retags
+        # someone else's resource (StringEqualsIfExists: a tagged resource must already be ours).
+        statement("CreateTagged", creates, "*", conditions={
             "StringEquals": _tagged(ctx, "RequestTag"), "StringEqualsIfExists": _tagged(ctx, "ResourceTag")}),
-        statement("KmsManageTagged", _KMS_MANAGE, "*", conditions=resource_tagged),
+        statement("Ec2TagOnCreate", ["ec2:CreateTags"], "*",
+                  conditions={"StringEquals": {"ec2:CreateAction": ec2_creates}}),
+        # Security group rules are tagged right after they are created (no ec2:CreateAction); their
+        # tags fence nothing (rule changes are authorized on the security group). Anything else
+        # tagged this way is refused by DenyOwnershipRetag, which exempts only rules.
+        statement("Ec2TagNewRules", ["ec2:CreateTags"], "*", conditions={"StringEquals": _tagged(ctx, "RequestTag")}),
+        # ...then change only what carries this stack's tags.
+        statement("ManageTagged", manage, "*", conditions=resource_tagged),
         # ECR/RDS/SageMaker encrypt their resources with our keys through grants.
         statement("KmsGrantsForServices", ["kms:CreateGrant"], "*", conditions={
             **resource_tagged, "Bool": {"kms:GrantIsForAWSResource": "true"}}),
-        # EC2: create only tagged as ours (tags in the create request), then manage only what is ours.
-        statement("Ec2CreateTagged", _EC2_CREATE, "*", conditions={"StringEquals": _tagged(ctx, "RequestTag")}),
-        statement("Ec2TagOnCreate", ["ec2:CreateTags"], "*",
-                  conditions={"StringEquals": {"ec2:CreateAction": [a.split(":")[1] for a in _EC2_CREATE]}}),
-        statement("Ec2ManageTagged", _EC2_MANAGE, "*", conditions=resource_tagged),
-        statement("AutoscalingInRegion", _AUTOSCALING_WRITE, "*",
+        statement("InRegion", _granted(rt.of_fence("region")), "*",
                   conditions={"StringEquals": {"aws:RequestedRegion": ctx.region}}),
         # Retagging an existing resource into or out of this stack would move it across the fence
         # (tagging at creation, which carries ec2:CreateAction, is not retagging).
-        statement("DenyOwnershipRetag", ["ec2:CreateTags", "ec2:DeleteTags", "kms:UntagResource"], "*",
-                  effect="Deny", conditions={
-                      "ForAnyValue:StringEquals": {"aws:TagKeys": ["environment", "project"]},
-                      "Null": {"ec2:CreateAction": "true"}}),
+        _not_resource(statement("DenyOwnershipRetag", untags, "*", effect="Deny", conditions={
+            "ForAnyValue:StringEquals": {"aws:TagKeys": ["environment", "project"]},
+            "Null": {"ec2:CreateAction": "true"}}), [ctx.arn("ec2", "security-group-rule/*")]),
     ]
+
+
+def _not_resource(s: Statement, resources: list[str]) -> Statement:
+    """``s`` applying to every resource except ``resources`` (IAM NotResource)."""
+    result = {k: v for k, v in s.items() if k != "Resource"}
+    result["NotResource"] = sorted(resources)
+    return result

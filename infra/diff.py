@@ -6,10 +6,11 @@ markdown (PR comments), plain text (terminals/CI logs) or JSON.
 Resources are matched by their URN *without the stack segment* (``urn:pulumi:<stack>::`` cut
 off), so a dev plan can be compared with a prod plan as well as main with a PR branch.
 
-Replacement detection is a conservative approximation of the AWS provider's ForceNew schema:
-:data:`REPLACEMENT_PROPERTIES` lists, per type token, the top-level inputs whose change makes
-the engine replace the resource; for AWS types not in the table a change of the physical-name
-inputs (:data:`PHYSICAL_NAME_INPUTS`) counts as a replacement, and for every ``aws:`` type so
+Replacement detection follows the AWS provider's ForceNew schema as recorded in the resource-type
+registry (:mod:`mlops_blueprint.resource_types`): :data:`REPLACEMENT_PROPERTIES` lists, per type
+token, the inputs (or nested blocks) whose change makes the engine replace the resource; for AWS
+types not in the table a change of the physical-name inputs (:data:`PHYSICAL_NAME_INPUTS`)
+counts as a replacement, and for every ``aws:`` type so
 does a change of the per-resource ``region`` input (pulumi-aws v7 / terraform-provider-aws v6
 forces a new resource when ``region`` changes). The real engine may still replace for reasons
 the table does not know (provider changes, nested ForceNew fields of other types), so a diff
@@ -29,6 +30,8 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
+
+from mlops_blueprint.resource_types import replacement_inputs, stateful_types
 
 __all__ = [
     "ABSENT",
@@ -67,101 +70,22 @@ STACK_COMPONENT: Final = "(stack)"
 #: Inputs that never force replacement (tags are updated in place everywhere in pulumi-aws).
 _TAG_INPUTS: Final = frozenset({"tags", "tagsAll"})
 
-#: Top-level inputs whose change replaces the resource, per type token. ``"*"`` means "any
-#: input except tags/tagsAll" (immutable resources: SageMaker endpoint configs and models).
-#: A conservative approximation of terraform-provider-aws ForceNew flags (pulumi-aws v7 is
-#: bridged from it); input names are the camelCase names the engine receives, checked against
-#: the pulumi-aws 7.51.1 Python SDK.
-REPLACEMENT_PROPERTIES: Final[dict[str, tuple[str, ...]]] = {
-    "aws:s3/bucket:Bucket": ("bucket", "bucketPrefix", "bucketNamespace", "objectLockEnabled"),
-    "aws:rds/instance:Instance": (
-        "identifier",
-        "identifierPrefix",
-        "engine",
-        "dbName",
-        "availabilityZone",
-        "kmsKeyId",
-        "storageEncrypted",
-        "username",
-        "characterSetName",
-        "ncharCharacterSetName",
-        "timezone",
-        "snapshotIdentifier",
-        "customIamInstanceProfile",
-        "restoreToPointInTime",
-    ),
-    "aws:rds/cluster:Cluster": (
-        "clusterIdentifier",
-        "clusterIdentifierPrefix",
-        "engine",
-        "engineMode",
-        "databaseName",
-        "availabilityZones",
-        "dbSubnetGroupName",
-        "kmsKeyId",
-        "storageEncrypted",
-        "masterUsername",
-        "snapshotIdentifier",
-        "s3Import",
-        "restoreToPointInTime",
-        "sourceRegion",
-    ),
-    # There is no "keySpec" input in pulumi-aws v7; the key spec is customerMasterKeySpec.
-    "aws:kms/key:Key": (
-        "customerMasterKeySpec",
-        "keyUsage",
-        "multiRegion",
-        "customKeyStoreId",
-        "xksKeyId",
-    ),
-    "aws:sagemaker/endpointConfiguration:EndpointConfiguration": ("*",),
-    "aws:sagemaker/model:Model": ("*",),
-    "aws:ecr/repository:Repository": ("name", "encryptionConfigurations"),
-    "aws:cloudtrail/trail:Trail": ("name",),
-    "aws:iam/role:Role": ("name", "namePrefix", "path"),
-    "aws:cloudwatch/logGroup:LogGroup": ("name", "namePrefix", "logGroupClass"),
-    # instanceTenancy is updatable in place in the current provider (no ForceNew).
-    "aws:ec2/vpc:Vpc": ("cidrBlock", "ipv4IpamPoolId", "ipv4NetmaskLength"),
-    "aws:ec2/subnet:Subnet": (
-        "cidrBlock",
-        "availabilityZone",
-        "availabilityZoneId",
-        "vpcId",
-        "outpostArn",
-    ),
-    # artifactStoreUri, trackingServerSize, automaticModelRegistration and the maintenance
-    # window are updated in place (UpdateMlflowTrackingServer).
-    "aws:sagemaker/mlflowTrackingServer:MlflowTrackingServer": (
-        "trackingServerName",
-        "roleArn",
-        "mlflowVersion",
-    ),
-}
+#: Inputs whose change replaces the resource, per type token, from the resource-type registry
+#: (ForceNew attributes read from terraform-provider-aws, which pulumi-aws v7 is bridged from, as
+#: the camelCase inputs the engine receives). ``"*"`` means "any input except tags/tagsAll"
+#: (resources with no update API: SageMaker endpoint configs, models, job definitions); a dotted
+#: entry is a nested ForceNew block (``deploymentConfig.autoRollbackConfiguration``).
+REPLACEMENT_PROPERTIES: Final[dict[str, tuple[str, ...]]] = replacement_inputs()
 
 #: Physical-name inputs: for AWS types missing from the table, changing one renames the cloud
 #: object, which AWS cannot do in place.
 PHYSICAL_NAME_INPUTS: Final = ("name", "namePrefix", "bucket", "identifier")
 
-#: Kubernetes objects are replaced when their name or namespace changes.
+#: Kubernetes objects outside the registry are replaced when their name or namespace changes.
 _K8S_REPLACE_PATHS: Final = ("metadata.name", "metadata.namespace")
 
 #: Types whose deletion or replacement loses data (used for the unprotected data-loss warning).
-STATEFUL_TYPES: Final = frozenset(
-    {
-        "aws:s3/bucket:Bucket",
-        "aws:rds/instance:Instance",
-        "aws:rds/cluster:Cluster",
-        "aws:kms/key:Key",
-        "aws:ecr/repository:Repository",
-        "aws:cloudwatch/logGroup:LogGroup",
-        "aws:dynamodb/table:Table",
-        "aws:efs/fileSystem:FileSystem",
-        "aws:secretsmanager/secret:Secret",
-        "aws:sagemaker/modelPackageGroup:ModelPackageGroup",
-        "aws:sagemaker/featureGroup:FeatureGroup",
-        "aws:sagemaker/mlflowTrackingServer:MlflowTrackingServer",
-    }
-)
+STATEFUL_TYPES: Final = stateful_types()
 
 OPS: Final = ("create", "update", "replace", "delete")
 
@@ -565,22 +489,32 @@ def diff_inputs(before: Mapping[str, Any], after: Mapping[str, Any]) -> _Changes
     return out
 
 
+_INDEX: Final = re.compile(r"\[\d+\]")
+
+
+def _under(path: str, entry: str) -> bool:
+    """``path`` (list indexes ignored) is ``entry`` or lies inside it."""
+    plain = _INDEX.sub("", path)
+    return plain == entry or plain.startswith(entry + ".")
+
+
 def forces_replacement(type_: str, top_input: str, path: str = "") -> bool:
     """Whether changing ``top_input`` (at ``path``) of a ``type_`` resource replaces it.
 
-    Table first (:data:`REPLACEMENT_PROPERTIES`); AWS types missing from it fall back to the
-    physical-name rule; ``region`` replaces any AWS resource."""
+    Table first (:data:`REPLACEMENT_PROPERTIES`: top-level inputs, ``"*"``, or dotted nested
+    blocks matched against ``path``); AWS types missing from it fall back to the physical-name
+    rule; ``region`` replaces any AWS resource."""
     if top_input in _TAG_INPUTS or top_input.startswith("("):
         return False
     if type_.startswith("aws:") and top_input == "region":
         return True
     props = REPLACEMENT_PROPERTIES.get(type_)
     if props is not None:
-        return "*" in props or top_input in props
+        return any(p == "*" or p == top_input or ("." in p and _under(path or top_input, p)) for p in props)
     if type_.startswith("aws:"):
         return top_input in PHYSICAL_NAME_INPUTS
     if type_.startswith("kubernetes:"):
-        return any(path == p or path.startswith(p + ".") for p in _K8S_REPLACE_PATHS)
+        return any(_under(path, p) for p in _K8S_REPLACE_PATHS)
     return False
 
 

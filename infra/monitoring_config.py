@@ -556,10 +556,12 @@ def monitoring_problems(
 # serving defaults (README: dev ~$181, staging ~$747, prod ~$1,578 a month).
 MONITORING_DEFAULTS: dict[str, dict[str, Any]] = {
     "dev": {"scheduleExpression": "cron(0 0 ? * * *)", "instanceType": "ml.m5.large", "maxRuntimeSeconds": 1800,
+            "logRetentionDays": 14,
             "alarms": {"errors5xx": 5, "latencyMs": 2000, "periodSeconds": 300, "evaluationPeriods": 3}},
-    "staging": {"scheduleExpression": "cron(0 0 ? * * *)", "instanceType": "ml.m5.large",
+    "staging": {"scheduleExpression": "cron(0 0 ? * * *)", "instanceType": "ml.m5.large", "logRetentionDays": 90,
                 "alarms": {"errors5xx": 5, "latencyMs": 1000, "periodSeconds": 300, "evaluationPeriods": 3}},
     "prod": {"scheduleExpression": "cron(0 * ? * * *)", "instanceType": "ml.m5.large", "maxRuntimeSeconds": 3000,
+             "logRetentionDays": 365,
              "alarms": {"errors5xx": 5, "latencyMs": 500, "minInvocations": 1, "periodSeconds": 300,
                         "evaluationPeriods": 3}},
 }

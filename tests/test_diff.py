@@ -428,13 +428,39 @@ def test_endpoint_configuration_tag_change_is_only_an_update() -> None:
     assert (change.op, change.changed_paths, change.replace_paths) == ("update", ["tags.owner"], [])
 
 
-def test_physical_name_rule_for_types_outside_the_table() -> None:
-    assert "aws:s3/bucketPolicy:BucketPolicy" not in REPLACEMENT_PROPERTIES
+def test_bucket_policy_moving_to_another_bucket_is_a_replace() -> None:
+    assert REPLACEMENT_PROPERTIES["aws:s3/bucketPolicy:BucketPolicy"] == ("bucket",)
     base = platform()
     head = copy.deepcopy(base)
     find(head, "artifacts-models-tls")["inputs"]["bucket"] = "mlops-models-v2"
 
     assert only_change(diff_plans(base, head)).replace_paths == ["bucket"]
+
+
+def test_physical_name_rule_for_types_outside_the_table() -> None:
+    queue = "aws:sqs/queue:Queue"
+    assert queue not in REPLACEMENT_PROPERTIES
+
+    def plan(name: str, delay: int) -> dict[str, Any]:
+        return make_plan("dev", [resource_entry("dev", queue, "jobs", {"name": name, "delaySeconds": delay})])
+
+    assert only_change(diff_plans(plan("jobs", 0), plan("jobs-v2", 0))).replace_paths == ["name"]
+    assert only_change(diff_plans(plan("jobs", 0), plan("jobs", 5))).op == "update"
+
+
+def test_nested_force_new_block_replaces_but_its_siblings_update() -> None:
+    """terraform-provider-aws marks deploymentConfig.autoRollbackConfiguration of an endpoint ForceNew."""
+    def endpoint(alarms: list[str], wait: int) -> dict[str, Any]:
+        config = {"autoRollbackConfiguration": {"alarms": [{"alarmName": a} for a in alarms]},
+                  "blueGreenUpdatePolicy": {"terminationWaitInSeconds": wait}}
+        return make_plan("dev", [resource_entry("dev", "aws:sagemaker/endpoint:Endpoint", "serving-endpoint",
+                                                {"name": "churn", "deploymentConfig": config})])
+
+    rollback = only_change(diff_plans(endpoint(["a"], 0), endpoint(["a", "b"], 0)))
+    assert (rollback.op, rollback.replace_paths) == (
+        "replace", ["deploymentConfig.autoRollbackConfiguration.alarms[1]"])
+    wait = only_change(diff_plans(endpoint(["a"], 0), endpoint(["a"], 300)))
+    assert (wait.op, wait.replace_paths) == ("update", [])
 
 
 def test_component_is_the_top_level_component_under_the_stack() -> None:

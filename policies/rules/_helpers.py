@@ -8,15 +8,14 @@ from typing import Any, Final
 
 from mlops_blueprint.policies.model import ContextFor, ResourceView, StackCheck, is_unknown
 
-# Type tokens used by more than one rule file (exact pulumi-aws v7 tokens).
+# Type tokens used by more than one rule file (exact pulumi-aws v7 tokens). Which types are stateful
+# or taggable comes from mlops_blueprint.resource_types.
 S3_BUCKET: Final = "aws:s3/bucket:Bucket"
 S3_BUCKET_LOGGING: Final = "aws:s3/bucketLogging:BucketLogging"
 KMS_KEY: Final = "aws:kms/key:Key"
 RDS_INSTANCE: Final = "aws:rds/instance:Instance"
 RDS_CLUSTER: Final = "aws:rds/cluster:Cluster"
 ECR_REPOSITORY: Final = "aws:ecr/repository:Repository"
-LOG_GROUP: Final = "aws:cloudwatch/logGroup:LogGroup"
-MLFLOW_TRACKING_SERVER: Final = "aws:sagemaker/mlflowTrackingServer:MlflowTrackingServer"
 IAM_ROLE: Final = "aws:iam/role:Role"
 
 

@@ -3,28 +3,11 @@
 from __future__ import annotations
 
 from mlops_blueprint.policies.model import PolicyContext, ResourceView, Rule
-from mlops_blueprint.policies.rules._helpers import (
-    ECR_REPOSITORY,
-    KMS_KEY,
-    LOG_GROUP,
-    MLFLOW_TRACKING_SERVER,
-    RDS_CLUSTER,
-    RDS_INSTANCE,
-    S3_BUCKET,
-    short_type,
-)
+from mlops_blueprint.policies.rules._helpers import short_type
+from mlops_blueprint.resource_types import stateful_types
 
-STATEFUL_TYPES: tuple[str, ...] = (
-    S3_BUCKET,
-    KMS_KEY,
-    RDS_INSTANCE,
-    RDS_CLUSTER,
-    ECR_REPOSITORY,
-    LOG_GROUP,
-    MLFLOW_TRACKING_SERVER,
-    "aws:sagemaker/mlflowApp:MlflowApp",
-    "aws:sagemaker/modelPackageGroup:ModelPackageGroup",
-)
+#: Types whose deletion loses data (the resource-type registry's ``stateful`` flag).
+STATEFUL_TYPES: tuple[str, ...] = tuple(sorted(stateful_types()))
 
 
 def _protected_in_prod(resource: ResourceView, ctx: PolicyContext) -> list[str]:
@@ -48,7 +31,7 @@ RULES: tuple[Rule, ...] = (
     Rule(
         name="prod-stateful-protection",
         description="In prod, stateful resources (buckets, keys, databases, registries, log groups, "
-        "tracking servers) set protect and retain_on_delete.",
+        "tracking servers, metric workspaces) set protect and retain_on_delete.",
         enforcement="mandatory",
         check=_protected_in_prod,
         resource_types=STATEFUL_TYPES,

@@ -2,9 +2,9 @@
 
 The inputs the engine sees hold only what the program set, so "has a ``tags`` input" cannot be
 read off a resource that relies on default tags alone. :data:`TAGGABLE_TYPES` therefore lists the
-taggable types this platform creates (a test checks each against pulumi-aws's schema); any other
-``aws:`` resource that passes a ``tags`` input is checked too. Providers and component resources
-have no tags and are exempt.
+taggable types this platform creates (from :mod:`mlops_blueprint.resource_types`; a test checks
+each against pulumi-aws's schema); any other ``aws:`` resource that passes a ``tags`` input is
+checked too. Providers and component resources have no tags and are exempt.
 """
 
 from __future__ import annotations
@@ -18,61 +18,11 @@ from mlops_blueprint.policies.model import (
     is_unknown,
 )
 from mlops_blueprint.policies.rules._helpers import short_type
+from mlops_blueprint.resource_types import taggable_types
 from mlops_blueprint.tags import MANDATORY_TAG_KEYS
 
-TAGGABLE_TYPES: frozenset[str] = frozenset(
-    {
-        "aws:cloudtrail/trail:Trail",
-        "aws:cloudwatch/eventRule:EventRule",
-        "aws:cloudwatch/logGroup:LogGroup",
-        "aws:cloudwatch/metricAlarm:MetricAlarm",
-        "aws:ec2/eip:Eip",
-        "aws:ec2/flowLog:FlowLog",
-        "aws:ec2/internetGateway:InternetGateway",
-        "aws:ec2/launchTemplate:LaunchTemplate",
-        "aws:ec2/natGateway:NatGateway",
-        "aws:ec2/routeTable:RouteTable",
-        "aws:ec2/securityGroup:SecurityGroup",
-        "aws:ec2/subnet:Subnet",
-        "aws:ec2/vpc:Vpc",
-        "aws:ec2/vpcEndpoint:VpcEndpoint",
-        "aws:ecr/repository:Repository",
-        "aws:eks/cluster:Cluster",
-        "aws:eks/nodeGroup:NodeGroup",
-        "aws:iam/instanceProfile:InstanceProfile",
-        "aws:iam/openIdConnectProvider:OpenIdConnectProvider",
-        "aws:iam/policy:Policy",
-        "aws:iam/role:Role",
-        "aws:kms/key:Key",
-        "aws:lambda/function:Function",
-        "aws:rds/cluster:Cluster",
-        "aws:rds/clusterInstance:ClusterInstance",
-        "aws:rds/instance:Instance",
-        "aws:rds/subnetGroup:SubnetGroup",
-        "aws:s3/bucket:Bucket",
-        "aws:sagemaker/domain:Domain",
-        "aws:sagemaker/endpoint:Endpoint",
-        "aws:sagemaker/endpointConfiguration:EndpointConfiguration",
-        "aws:sagemaker/featureGroup:FeatureGroup",
-        "aws:sagemaker/dataQualityJobDefinition:DataQualityJobDefinition",
-        "aws:sagemaker/mlflowApp:MlflowApp",
-        "aws:sagemaker/mlflowTrackingServer:MlflowTrackingServer",
-        "aws:sagemaker/monitoringSchedule:MonitoringSchedule",
-        "aws:sagemaker/model:Model",
-        "aws:sagemaker/modelPackageGroup:ModelPackageGroup",
-        "aws:sagemaker/notebookInstance:NotebookInstance",
-        "aws:sagemaker/pipeline:Pipeline",
-        "aws:sagemaker/userProfile:UserProfile",
-        "aws:secretsmanager/secret:Secret",
-        "aws:sfn/stateMachine:StateMachine",
-        "aws:budgets/budget:Budget",
-        "aws:cloudformation/stack:Stack",
-        "aws:amp/workspace:Workspace",
-        "aws:grafana/workspace:Workspace",
-        "aws:sns/topic:Topic",
-        "aws:sqs/queue:Queue",
-    }
-)
+#: AWS types that take tags, from the resource-type registry (a test checks each against pulumi-aws).
+TAGGABLE_TYPES: frozenset[str] = taggable_types()
 
 
 def is_taggable(resource: ResourceView) -> bool:

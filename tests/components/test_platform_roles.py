@@ -465,6 +465,7 @@ def test_ci_deploy_writes_are_scoped_to_this_stack(dev_context):
         "arn:aws:iam::aws:policy/service-role/*", f"arn:aws:iam::{ACCOUNT}:role/aws-service-role/*",
         f"arn:aws:rds:us-east-1:{ACCOUNT}:pg:default*", f"arn:aws:rds:us-east-1:{ACCOUNT}:og:default*",
         f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:rds!*", STATE, f"{STATE}/*.pulumi/*",
+        f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:/aws/sagemaker/ProcessingJobs",  # the drift engine's
     )
     for s in statements(docs):
         actions = as_list(s["Action"])
@@ -473,11 +474,11 @@ def test_ci_deploy_writes_are_scoped_to_this_stack(dev_context):
             assert reads_only or s.get("Condition"), s  # writes on "*" only behind tag/region conditions
             continue
         for resource in as_list(s["Resource"]):
-            assert resource in exceptions or re.search(r"mlops-platform-dev-\*|/mlops-platform/dev/\*", resource), resource
-    role_pattern = f"arn:aws:iam::{ACCOUNT}:role/mlops-platform-dev-*"
+            assert resource in exceptions or re.search(r"mlops-platform-dev-(us-east-1-)?\*|/mlops-platform/dev/\*", resource), resource
+    role_pattern = f"arn:aws:iam::{ACCOUNT}:role/mlops-platform-dev-us-east-1-*"
     assert resources_for(docs, "iam:PassRole") == {role_pattern}
     assert resources_for(docs, "iam:CreateRole") == {role_pattern}
-    assert resources_for(docs, "s3:CreateBucket") == {"arn:aws:s3:::mlops-platform-dev-*"}
+    assert resources_for(docs, "s3:CreateBucket") == {f"arn:aws:s3:::mlops-platform-dev-*-{ACCOUNT}-us-east-1"}
     assert resources_for(docs, "sagemaker:CreateEndpoint") == {f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:*/mlops-platform-dev-*"}
     (create_key,) = granting(docs, "kms:CreateKey")
     assert create_key["Condition"]["StringEquals"] == {"aws:RequestTag/project": "mlops-platform",
