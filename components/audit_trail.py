@@ -1,10 +1,29 @@
-"""A multi-region CloudTrail with its own locked-down bucket and a CloudWatch Logs copy."""
+"""The account's audit trail: created here, or one that already records the account.
+
+``trail`` chooses (``audit.trail`` in the stack config):
+
+- ``create`` (default): a multi-region CloudTrail with its own locked-down bucket, a CloudWatch
+  Logs copy, and S3 data events for the platform's buckets.
+- ``existing``: the account is already recorded by another trail, typically the organisation
+  trail (``existing_trail_arn``). Nothing is created: ``trail_arn`` is that trail's ARN and there
+  is no bucket or log group of ours. Event selectors are properties of the trail itself, and only
+  the organisation's management account (or its CloudTrail delegated administrator) may change an
+  organisation trail; a member account can only read it. So the data-event selectors the platform
+  needs (``data_event_selectors``) are not applied: the component warns and leaves them for the
+  trail's owner to add.
+- ``none``: no trail; ``trail_arn`` is ``existing_trail_arn`` when one is named (the trail that
+  records the account), else None. The stack config refuses ``none`` in prod unless the trail that
+  records the account is named.
+
+The CloudTrail delivery role is this component's own (only its trail uses it), following the
+platform's rule: shared roles in ``PlatformRoles``, service roles with the component they serve.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import pulumi
 import pulumi_aws as aws
@@ -18,6 +37,8 @@ from mlops_blueprint.policy_documents import Statement, assume_role_policy, docu
 
 COMPONENT = "audit-trail"
 TRAIL_BUCKET_PURPOSE = "audit-trail"
+TrailChoice = Literal["create", "existing", "none"]
+TRAIL_CHOICES: tuple[TrailChoice, ...] = ("create", "existing", "none")
 
 
 def trail_bucket_name(context: StackContext) -> str:
@@ -40,9 +61,17 @@ class AuditTrailArgs:
     retain_on_delete: bool = False
     force_destroy: bool = False
     permissions_boundary_arn: str | None = None               # applied to the delivery role, as to every role
+    trail: TrailChoice = "create"                             # see the module docstring
+    existing_trail_arn: str | None = None                     # the trail that records the account
 
     def problems(self) -> list[str]:
         problems = deletion_problems(protect=self.protect, force_destroy=self.force_destroy)
+        if self.trail not in TRAIL_CHOICES:
+            problems.append(f"trail {self.trail!r} is not one of {', '.join(TRAIL_CHOICES)}")
+        if self.trail == "existing" and not self.existing_trail_arn:
+            problems.append("trail 'existing' needs existing_trail_arn (the organisation trail's ARN)")
+        if self.trail == "create" and self.existing_trail_arn:
+            problems.append("existing_trail_arn is set but trail is 'create'; use trail 'existing' to rely on it")
         if self.object_lock and self.object_lock_days < 1:
             problems.append(f"object_lock_days must be >= 1 (got {self.object_lock_days})")
         if self.log_retention_days not in LOG_RETENTION_DAYS:
@@ -52,19 +81,50 @@ class AuditTrailArgs:
 
 
 class AuditTrail(pulumi.ComponentResource):
-    """Multi-region, KMS-encrypted, validated CloudTrail; delivery scoped to this trail only."""
+    """Multi-region, KMS-encrypted, validated CloudTrail; delivery scoped to this trail only.
+    With ``trail`` existing or none, creates nothing (the bucket and log group attributes are None)."""
 
-    trail_arn: pulumi.Output[str]
-    trail_bucket_name: pulumi.Output[str]
-    trail_bucket_arn: pulumi.Output[str]
-    log_group_name: pulumi.Output[str]
-    log_group_arn: pulumi.Output[str]
+    trail_arn: pulumi.Output[str] | None
+    trail_bucket_name: pulumi.Output[str] | None
+    trail_bucket_arn: pulumi.Output[str] | None
+    log_group_name: pulumi.Output[str] | None
+    log_group_arn: pulumi.Output[str] | None
+    data_event_selectors: pulumi.Input[list[dict[str, Any]]]   # what the trail must record for the platform
 
     def __init__(self, name: str, args: AuditTrailArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         problems = args.problems()
         if problems:  # before anything is registered
             raise ValueError(f"invalid AuditTrailArgs for {name!r}: " + "; ".join(problems))
         super().__init__("mlops:audit:AuditTrail", name, None, opts)
+        self.data_event_selectors = _event_selectors(args.data_event_bucket_arns)
+        if args.trail == "create":
+            self._create(name, args)
+        else:
+            self._rely_on(args)
+        self.register_outputs({
+            "trailArn": self.trail_arn,
+            "trailBucketName": self.trail_bucket_name,
+            "trailBucketArn": self.trail_bucket_arn,
+            "logGroupName": self.log_group_name,
+            "logGroupArn": self.log_group_arn,
+        })
+
+    def _rely_on(self, args: AuditTrailArgs) -> None:
+        """Another trail records the account (or none does): nothing of ours to create."""
+        arn = args.existing_trail_arn
+        self.trail_arn = pulumi.Output.from_input(arn) if arn else None
+        self.trail_bucket_name = self.trail_bucket_arn = self.log_group_name = self.log_group_arn = None
+        if args.data_event_bucket_arns:
+            pulumi.log.warn(
+                f"audit.trail is {args.trail!r}: S3 data events of the platform's buckets are not recorded by this "
+                "stack. Event selectors belong to the trail, and only the organisation's management account (or "
+                "its CloudTrail delegated administrator) can change an organisation trail; ask its owner to add an "
+                "advanced event selector for AWS::S3::Object data events on the datasets and models buckets "
+                f"(trail: {arn or 'none'}), or set audit.dataEvents: false to silence this.",
+                resource=self,
+            )
+
+    def _create(self, name: str, args: AuditTrailArgs) -> None:
         ctx = args.context
         child = pulumi.ResourceOptions(parent=self)
         stateful = pulumi.ResourceOptions(parent=self, protect=args.protect, retain_on_delete=args.retain_on_delete)
@@ -131,7 +191,7 @@ class AuditTrail(pulumi.ComponentResource):
             # CloudTrail wants the log group ARN with the ":*" (all streams) suffix.
             cloud_watch_logs_group_arn=self.log_group.arn.apply(lambda arn: f"{arn}:*"),
             cloud_watch_logs_role_arn=self.role.arn,
-            advanced_event_selectors=_event_selectors(args.data_event_bucket_arns),
+            advanced_event_selectors=self.data_event_selectors,
             tags=ctx.tagging.resource(COMPONENT, trail_name),
             # CloudTrail validates bucket policy and role permissions when the trail is created.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.bucket.policy, self.role_policy]),
@@ -142,13 +202,6 @@ class AuditTrail(pulumi.ComponentResource):
         self.trail_bucket_arn = self.bucket.arn
         self.log_group_name = self.log_group.name
         self.log_group_arn = self.log_group.arn
-        self.register_outputs({
-            "trailArn": self.trail_arn,
-            "trailBucketName": self.trail_bucket_name,
-            "trailBucketArn": self.trail_bucket_arn,
-            "logGroupName": self.log_group_name,
-            "logGroupArn": self.log_group_arn,
-        })
 
 
 def _allow_cloudtrail(ctx: StackContext, bucket_arn: str, trail_arn: str) -> list[Statement]:

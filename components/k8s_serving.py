@@ -6,6 +6,12 @@ HorizontalPodAutoscaler on CPU and a PodDisruptionBudget. Shared by all models: 
 (created with the ``restricted`` Pod Security Standard enforced, or given) and one ServiceAccount
 annotated with the serving role (IRSA), which reads model artifacts from the models bucket.
 
+A namespace the component creates also gets a default-deny NetworkPolicy and one allowance
+policy for the model servers: the container port from pods of the namespace and from pods
+labelled ``mlops-platform/model-client: "true"`` in any namespace (the Service forwards to the
+container port, so that is the port the policy sees); egress to DNS and HTTPS only (STS for the
+IRSA token exchange, S3 for the model artifacts). A given namespace is left as its owner set it.
+
 Pods run with the hardening every platform workload gets (:mod:`.k8s_security`): non-root,
 read-only root filesystem with ``/tmp`` and ``/opt/ml/model`` as emptyDirs, no privilege
 escalation, all capabilities dropped, RuntimeDefault seccomp, requests and limits, probes.
@@ -25,16 +31,20 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from mlops_blueprint.components.k8s_security import (
+    NetworkAllowances,
     ResourceSizes,
     container_security_context,
     http_probe,
+    network_policies,
     pod_security_context,
+    pod_security_labels,
     scratch_volume,
 )
 from mlops_blueprint.context import StackContext
 from mlops_blueprint.serving_config import ModelConfig, ServingConfig, kubernetes_model_problems, resolve_image
 
 SERVING_SERVICE_ACCOUNT = "model-server"
+CLIENT_LABEL = "mlops-platform/model-client"  # pods with this label "true" may call the models from any namespace
 IRSA_ANNOTATION = "eks.amazonaws.com/role-arn"
 SERVICE_PORT = 80
 MODEL_DIR = "/opt/ml/model"
@@ -114,8 +124,7 @@ class K8sServing(pulumi.ComponentResource):
                 f"{name}-namespace",
                 metadata=k8s.meta.v1.ObjectMetaArgs(name=settings.namespace, labels={
                     # Our pods meet the restricted standard; enforce it for anything else deployed here.
-                    "pod-security.kubernetes.io/enforce": "restricted",
-                    "pod-security.kubernetes.io/enforce-version": "latest",
+                    **pod_security_labels(),
                     "app.kubernetes.io/part-of": args.context.naming.project,
                 }),
                 opts=self._child,
@@ -135,6 +144,15 @@ class K8sServing(pulumi.ComponentResource):
             opts=self._child,
         )
         self.service_account_name = account.metadata.name
+        # Only where the stack owns the namespace: a given one is someone else's to police.
+        if settings.create_namespace:
+            network_policies(
+                name, namespace=self.namespace, pod_labels={"app.kubernetes.io/name": "model-server"},
+                metadata=k8s.meta.v1.ObjectMetaArgs(name="model-server", namespace=self.namespace,
+                                                    labels={"app.kubernetes.io/name": "model-server"}),
+                allow=NetworkAllowances(ports=(settings.port,), client_label=CLIENT_LABEL),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace]),
+            )
 
         self.deployments = {}
         self.service_urls = {}

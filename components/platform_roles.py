@@ -1,5 +1,8 @@
 """The platform's IAM roles: SageMaker training, serving, MLflow tracking and Pipelines, plus CI.
 
+Ownership rule: this component owns the roles that people, CI and jobs assume across components;
+a component owns the service roles only its own resources use (see :mod:`.service_role`).
+
 Every role gets only this stack's resources (its buckets, its data key, its log groups, ECR
 repositories and SageMaker resources named ``<project>-<environment>-...``), a one-hour session,
 and the configured permissions boundary. Each role's own permissions are one inline policy

@@ -1,5 +1,12 @@
 """The one way components make an IAM role: named by naming, tagged, one-hour sessions, and the
-organisation's permissions boundary when there is one. Callers supply trust and permissions."""
+organisation's permissions boundary when there is one. Callers supply trust and permissions.
+
+Who owns a role: :class:`~.platform_roles.PlatformRoles` owns the roles that people, CI and jobs
+assume across components (the SageMaker execution roles for training, serving, tracking and
+pipelines, IRSA roles of the platform's pods, the CI roles, the MLflow users policy). A component
+owns the service roles that only its own resources use and only an AWS service assumes (CloudTrail
+and flow-log delivery, drift jobs and their scheduler, retraining targets, Grafana).
+``tests/test_system_hardening.py`` checks every stack variant against this rule."""
 
 from __future__ import annotations
 

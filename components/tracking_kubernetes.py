@@ -489,11 +489,9 @@ class KubernetesBackend:
     def _network_policy(self, namespace: str, opts: pulumi.ResourceOptions) -> None:
         """Ingress: port 5000 from this namespace and from pods labelled as MLflow clients anywhere.
         Egress: DNS to kube-system, PostgreSQL inside the VPC, HTTPS (S3, STS, Secrets Manager)."""
-        network_policies(
-            self._name, namespace=namespace, metadata=self._metadata(APP_NAME, namespace), pod_labels=self._labels(),
-            allow=NetworkAllowances(ports=(PORT,), client_label=CLIENT_LABEL, tcp_egress=((self._args.vpc_cidr, DB_PORT),)),
-            opts=opts,
-        )
+        network_policies(self._name, namespace=namespace, metadata=self._metadata(APP_NAME, namespace),
+                         pod_labels=self._labels(), opts=opts,
+                         allow=NetworkAllowances((PORT,), CLIENT_LABEL, tcp_egress=((self._args.vpc_cidr, DB_PORT),)))
 
 
 def image_for(args: KubernetesTrackingArgs, mlflow_version: str) -> str:

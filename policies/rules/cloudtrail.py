@@ -1,4 +1,10 @@
-"""CloudTrail: one trail sees every region and global service, tamper-evident and encrypted."""
+"""CloudTrail: one trail sees every region and global service, tamper-evident and encrypted.
+
+The rules check the trails a stack creates (``audit.trail: create``, every environment). With
+``audit.trail: existing`` (the organisation's trail) or ``none`` the stack holds no trail and
+these rules have nothing to check: a trail outside the stack is invisible to a policy pack, so
+the stack config is the guard there (it refuses ``none`` in prod unless the trail that records
+the account is named in ``audit.existingTrailArn``)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""Kubernetes workloads: containers run as non-root, read-only, unescalated and bounded."""
+"""Kubernetes workloads: containers run as non-root, read-only, unescalated and bounded, and every
+pod meets the ``restricted`` Pod Security Standard, which the platform's namespaces enforce (a pod
+that fails it would be admitted by the engine's preview but rejected by the cluster)."""
 
 from __future__ import annotations
 
@@ -83,6 +85,77 @@ def _limits(pod: dict[str, Any], container: dict[str, Any]) -> str | None:
     return f"must set resources.limits.{' and '.join(missing)}" if missing else None
 
 
+# The restricted Pod Security Standard (kubernetes.io/docs/concepts/security/pod-security-standards).
+RESTRICTED_VOLUME_TYPES = frozenset({"configMap", "csi", "downwardAPI", "emptyDir", "ephemeral",
+                                     "persistentVolumeClaim", "projected", "secret"})
+_SAFE_SYSCTLS = frozenset({"kernel.shm_rmid_forced", "net.ipv4.ip_local_port_range", "net.ipv4.ip_unprivileged_port_start",
+                           "net.ipv4.tcp_syncookies", "net.ipv4.ping_group_range", "net.ipv4.ip_local_reserved_ports",
+                           "net.ipv4.tcp_keepalive_time", "net.ipv4.tcp_fin_timeout", "net.ipv4.tcp_keepalive_intvl",
+                           "net.ipv4.tcp_keepalive_probes"})
+
+
+def _pod_or_container(pod: dict[str, Any], container: dict[str, Any], key: str) -> Any:
+    own = _security(container, key)
+    return own if own is not None else _security(pod, key)
+
+
+def restricted_problems(pod: dict[str, Any]) -> list[str]:
+    """Where a pod spec (camelCase, as the engine receives it) breaks the restricted Pod Security
+    Standard; unknown values pass (they are checked when known)."""
+    problems = [f"must not set {key}=true" for key in ("hostNetwork", "hostPID", "hostIPC") if pod.get(key) is True]
+    for volume in pod.get("volumes") or []:
+        kinds = set(volume) - {"name"} if isinstance(volume, dict) else set()
+        if kinds - RESTRICTED_VOLUME_TYPES:
+            problems.append(f"volume '{volume.get('name', '?')}' is of type {', '.join(sorted(kinds))}; "
+                            f"allowed: {', '.join(sorted(RESTRICTED_VOLUME_TYPES))}")
+    sysctls = _security(pod, "sysctls")
+    for sysctl in sysctls if isinstance(sysctls, list) else []:
+        if isinstance(sysctl, dict) and sysctl.get("name") not in _SAFE_SYSCTLS:
+            problems.append(f"sysctl '{sysctl.get('name')}' is not in the safe set")
+    for key in ("initContainers", "containers", "ephemeralContainers"):
+        for container in pod.get(key) or []:
+            if not isinstance(container, dict):
+                continue
+            where = f"container '{container.get('name', '?')}'"
+            problems += [f"{where} {problem}" for problem in _restricted_container(pod, container)]
+    return problems
+
+
+def _restricted_container(pod: dict[str, Any], container: dict[str, Any]) -> list[str]:
+    problems: list[str] = []
+    if _security(container, "privileged") is True:
+        problems.append("must not be privileged")
+    if differs(_security(container, "allowPrivilegeEscalation"), False):
+        problems.append("must set securityContext.allowPrivilegeEscalation=false")
+    if differs(_pod_or_container(pod, container, "runAsNonRoot"), True):
+        problems.append("must set securityContext.runAsNonRoot=true (on the container or the pod)")
+    if _pod_or_container(pod, container, "runAsUser") == 0:
+        problems.append("must not run as uid 0 (runAsUser)")
+    seccomp = _pod_or_container(pod, container, "seccompProfile")
+    seccomp_type = seccomp.get("type") if isinstance(seccomp, dict) else seccomp
+    if not is_unknown(seccomp_type) and seccomp_type not in ("RuntimeDefault", "Localhost"):
+        problems.append("must set securityContext.seccompProfile.type to RuntimeDefault or Localhost")
+    capabilities = _security(container, "capabilities")
+    if not is_unknown(capabilities):
+        capabilities = capabilities if isinstance(capabilities, dict) else {}
+        dropped, added = capabilities.get("drop") or [], capabilities.get("add") or []
+        if not is_unknown(dropped) and "ALL" not in dropped:
+            problems.append("must drop ALL capabilities (securityContext.capabilities.drop)")
+        if not is_unknown(added) and set(added) - {"NET_BIND_SERVICE"}:
+            problems.append(f"may add only NET_BIND_SERVICE, not {', '.join(sorted(set(added) - {'NET_BIND_SERVICE'}))}")
+    if any(isinstance(port, dict) and port.get("hostPort") for port in container.get("ports") or []):
+        problems.append("must not use hostPort")
+    return problems
+
+
+def _restricted(resource: ResourceView, ctx: PolicyContext) -> list[str]:
+    pod = resource.prop(*POD_SPEC_PATHS[resource.type])
+    if not isinstance(pod, dict):
+        return []
+    return [f"{short_type(resource.type)} '{resource.name}' {problem} (restricted Pod Security Standard)"
+            for problem in restricted_problems(pod)]
+
+
 RULES: tuple[Rule, ...] = (
     Rule(
         name="k8s-run-as-non-root",
@@ -110,6 +183,13 @@ RULES: tuple[Rule, ...] = (
         description="Workload containers declare cpu and memory limits, so one pod cannot starve a node.",
         enforcement="mandatory",
         check=_each_container(_limits),
+        resource_types=WORKLOAD_TYPES,
+    ),
+    Rule(
+        name="k8s-pod-security-restricted",
+        description="Workload pods meet the restricted Pod Security Standard that the platform's namespaces enforce.",
+        enforcement="mandatory",
+        check=_restricted,
         resource_types=WORKLOAD_TYPES,
     ),
 )

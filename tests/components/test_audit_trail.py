@@ -260,3 +260,48 @@ def test_bad_args_raise_before_anything_is_registered(dev_context: StackContext,
 
     run = run_program(program, stack="dev", project="mlops-platform")
     assert [r.type for r in run.registrations] == ["pulumi:pulumi:Stack"]
+
+
+ORG_TRAIL = "arn:aws:cloudtrail:us-east-1:111122223333:trail/organization-trail"
+
+
+@pytest.fixture
+def warnings(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    said: list[str] = []
+    monkeypatch.setattr(pulumi.log, "warn", lambda message, *args, **kwargs: said.append(message))
+    return said
+
+
+@pytest.mark.parametrize("choice", ["existing", "none"])
+def test_relying_on_another_trail_creates_nothing(dev_context: StackContext, warnings: list[str], choice: str) -> None:
+    run = build(dev_context, trail=choice, existing_trail_arn=ORG_TRAIL, data_event_bucket_arns=DATA_BUCKETS)
+    [component] = run.of_type(COMPONENT)
+    assert [r for r in run.registrations if r.parent == component.urn] == []
+    assert run.outputs["trailArn"] == ORG_TRAIL
+    # Exports of None are dropped: no bucket or log group of ours to name.
+    assert not {"trailBucketName", "logGroupName", "logGroupArn"} & set(run.outputs)
+    # The selectors cannot be added to an organisation trail from a member account: say so, once.
+    [warning] = warnings
+    assert f"audit.trail is {choice!r}" in warning and ORG_TRAIL in warning and "audit.dataEvents" in warning
+
+
+def test_no_warning_when_the_platform_needs_no_data_events(dev_context: StackContext, warnings: list[str]) -> None:
+    build(dev_context, trail="existing", existing_trail_arn=ORG_TRAIL)
+    assert warnings == []
+
+
+def test_none_without_a_named_trail_has_no_trail_arn(dev_context: StackContext) -> None:
+    run = build(dev_context, trail="none")
+    assert "trailArn" not in run.outputs
+    assert sorted(r.type for r in run.registrations) == [COMPONENT, "pulumi:pulumi:Stack"]
+
+
+@pytest.mark.parametrize(("overrides", "message"), [
+    ({"trail": "existing"}, "trail 'existing' needs existing_trail_arn"),
+    ({"existing_trail_arn": ORG_TRAIL}, "existing_trail_arn is set but trail is 'create'"),
+    ({"trail": "organisation"}, "trail 'organisation' is not one of create, existing, none"),
+])
+def test_trail_choice_is_checked_before_registration(dev_context: StackContext, overrides: dict[str, Any],
+                                                     message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        build(dev_context, **overrides)

@@ -167,3 +167,45 @@ def test_bad_args_raise_before_registration(dev_context, kwargs, message):
     run = run_program(program, stack="dev", project="mlops-platform", capture_errors=True)
     assert isinstance(run.error, ValueError) and message in str(run.error), run.error
     assert [r for r in run.registrations if r.type == COMPONENT or r.type in WORKLOADS] == []
+
+
+NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
+
+
+def test_a_created_namespace_gets_every_pod_security_label_and_network_policies(dev_context):
+    run = build(dev_context)
+    [namespace] = run.of_type(NAMESPACE)
+    labels = namespace.inputs["metadata"]["labels"]
+    for mode in ("enforce", "audit", "warn"):
+        assert (labels[f"pod-security.kubernetes.io/{mode}"], labels[f"pod-security.kubernetes.io/{mode}-version"]) == (
+            "restricted", "latest")
+    [provider] = run.of_type("pulumi:providers:kubernetes")
+    policies = {r.inputs["metadata"]["name"]: r for r in run.of_type(NETWORK_POLICY)}
+    assert set(policies) == {"default-deny", "model-server"}
+    for policy in policies.values():
+        assert policy.inputs["metadata"]["namespace"] == "model-serving"
+        assert namespace.urn in policy.dependencies and policy.provider.startswith(provider.urn + "::")
+    assert policies["default-deny"].inputs["spec"] == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
+    spec = policies["model-server"].inputs["spec"]
+    # Selects every model's pods (the Deployments' pod labels include it).
+    assert spec["podSelector"] == {"matchLabels": {"app.kubernetes.io/name": "model-server"}}
+    for model in MODELS:
+        pod_labels = of(run, DEPLOYMENT, model.name).inputs["spec"]["template"]["metadata"]["labels"]
+        assert spec["podSelector"]["matchLabels"].items() <= pod_labels.items()
+    [ingress] = spec["ingress"]
+    assert ingress["ports"] == [{"port": 8080, "protocol": "TCP"}]  # the container port the Service targets
+    assert ingress["from"] == [
+        {"podSelector": {}},
+        {"namespaceSelector": {}, "podSelector": {"matchLabels": {"mlops-platform/model-client": "true"}}},
+    ]
+    # DNS, then HTTPS for STS (IRSA) and S3 (model artifacts); nothing else leaves the pods.
+    egress = {tuple(sorted((p["protocol"], p["port"]) for p in rule["ports"])): rule["to"] for rule in spec["egress"]}
+    assert egress == {
+        (("TCP", 53), ("UDP", 53)): [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}}}],
+        (("TCP", 443),): [{"ipBlock": {"cidr": "0.0.0.0/0"}}],
+    }
+
+
+def test_a_given_namespace_gets_no_network_policies(dev_context):
+    run = build(dev_context, kubernetes_serving(kubernetes={"namespace": "ml-team", "createNamespace": False}))
+    assert run.of_type(NETWORK_POLICY) == []

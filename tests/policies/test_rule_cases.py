@@ -258,6 +258,14 @@ CASES: dict[str, Case] = {
     "k8s-resource-limits": Case(
         [deployment(container())], [deployment(container(resources={"limits": {"cpu": "2"}}))],
         "trainer", "container 'trainer' must set resources.limits.memory"),
+    "k8s-pod-security-restricted": Case(
+        [deployment(container(securityContext={"runAsNonRoot": True, "readOnlyRootFilesystem": True,
+                                               "allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
+                                               "seccompProfile": {"type": "RuntimeDefault"}}))],
+        [deployment(container(securityContext={"runAsNonRoot": True, "readOnlyRootFilesystem": True,
+                                               "allowPrivilegeEscalation": False,
+                                               "seccompProfile": {"type": "RuntimeDefault"}}))],  # capabilities kept
+        "trainer", "container 'trainer' must drop ALL capabilities"),
     # Tags
     "mandatory-tags": Case(
         [view(LOG_GROUP, "training-logs", {"retentionInDays": 365.0, "tags": {"component": "training"}},

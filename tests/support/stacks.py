@@ -21,6 +21,7 @@ from mlops_blueprint.preview import PreviewResult, run_preview, stack_file
 
 ACCOUNT = "123456789012"
 EKS_PROVIDER = f"arn:aws:iam::{ACCOUNT}:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/ABCDEF0123456789"
+ORG_TRAIL = "arn:aws:cloudtrail:us-east-1:111122223333:trail/organization-trail"  # in the management account
 CLUSTER = {"oidcProviderArn": EKS_PROVIDER, "nodeSecurityGroupId": "sg-0123456789abcdef0", "context": "platform"}
 # The cluster's VPC: an existing cluster is never in a VPC the stack creates (config refuses mode create).
 CLUSTER_NETWORK = {"mode": "existing", "existing": {
@@ -81,6 +82,8 @@ VARIANTS: dict[str, tuple[str, dict[str, Any], str | None]] = {
         "oidcProviderArn": f"arn:aws:iam::{ACCOUNT}:oidc-provider/token.actions.githubusercontent.com"}}}, "eu-west-1"),
     "staging-shared-network": ("staging", {"network": {"mode": "shared", "sharedStack": "acme/mlops-platform/shared"},
                                            "models": [churn("staging")]}, None),
+    # The organisation's trail records the account: the stack creates none of its own.
+    "staging-org-trail": ("staging", {"audit": {"trail": "existing", "existingTrailArn": ORG_TRAIL}}, None),
     "dev-gitlab": ("dev", {"iam": {"ci": {"provider": "gitlab", "repository": "acme/ml/platform"}}}, None),
     # churn served from the model registry (the preview's placeholder package), fraud pinned
     "staging-registry": ("staging", {"tracking": {"modelFamilies": ["churn", "fraud"]},
