@@ -12,7 +12,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from mlops_blueprint.config import ConfigError
+from mlops_blueprint.config import BuildError, ConfigError, add_account_option
 
 EXIT_OK, EXIT_POLICY, EXIT_INVALID = 0, 1, 2
 
@@ -24,11 +24,20 @@ def _preview(args: argparse.Namespace) -> int:
 
     err = Console(stderr=True)
     try:
+        from mlops_blueprint.model_registry import RegistrySource
+
         result = run_preview(args.stack, Path(args.config_file) if args.config_file else None,
-                             Path(args.policy_config) if args.policy_config else None)
+                             Path(args.policy_config) if args.policy_config else None,
+                             registry=RegistrySource.parse(args.registry), account_id=args.account_id)
     except ConfigError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
-        err.print("Nothing was registered. Fix the keys above and run the preview again.")
+        from rich.markup import escape
+
+        # escape: keys such as models[churn] are not console markup
+        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        if isinstance(exc, BuildError):  # the config passed; a component refused what it was given
+            err.print("The program stopped part-way; fix the values named above and run the preview again.")
+        else:
+            err.print("Nothing was registered. Fix the keys above and run the preview again.")
         return EXIT_INVALID
     if args.json:
         write_plan(result.plan, args.json)
@@ -49,20 +58,20 @@ def _preview(args: argparse.Namespace) -> int:
 
 def _diff(args: argparse.Namespace) -> int:
     from mlops_blueprint.diff import PlanFileError, diff_plans, load_plan
-    from mlops_blueprint.diff_render import render_json, render_markdown, render_text
+    from mlops_blueprint.diff_render import endpoint_notes, render_json, render_markdown, render_text
 
     try:
         base, head = load_plan(args.base), load_plan(args.head)
     except PlanFileError as exc:
         Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         return EXIT_INVALID
-    diff = diff_plans(base, head)
+    diff, notes = diff_plans(base, head), endpoint_notes(base, head)
     if args.format == "json":
-        sys.stdout.write(render_json(diff))
+        sys.stdout.write(render_json(diff, notes))
     elif args.format == "markdown":
-        sys.stdout.write(render_markdown(diff, args.base, args.head))
+        sys.stdout.write(render_markdown(diff, args.base, args.head, notes))
     else:
-        sys.stdout.write(render_text(diff, args.base, args.head))
+        sys.stdout.write(render_text(diff, args.base, args.head, notes))
     return EXIT_OK
 
 
@@ -77,6 +86,13 @@ def build_parser() -> argparse.ArgumentParser:
     preview.add_argument("--policy-config", metavar="PATH",
                          help="policy config JSON, as for `pulumi preview --policy-pack-config` "
                               '(e.g. {"iam-role-permissions-boundary": {"permissionsBoundaryArn": "arn:..."}})')
+    preview.add_argument("--registry", metavar="FILE|URL",
+                         help="where models with modelPackageGroup find their package: a JSON file "
+                              '({"<family>": [{"status": "Approved", "image": ..., "modelDataUrl": ...}]}, '
+                              "loaded into moto in-process; needs the [pipelines] or [dev] extra) or a moto "
+                              "endpoint URL (the sandbox's: --registry $AWS_ENDPOINT_URL after sourcing its env.sh). "
+                              "Default: a placeholder Approved package (version 1, or the pinned one). Never AWS.")
+    add_account_option(preview)
     preview.add_argument("--format", choices=("tree", "json", "mermaid"), default="tree",
                          help="what to print: the resource tree (default), the plan JSON, or the component graph")
     preview.set_defaults(handler=_preview)
@@ -87,10 +103,17 @@ def build_parser() -> argparse.ArgumentParser:
     diff.add_argument("--format", choices=("markdown", "text", "json"), default="text")
     diff.set_defaults(handler=_diff)
 
+    from mlops_blueprint.check.command import add_check_command
     from mlops_blueprint.cost import add_cost_command
     from mlops_blueprint.pipelines.cli import add_commands as add_pipeline_commands
 
+    from mlops_blueprint.pipelines.leftovers import add_leftovers_command
+    from mlops_blueprint.pipelines.verify import add_verify_command
+
     add_cost_command(commands)
+    add_check_command(commands)  # scanners load lazily: the [check] extra
+    add_verify_command(commands)     # boto3 is imported when the command runs
+    add_leftovers_command(commands)
     add_pipeline_commands(commands)  # `pipeline <step>` and `sandbox` (the [pipelines] extra, loaded lazily)
     return parser
 

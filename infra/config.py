@@ -9,6 +9,7 @@ registers a single resource.
 
 from __future__ import annotations
 
+import argparse
 import difflib
 import ipaddress
 import json
@@ -22,10 +23,12 @@ from pydantic import BaseModel, Field, ValidationError, field_validator, model_v
 from mlops_blueprint.config_base import LOG_RETENTION_DAYS, RetentionDays, Section
 from mlops_blueprint.monitoring_config import (
     ALERTS_DEFAULTS, BUDGET_DEFAULTS, MONITORING_DEFAULTS, OBSERVABILITY_DEFAULTS, RETRAINING_DEFAULTS,
-    AlertsConfig, BudgetConfig, MonitoringConfig, ObservabilityConfig, RetrainingConfig, monitoring_problems,
+    AlertsConfig, BudgetConfig, MonitoringConfig, ObservabilityConfig, RetrainingConfig, alarm_name_problems,
+    monitoring_problems,
 )
 from mlops_blueprint.serving_config import (
-    SERVING_DEFAULTS, TRAINING_DEFAULTS, ModelConfig, ServingConfig, TrainingConfig, resolve_model, serving_problems,
+    SERVING_DEFAULTS, TRAINING_DEFAULTS, ModelConfig, ServingConfig, TrainingConfig, model_data_problems,
+    registry_problems, resolve_model, serving_problems,
 )
 from mlops_blueprint.tracking_config import TRACKING_DEFAULTS, TrackingConfig, tracking_problems
 
@@ -46,20 +49,36 @@ INTERFACE_ENDPOINT_SERVICES = (
     "secretsmanager",
 )
 
+ACCOUNT_ID = re.compile(r"\d{12}")
+# The account an ARN is in (IAM ARNs have no region): arn:<partition>:<service>:<region>:<account>:...
+_ARN_ACCOUNT = re.compile(r"^arn:[\w-]+:[\w-]+:[\w-]*:(?P<account>\d{12}|aws):")
 _REGION = re.compile(r"^(us|eu|ap|sa|ca|me|af|il|mx|cn|us-gov)-(north|south|east|west|central|northeast|northwest|southeast|southwest)-\d$")
 _IAM_POLICY_ARN = re.compile(r"^arn:aws(-cn|-us-gov)?:iam::(\d{12}|aws):policy/[\w+=,.@/-]+$")
+_TRAIL_ARN = re.compile(r"^arn:aws(-cn|-us-gov)?:cloudtrail:[a-z]{2}(-gov)?-[a-z]+-\d:\d{12}:trail/[\w.-]{3,128}$")
 _OIDC_PROVIDER_ARN = re.compile(r"^arn:aws(-cn|-us-gov)?:iam::\d{12}:oidc-provider/[\w.:/-]+$")
 
 
 class ConfigError(RunError, ValueError):
     """Invalid stack config; ``problems`` has one line per bad key.
 
-    A ``RunError``, so ``pulumi up`` prints the message without a stack trace.
+    A ``RunError``, so ``pulumi up`` prints the message without a stack trace (the Python language
+    host logs a RunError's text and fails the update; any other exception is logged with its
+    traceback).
     """
+
+    header = "invalid stack config"
 
     def __init__(self, problems: list[str]):
         self.problems = problems
-        super().__init__("invalid stack config:\n" + "\n".join(f"  - {p}" for p in problems))
+        super().__init__(f"{self.header}:\n" + "\n".join(f"  - {p}" for p in problems))
+
+
+class BuildError(ConfigError):
+    """A component refused its arguments while the program was building resources (the config
+    passed validation, but a value the component checks, or one known only at run time such as
+    the account, is wrong). Same exit code and clean reporting as :class:`ConfigError`."""
+
+    header = "the program stopped while building resources"
 
 
 class ExistingVpc(Section):
@@ -177,6 +196,27 @@ class AuditConfig(Section):
     object_lock_days: int = Field(default=365, ge=1, le=36500)
     log_retention_days: RetentionDays = 90
     data_events: bool = Field(default=True, description="record S3 object-level events on the artifact buckets")
+    trail: Literal["create", "existing", "none"] = Field(
+        default="create", description="create a multi-region trail, use an existing (organisation) trail, or none")
+    existing_trail_arn: str | None = Field(
+        default=None, description="the trail that records this account (with trail: existing, or none in prod)")
+
+    @field_validator("existing_trail_arn")
+    @classmethod
+    def _trail_arn(cls, value: str | None) -> str | None:
+        if value is not None and not _TRAIL_ARN.fullmatch(value):
+            raise ValueError(f"{value!r} is not a CloudTrail trail ARN; expected "
+                             "arn:aws:cloudtrail:<region>:<account>:trail/<name>")
+        return value
+
+    @model_validator(mode="after")
+    def _trail_choice(self) -> AuditConfig:
+        if self.trail == "existing" and self.existing_trail_arn is None:
+            raise ValueError("audit.trail is 'existing': set audit.existingTrailArn to that trail's ARN")
+        if self.trail == "create" and self.existing_trail_arn is not None:
+            raise ValueError("audit.existingTrailArn is set but audit.trail is 'create'; "
+                             "use trail: existing to rely on that trail instead of creating one")
+        return self
 
 
 class CiConfig(Section):
@@ -245,6 +285,10 @@ class PlatformConfig(Section):
 
     environment: Environment = Field(description="dev, staging or prod")
     region: str = Field(description="the AWS region (config key aws:region), e.g. us-east-1")
+    allowed_account_ids: list[str] = Field(
+        default_factory=list, max_length=100,
+        description="the accounts the stack may deploy to (config key aws:allowedAccountIds); "
+                    "the first is the offline preview's account")
     owner: str = Field(min_length=1, max_length=128, pattern=r"^[\w .:/=+@-]+$", description="team that owns the stack")
     cost_center: str = Field(min_length=1, max_length=128, pattern=r"^[\w .:/=+@-]+$", description="cost center to bill")
     data_classification: Literal["public", "internal", "confidential", "restricted"] = "confidential"
@@ -266,6 +310,18 @@ class PlatformConfig(Section):
     budget: BudgetConfig = Field(default_factory=BudgetConfig)
     observability: ObservabilityConfig = Field(default_factory=ObservabilityConfig)
 
+    @field_validator("allowed_account_ids", mode="before")
+    @classmethod
+    def _account_ids(cls, value: Any) -> Any:
+        if isinstance(value, (str, int)):  # one account given as a scalar
+            value = [value]
+        if isinstance(value, list):
+            bad = [v for v in value if not (isinstance(v, str) and ACCOUNT_ID.fullmatch(v))]
+            if bad:
+                raise ValueError(f"{', '.join(map(repr, bad))} is not an AWS account id; expected 12 digits "
+                                 "as a quoted string, e.g. [\"123456789012\"]")
+        return value
+
     @field_validator("region")
     @classmethod
     def _region(cls, value: str) -> str:
@@ -280,6 +336,9 @@ class PlatformConfig(Section):
                 raise ValueError("artifacts.forceDestroy must be false in prod")
             if not (self.protect_stateful and self.retain_on_delete):
                 raise ValueError("protectStateful and retainOnDelete must be true in prod")
+            if self.audit.trail == "none" and self.audit.existing_trail_arn is None:
+                raise ValueError("audit.trail 'none' leaves prod without an audit trail; use 'create', or 'existing' "
+                                 "with audit.existingTrailArn (or name the trail that records this account there)")
         return self
 
     @model_validator(mode="after")
@@ -288,12 +347,53 @@ class PlatformConfig(Section):
         has_cluster = self.kubernetes is not None
         problems = tracking_problems(self.tracking, has_cluster, environment=self.environment)
         problems += serving_problems(self.serving, self.models, has_cluster, environment=self.environment)
+        problems += registry_problems(self.models, self.tracking.model_families)
+        problems += model_data_problems(self.models, project=PROJECT, environment=self.environment,
+                                        region=self.region)
+        problems += self._cluster_network_problems()
         if not problems:  # resolving models needs valid serving settings
             captured = [m.name for m in self.models if resolve_model(self.serving, m).captures_data]
             problems += monitoring_problems(self.monitoring, self.retraining, [m.name for m in self.models], captured)
+            if self.serving.backend == "sagemaker":  # monitoring alarms are per SageMaker variant
+                problems += alarm_name_problems([(m.name, [v.name for v in m.variants]) for m in self.models])
+            problems += self._retraining_parameter_problems()
         if problems:
             raise ValueError("; ".join(problems))
         return self
+
+
+    def _cluster_network_problems(self) -> list[str]:
+        """The self-hosted tracking server's database lives in the stack's database subnets and
+        admits the cluster's node security group: the cluster must be in that VPC. A cluster that
+        exists before the stack cannot be in a VPC the stack creates (and security group rules do
+        not reach across VPCs without peering, which the stack does not set up). Model serving on
+        the cluster needs no such path: it reaches S3 through IRSA and the public AWS endpoints."""
+        if self.tracking.backend != "kubernetes" or self.kubernetes is None or self.network.mode != "create":
+            return []
+        return ["network.mode: the kubernetes tracking backend puts its database in the stack's VPC and admits "
+                "kubernetes.nodeSecurityGroupId, but mode 'create' makes a new VPC that the existing cluster is "
+                "not in; set network.mode: existing (network.existing: the cluster's VPC and private subnets) or "
+                "shared (a stack that exports the cluster's VPC), or use a sagemaker-* tracking backend"]
+
+    def _retraining_parameter_problems(self) -> list[str]:
+        """What StartPipelineExecution would refuse when a drift alarm starts the training pipeline:
+        the check the Retraining component makes once the definition is rendered, made here on a
+        definition built from this config, so the error names the key before anything exists."""
+        retrained = [m.name for m in self.models if self.retraining.enabled_for(m.name)]
+        if not retrained:
+            return []
+        from mlops_blueprint.components.retraining import pipeline_parameter_problems
+        from mlops_blueprint.components.sagemaker_pipeline import PipelineSpec, build_definition
+
+        # Only the declared parameters matter here, and they depend on the training config alone.
+        spec = PipelineSpec(pipeline_name="p", training_role_arn="r", datasets_bucket="d", models_bucket="m",
+                            kms_key_arn="k", training_repository_url="t", inference_repository_url="i",
+                            model_package_group_name="g", subnet_ids=(), security_group_ids=(), training=self.training)
+        definition = build_definition(spec)
+        return [f"retraining.models.{name}.parameters: {problem} (the drift alarm starts the training pipeline "
+                "with these)"
+                for name in retrained
+                for problem in pipeline_parameter_problems(definition, self.retraining.parameters_for(name))]
 
 
 # Per-environment defaults, under the stack file's values. The README's environment table is
@@ -353,10 +453,15 @@ def _deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[st
     return merged
 
 
+# Keys of the aws provider's namespace the platform reads: model field -> stack-file key.
+AWS_KEYS = {"region": "aws:region", "allowedAccountIds": "aws:allowedAccountIds"}
+
+
 def _config_key(loc: tuple[Any, ...]) -> str:
-    """``("network", "cidr")`` -> ``mlops-platform:network.cidr``; region lives under ``aws:``."""
-    if loc == ("region",):
-        return "aws:region"
+    """``("network", "cidr")`` -> ``mlops-platform:network.cidr``; region (and the allowed accounts)
+    live under ``aws:``."""
+    if loc and loc[0] in AWS_KEYS:
+        return AWS_KEYS[loc[0]] + "".join(f"[{part}]" for part in loc[1:])
     path = ""
     for part in loc:
         path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
@@ -435,11 +540,66 @@ def raw_stack_config(all_config: Mapping[str, Any], stack: str) -> dict[str, Any
     for key, value in all_config.items():
         if key.startswith(prefix):
             values[key[len(prefix):]] = _decode(value)
-    if "aws:region" in all_config:
-        values["region"] = all_config["aws:region"]
+    for field_name, key in AWS_KEYS.items():
+        if key in all_config:
+            values[field_name] = _decode(all_config[key])
     if "environment" not in values and stack in ENVIRONMENTS:
         values["environment"] = stack
     return values
+
+
+def arn_account(arn: str) -> str | None:
+    """The account of an ARN (``aws`` for AWS-managed policies), None when it names none."""
+    match = _ARN_ACCOUNT.match(arn)
+    return match.group("account") if match else None
+
+
+def account_problems(config: PlatformConfig, account_id: str) -> list[str]:
+    """What cannot work in account ``account_id``; one line per problem, naming the full key.
+
+    Known only once the account is: from ``aws:allowedAccountIds`` or ``--account-id`` offline,
+    from the credentials under ``pulumi up``.
+    """
+    problems: list[str] = []
+    allowed = config.allowed_account_ids
+    if allowed and account_id not in allowed:
+        problems.append(f"aws:allowedAccountIds: the stack would run in account {account_id}, which is not one of "
+                        f"{', '.join(allowed)}; use credentials (or --account-id) of an allowed account, or add it")
+    checks = (
+        ("iam.permissionsBoundaryArn", config.iam.permissions_boundary_arn, ("aws",),
+         "a permissions boundary must be a managed policy of the roles' own account (or AWS-managed)"),
+        ("iam.ci.oidcProviderArn", config.iam.ci.oidc_provider_arn, (),
+         "a role can only trust an OIDC provider of its own account; create the CI provider in this account "
+         "or unset the key to let the stack create it"),
+        ("kubernetes.oidcProviderArn", config.kubernetes.oidc_provider_arn if config.kubernetes else None, (),
+         "IRSA roles can only trust an OIDC provider of their own account; register the cluster's issuer as an "
+         "IAM OIDC provider in this account (e.g. eksctl utils associate-iam-oidc-provider) and use its ARN"),
+    )
+    for key, arn, also_allowed, why in checks:
+        owner = arn_account(arn) if arn else None
+        if owner is not None and owner != account_id and owner not in also_allowed:
+            problems.append(f"{PROJECT}:{key}: {arn!r} is in account {owner}, not the stack's account {account_id}; {why}")
+    # The models bucket by its exact name now (config checked its pattern for any account).
+    problems += [f"{PROJECT}:{p}" for p in model_data_problems(config.models, project=PROJECT, environment=config.environment,
+                                                                 region=config.region, account_id=account_id)]
+    return problems
+
+
+def require_account(config: PlatformConfig, account_id: str) -> None:
+    """Raise :class:`ConfigError` when ``config`` cannot work in ``account_id`` (see :func:`account_problems`)."""
+    problems = account_problems(config, account_id)
+    if problems:
+        raise ConfigError(problems)
+
+
+def add_account_option(parser: argparse.ArgumentParser) -> None:
+    """``--account-id`` for every command that previews a stack (preview, cost, ...); here rather
+    than in preview.py so that building the CLI's parser stays cheap."""
+    from mlops_blueprint.mock_runtime import MOCK_ACCOUNT_ID
+
+    parser.add_argument("--account-id", metavar="ID",
+                        help="the AWS account to preview in (every ARN uses it); default: the first of the stack "
+                             f"file's aws:allowedAccountIds, else {MOCK_ACCOUNT_ID}")
 
 
 def load_config() -> PlatformConfig:

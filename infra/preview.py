@@ -3,22 +3,27 @@
 Reads ``stacks/Pulumi.<stack>.yaml`` (or a file of the same shape), validates it with the same
 config model the program uses (so bad input stops here, before anything is registered), runs
 ``infra/__main__.py`` exactly as the language host would, and evaluates the policy pack over the
-resulting plan.
+resulting plan. Registry-backed models are resolved against a stand-in registry (``registry``),
+never against AWS.
 """
 
 from __future__ import annotations
 
 import json
 import runpy
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import pulumi
 import yaml
 
 import mlops_blueprint.stacks
-from mlops_blueprint.config import PROJECT, ConfigError, PlatformConfig, parse_config, raw_stack_config
-from mlops_blueprint.mock_runtime import SECRET_PLACEHOLDER, MockRun, run_program
+from mlops_blueprint.config import (
+    ACCOUNT_ID, PROJECT, BuildError, ConfigError, PlatformConfig, parse_config, raw_stack_config, require_account,
+)
+from mlops_blueprint.mock_runtime import MOCK_ACCOUNT_ID, SECRET_PLACEHOLDER, MockRun, run_program
+from mlops_blueprint.model_registry import RegistrySource, offline
 from mlops_blueprint.plan import build_plan
 from mlops_blueprint.policies.engine import evaluate_plan
 from mlops_blueprint.policies.rules.iam import BOUNDARY_CONFIG_KEY
@@ -77,18 +82,53 @@ def load_policy_config(path: Path) -> dict[str, Any]:
     return document
 
 
+def _raise_clean(error: BaseException) -> None:
+    """A refusal (config, component arguments, also from inside an apply) as a :class:`BuildError`
+    with its message; anything else is a bug of the program and keeps its traceback."""
+    if isinstance(error, ConfigError):
+        raise error
+    if isinstance(error, (pulumi.RunError, ValueError)):
+        raise BuildError([str(error) or type(error).__name__]) from None
+    raise error
+
+
 def required_boundary(policy_config: dict[str, Any], config: PlatformConfig) -> str | None:
     """The boundary the guardrails demand: the organisation's (policy config) over the stack's own."""
     demanded = policy_config.get(BOUNDARY_POLICY, {}).get(BOUNDARY_CONFIG_KEY)
     return demanded or config.iam.permissions_boundary_arn
 
 
-def run_preview(stack: str, config_file: Path | None = None, policy_config_file: Path | None = None) -> PreviewResult:
-    """Preview ``stack``; raises :class:`ConfigError` (nothing registered) on bad config."""
+def offline_account(config: PlatformConfig, account_id: str | None = None) -> str:
+    """The account the offline preview runs in: ``--account-id``, else the first of the stack's
+    ``aws:allowedAccountIds``, else the mock runtime's placeholder account."""
+    if account_id is not None:
+        if not ACCOUNT_ID.fullmatch(account_id):
+            raise ConfigError([f"--account-id: {account_id!r} is not an AWS account id; expected 12 digits"])
+        return account_id
+    return config.allowed_account_ids[0] if config.allowed_account_ids else MOCK_ACCOUNT_ID
+
+
+def run_preview(stack: str, config_file: Path | None = None, policy_config_file: Path | None = None,
+                registry: RegistrySource | None = None, account_id: str | None = None) -> PreviewResult:
+    """Preview ``stack``; raises :class:`ConfigError` (nothing registered) on bad config, and
+    :class:`BuildError` when a component refuses its arguments while the program runs.
+
+    ``account_id``: see :func:`offline_account`; checks that need the account run before the program.
+
+    ``registry``: where registry-backed models (``models[].modelPackageGroup``) are resolved; by
+    default a deterministic placeholder package (see :mod:`mlops_blueprint.model_registry`).
+    """
     raw = load_stack_file(config_file or stack_file(stack))
     policy_config = load_policy_config(policy_config_file) if policy_config_file else {}
     config = parse_config(raw_stack_config(raw, stack))
-    run = run_program(_run_main, stack=stack, project=PROJECT, config=raw, region=config.region)
+    account = offline_account(config, account_id)
+    require_account(config, account)
+    # The placeholder package lives in the preview's account, like every other name.
+    with offline(replace(registry or RegistrySource("placeholder"), account_id=account)):
+        run = run_program(_run_main, stack=stack, project=PROJECT, config=raw, region=config.region,
+                          account_id=account, capture_errors=True)
+    if run.error is not None:
+        _raise_clean(run.error)
     plan = build_plan(run)
     plan["findings"] = evaluate_plan(plan, permissions_boundary_arn=required_boundary(policy_config, config))
     return PreviewResult(config=config, run=run, plan=plan)

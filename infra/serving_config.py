@@ -24,7 +24,8 @@ Stack file keys (camelCase, under ``mlops-platform:``)::
         strategy: canary                  # canary | linear | all-at-once
         canaryPercent: 10
         waitIntervalSeconds: 600
-        alarms: {invocation5xxCount: 5, modelLatencyMs: 500}
+        alarms: {invocation5xxCount: 5, modelLatencyMs: 500}   # two rollback alarms per endpoint
+        guardrails: true                  # false for the deployment that changes the variant set
       kubernetes: {namespace: model-serving, replicas: 2, maxReplicas: 4}
     models:
       - name: churn
@@ -33,11 +34,16 @@ Stack file keys (camelCase, under ``mlops-platform:``)::
         variants:                         # default: one variant "AllTraffic" with weight 1
           - {name: current, weight: 0.9}
           - {name: challenger, weight: 0.1, image: inference:1.5.0, modelDataUrl: s3://.../model.tar.gz}
+      - name: fraud                       # registry form, instead of image + modelDataUrl:
+        modelPackageGroup: fraud          # a family of tracking.modelFamilies (group <project>-<env>-fraud)
+        modelPackageVersion: latest-approved   # default; or a pinned version number, e.g. 3
 
 Per-environment defaults are :data:`TRAINING_DEFAULTS` and :data:`SERVING_DEFAULTS`; checks that
 need more than one section (the cluster, the environment, model against serving defaults) are
 :func:`serving_problems`. :func:`resolve_model` turns a model plus the serving defaults into the
 fully specified variants the components deploy, so config checks and components share one reading.
+A registry-form model gets its image, model data and container environment from the package
+:mod:`mlops_blueprint.model_registry` resolves when the program runs, before anything registers.
 
 Serverless inference is an explicit choice, off by default in every environment: SageMaker
 serverless endpoints do not support VPC configuration, network isolation, a customer-managed
@@ -55,11 +61,13 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from mlops_blueprint.config_base import ContainerResources, Section, checked
+from mlops_blueprint.config_base import ContainerResources, Section, alarm_window_problem, checked
+from mlops_blueprint.naming import Naming
 
 SERVING_BACKENDS: tuple[str, ...] = ("sagemaker", "kubernetes")
 DEPLOYMENT_STRATEGIES: tuple[str, ...] = ("canary", "linear", "all-at-once")
 DEFAULT_VARIANT = "AllTraffic"
+LATEST_APPROVED = "latest-approved"  # modelPackageVersion: the newest Approved package of the group
 
 # Model names end up in endpoint, model, alarm, ECR-free and Kubernetes names: lowercase DNS
 # labels, no "--" (names are sanitised by collapsing hyphens, so "a--b" and "a-b" would collide).
@@ -89,10 +97,9 @@ _LOCAL_STORAGE_FAMILY = re.compile(
 )
 # CloudWatch ModelLatency is reported in microseconds.
 MICROSECONDS_PER_MS = 1000
-# AutoRollbackConfiguration takes at most 10 alarms; each variant has two (5xx and latency).
-MAX_ALARMS_PER_ENDPOINT = 10
-ALARMS_PER_VARIANT = 2
 MAX_VARIANTS = 10  # SageMaker: at most 10 production variants per endpoint configuration
+# The ArtifactStore bucket (Naming.bucket purpose) that holds model artifacts: the serving role reads only it.
+MODELS_BUCKET_PURPOSE = "models"
 MAX_TRAINING_RUNTIME_SECONDS = 28 * 24 * 3600  # SageMaker's ceiling for MaxRuntimeInSeconds
 
 
@@ -146,6 +153,12 @@ def s3_uri_problem(value: str) -> str | None:
     if not isinstance(value, str) or not _S3_URI.fullmatch(value):
         return f"{value!r} is not an S3 object URI; expected s3://<bucket>/<key>, e.g. s3://models/churn/model.tar.gz"
     return None
+
+
+def s3_bucket_of(uri: object) -> str | None:
+    """The bucket of an ``s3://<bucket>/<key>`` URI; None if ``uri`` is not one."""
+    match = _S3_URI.fullmatch(uri) if isinstance(uri, str) else None
+    return match.group("bucket") if match else None
 
 
 def resolve_image(image: str, *, account_id: str, region: str, partition: str, repository_prefix: str) -> str:
@@ -281,6 +294,13 @@ class RollbackAlarmsConfig(Section):
             raise ValueError(f"{value!r} is not a CloudWatch alarm period; expected 10, 30 or a multiple of 60")
         return value
 
+    @model_validator(mode="after")
+    def _window(self) -> RollbackAlarmsConfig:
+        problem = alarm_window_problem(self.period_seconds, self.evaluation_periods)
+        if problem:
+            raise ValueError(problem)
+        return self
+
 
 class DeploymentConfig(Section):
     """How an endpoint moves to a new configuration: blue/green, shifting traffic, rolling back on alarms."""
@@ -292,9 +312,13 @@ class DeploymentConfig(Section):
     wait_interval_seconds: int = Field(default=300, ge=0, le=3600, description="bake time between steps")
     termination_wait_seconds: int = Field(default=300, ge=0, le=3600,
                                           description="bake time before the old fleet is terminated")
-    maximum_execution_timeout_seconds: int = Field(default=3600, ge=600, le=28800,
-                                                   description="the whole deployment, > the sum of its waits")
+    # 600 to 14400 s: what the provider accepts for maximum_execution_timeout_in_seconds
+    # (terraform-provider-aws, sagemaker/endpoint.go: validation.IntBetween(600, 14400)).
+    maximum_execution_timeout_seconds: int = Field(default=3600, ge=600, le=14400,
+                                                   description="the whole deployment (600 to 14400 s), > the sum of its waits")
     alarms: RollbackAlarmsConfig = Field(default_factory=RollbackAlarmsConfig)
+    guardrails: bool = Field(default=True, description="false: the next update shifts all traffic at once, without "
+                             "the blue/green policy (needed when the variant set changes); rollback alarms stay")
 
     @property
     def shifting_steps(self) -> int:
@@ -334,6 +358,7 @@ class DeploymentOverride(Section):
     termination_wait_seconds: int | None = None
     maximum_execution_timeout_seconds: int | None = None
     alarms: RollbackAlarmsOverride | None = None
+    guardrails: bool | None = None
 
     def apply(self, base: DeploymentConfig) -> DeploymentConfig:
         """``base`` with this override's keys; validated like a stack-file value (ValueError)."""
@@ -416,8 +441,14 @@ class ModelConfig(Section):
     """One served model: an endpoint (SageMaker) or a deployment (Kubernetes)."""
 
     name: ModelName = Field(description="lowercase name, e.g. churn (endpoint <project>-<environment>-<name>)")
-    image: ImageRef = Field(description="inference image: repository:tag in this stack's ECR, or an ECR image URI")
-    model_data_url: S3Uri = Field(description="s3:// URI of the model artifacts (model.tar.gz)")
+    image: ImageRef | None = Field(default=None, description="pinned form: inference image, repository:tag in this "
+                                   "stack's ECR or an ECR image URI (or use modelPackageGroup)")
+    model_data_url: S3Uri | None = Field(default=None, description="pinned form: s3:// URI of the model artifacts "
+                                         "(model.tar.gz)")
+    model_package_group: str | None = Field(default=None, description="registry form: a model family of "
+                                            "tracking.modelFamilies; serves a package of its group")
+    model_package_version: int | Literal["latest-approved"] | None = Field(
+        default=None, description="registry form: latest-approved (default) or a pinned package version, e.g. 3")
     variants: list[VariantConfig] = Field(default_factory=lambda: [VariantConfig()], min_length=1,
                                           max_length=MAX_VARIANTS)
     environment: dict[str, str] = Field(default_factory=dict, description="container environment variables")
@@ -443,6 +474,44 @@ class ModelConfig(Section):
         if not _positive_weight([v.weight for v in self.variants]):
             raise ValueError("every variant has weight 0; at least one must be positive to receive traffic")
         return self
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ModelConfig:
+        """Exactly one of the two forms: pinned (image + modelDataUrl) or registry (modelPackageGroup)."""
+        where = f"model {self.name!r}"
+        if self.model_package_group is not None:
+            pinned = [k for k, v in (("image", self.image), ("modelDataUrl", self.model_data_url)) if v is not None]
+            if pinned:
+                raise ValueError(f"{where} sets modelPackageGroup and {' and '.join(pinned)}; use one form: "
+                                 "modelPackageGroup (+ modelPackageVersion) to serve from the model registry, or "
+                                 "image + modelDataUrl to pin an image and artifacts")
+        else:
+            if self.model_package_version is not None:
+                raise ValueError(f"{where} sets modelPackageVersion without modelPackageGroup; name the group "
+                                 "(a model family of tracking.modelFamilies) or remove modelPackageVersion")
+            missing = [k for k, v in (("image", self.image), ("modelDataUrl", self.model_data_url)) if v is None]
+            if missing:
+                raise ValueError(f"{where} has no {' and no '.join(missing)}; set image + modelDataUrl (pinned), or "
+                                 "modelPackageGroup to serve the latest approved package of a model family")
+        return self
+
+    @field_validator("model_package_version", mode="before")
+    @classmethod
+    def _package_version(cls, value: Any) -> Any:
+        if value is None or value == LATEST_APPROVED or (isinstance(value, int) and not isinstance(value, bool)
+                                                          and value >= 1):
+            return value
+        raise ValueError(f"{value!r} is not a model package version; expected {LATEST_APPROVED} (the newest Approved "
+                         "package, the default) or a version number >= 1, e.g. 3")
+
+    @property
+    def from_registry(self) -> bool:
+        return self.model_package_group is not None
+
+    @property
+    def package_version(self) -> int | str:
+        """The version the registry form serves: a number, or ``latest-approved``."""
+        return self.model_package_version or LATEST_APPROVED
 
 
 # -- the fully specified reading the components deploy -------------------------------------------
@@ -549,11 +618,42 @@ def model_problems(serving: ServingConfig, model: ModelConfig, *, environment: s
                 scaling.min_capacity <= variant.initial_instance_count <= scaling.max_capacity):
             problems.append(f"{where}.variants[{variant.name}]: initialInstanceCount {variant.initial_instance_count} is "
                             f"outside autoscaling's {scaling.min_capacity}..{scaling.max_capacity}")
-    alarms = ALARMS_PER_VARIANT * len(resolved.variants)
-    if alarms > MAX_ALARMS_PER_ENDPOINT:
-        problems.append(f"{where}.variants: {len(resolved.variants)} variants need {alarms} rollback alarms; an "
-                        f"endpoint takes at most {MAX_ALARMS_PER_ENDPOINT} (at most "
-                        f"{MAX_ALARMS_PER_ENDPOINT // ALARMS_PER_VARIANT} variants)")
+    return problems
+
+
+def registry_problems(models: list[ModelConfig], model_families: list[str]) -> list[str]:
+    """Registry-form models must name a model package group of this stack (tracking.modelFamilies)."""
+    return [f"models[{m.name}].modelPackageGroup: {m.model_package_group!r} is not a model family of this stack; "
+            f"expected one of tracking.modelFamilies ({', '.join(model_families) or 'none'}), or add it there"
+            for m in models if m.from_registry and m.model_package_group not in model_families]
+
+
+def models_bucket_pattern(project: str, environment: str, region: str,
+                          account_id: str | None = None) -> tuple[re.Pattern[str], str]:
+    """This stack's models bucket name, and how to show it; for any account when ``account_id`` is
+    None (config alone does not know the account: ``...-models-<account>-<region>``)."""
+    placeholder = account_id or "0" * 12
+    name = Naming(project, environment, placeholder, region).bucket(MODELS_BUCKET_PURPOSE)
+    if account_id:
+        return re.compile(re.escape(name)), name
+    return re.compile(re.escape(name).replace(placeholder, r"\d{12}")), name.replace(placeholder, "<account>")
+
+
+def model_data_problems(models: list[ModelConfig], *, project: str, environment: str, region: str,
+                        account_id: str | None = None) -> list[str]:
+    """Model artifacts must be in this stack's models bucket: the serving role may read no other, and
+    CreateModel (or the first invocation) would fail on a bucket it cannot read. Checked by name
+    pattern from config alone, exactly once the account is known."""
+    pattern, shown = models_bucket_pattern(project, environment, region, account_id)
+    problems: list[str] = []
+    for model in models:
+        urls = [("modelDataUrl", model.model_data_url)]
+        urls += [(f"variants[{v.name}].modelDataUrl", v.model_data_url) for v in model.variants]
+        for key, url in urls:
+            bucket = s3_bucket_of(url)
+            if bucket is not None and not pattern.fullmatch(bucket):
+                problems.append(f"models[{model.name}].{key}: {url!r} is outside this stack's models bucket; the "
+                                f"serving role may read only s3://{shown}/<key>: upload the artifacts there")
     return problems
 
 

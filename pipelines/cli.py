@@ -52,6 +52,8 @@ def _jsonable(value: Any) -> Any:
 _NEEDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "dataset": (("datasetsBucketName", "dataKeyArn"), ()),
     "drift-check": (("datasetsBucketName",), ()),
+    "baseline": (("datasetsBucketName", "artifactBucketName", "dataKeyArn"), ()),
+    "cleanup": (("environment",), ()),
     "train": (("datasetsBucketName",), ("modelPackageGroupNames",)),
     "register": (("artifactBucketName", "dataKeyArn"), ("modelPackageGroupNames",)),
     "deploy": (("servingRoleArn", "servingSubnetIds", "workloadSecurityGroupId", "dataKeyArn", "artifactBucketName"),
@@ -71,8 +73,9 @@ def _context(args: argparse.Namespace, *, tracking: bool = True) -> Any:
     from mlops_blueprint.pipelines.outputs import load_outputs
 
     outputs = load_outputs(args.stack, args.outputs)
+    endpoint = getattr(args, "endpoint_name", None)
     ctx = PipelineContext(outputs, model=args.model_name, tracking_uri=args.tracking_uri,
-                          wait_seconds=args.wait_seconds, poll_seconds=args.poll_seconds)
+                          wait_seconds=args.wait_seconds, poll_seconds=args.poll_seconds, endpoint=endpoint)
     plain, per_model = _NEEDS.get(args.step, ((), ()))
     outputs.require("region", "every AWS client")
     for name in plain:
@@ -80,7 +83,8 @@ def _context(args: argparse.Namespace, *, tracking: bool = True) -> Any:
     if args.step in ("register", "retrain") and not getattr(args, "image", None):
         outputs.require("ecrRepositoryUrls", "the serving image of model packages (or pass --image)")
     for name in per_model:
-        outputs.per_model(name, args.model_name, f"`pipeline {args.step}`")
+        if not (name == "endpointNames" and endpoint):  # --endpoint-name: an endpoint the stack does not declare
+            outputs.per_model(name, args.model_name, f"`pipeline {args.step}`")
     if tracking:
         ctx.check_tracking()
     return ctx
@@ -92,7 +96,9 @@ def _run(step: Callable[[argparse.Namespace], Any]) -> Callable[[argparse.Namesp
         try:
             result = step(args)
         except PipelineError as exc:
-            err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            from rich.markup import escape
+
+            err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
             return exc.exit_code
         except KeyboardInterrupt:
             err.print("interrupted")
@@ -140,7 +146,12 @@ def _register(args: argparse.Namespace) -> Any:
 def _deploy(args: argparse.Namespace) -> Any:
     from mlops_blueprint.pipelines.deploy import deploy
 
-    ctx = _context(args)
+    ctx = _context(args, tracking=False)
+    if ctx.pulumi_owned:  # refused before the tracking server or AWS is asked anything
+        from mlops_blueprint.pipelines.deploy import pulumi_owned_refusal
+
+        raise pulumi_owned_refusal(ctx, args.version)
+    ctx.check_tracking()
     result = deploy(ctx, args.version, canary_weight=args.canary_weight, instance_type=args.instance_type,
                     instance_count=args.instance_count)
     _err().print(f"endpoint {result.endpoint} is InService on {result.config_name} ({result.stage}): "
@@ -154,6 +165,10 @@ def _promote(args: argparse.Namespace) -> Any:
     ctx = _context(args)
     result = promote(ctx, args.version, metric=args.metric, min_improvement=args.min_improvement,
                      min_metric=args.min_metric)
+    if result.registry is not None:
+        _err().print(f"promoted — {result.gate.reason}; approved {result.registry.approved_package} "
+                     f"(the registry only); {result.registry.rollout}", soft_wrap=True, markup=False)
+        return result
     _err().print(f"promoted — {result.gate.reason}; endpoint {result.deploy.endpoint} on "
                  f"{result.deploy.config_name}: {result.deploy.weights}")
     return result
@@ -164,6 +179,10 @@ def _rollback(args: argparse.Namespace) -> Any:
 
     ctx = _context(args)
     result = rollback(ctx)
+    if not hasattr(result, "to_config"):  # a Pulumi-owned endpoint: the registry changed
+        _err().print(f"champion back to v{result.champion_version}: rejected {result.rejected_package}, approved "
+                     f"{result.approved_package} (the registry only); {result.rollout}", soft_wrap=True, markup=False)
+        return result
     _err().print(f"endpoint {result.endpoint} rolled back from {result.from_config} to {result.to_config}; "
                  f"champion v{result.champion_version}: {result.weights}")
     return result
@@ -205,6 +224,30 @@ def _drift_check(args: argparse.Namespace) -> Any:
     return report
 
 
+def _baseline(args: argparse.Namespace) -> Any:
+    from mlops_blueprint.pipelines.data import default_dataset_key
+    from mlops_blueprint.pipelines.drift_stats import write_baseline
+
+    ctx = _context(args, tracking=False)
+    result = write_baseline(ctx, args.dataset_key or default_dataset_key(ctx.model), args.data_version)
+    _err().print(f"drift baseline of {result['dataset']} (version {result['datasetVersion']}, {result['rows']} rows) "
+                 f"written to {result['uri']}")
+    return result
+
+
+def _cleanup(args: argparse.Namespace) -> Any:
+    from mlops_blueprint.pipelines.leftovers import cleanup
+
+    ctx = _context(args, tracking=False)
+    result = cleanup(ctx, dry_run=args.dry_run)
+    verb = "would remove" if args.dry_run else "removed"
+    _err().print(f"{verb} {len(result.removed)} resource(s) the pipeline steps created"
+                 + (f"; {len(result.failed)} could not be removed: " + "; ".join(result.failed) if result.failed else ""))
+    if result.failed:
+        raise PipelineError(f"{len(result.failed)} resource(s) could not be removed", result=result)
+    return result
+
+
 # -- parsers -------------------------------------------------------------------------------------------
 
 def _common(parser: argparse.ArgumentParser, *, tracking: bool = True) -> None:
@@ -222,6 +265,13 @@ def _common(parser: argparse.ArgumentParser, *, tracking: bool = True) -> None:
     parser.add_argument("--wait-seconds", type=float, default=3600.0, help="bound of waits on the endpoint")
     parser.add_argument("--poll-seconds", type=float, default=15.0, help="polling interval of those waits")
     parser.set_defaults(tracking_uri=None)
+
+
+def _endpoint_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--endpoint-name", metavar="NAME",
+                        help="an endpoint the stack does not declare, managed by these steps alone (default: the "
+                             "model's entry in endpointNames, which Pulumi owns: there promote/rollback change only "
+                             "the model registry and deploy refuses)")
 
 
 def _weight(text: str) -> float:
@@ -265,26 +315,32 @@ def add_commands(subparsers: Any) -> None:
     register.add_argument("--min-metric", type=float, help="refuse (exit 1) a run whose metric is below this")
     register.set_defaults(handler=_run(_register))
 
-    deploy = steps.add_parser("deploy", help="approve a version's package and deploy it (canary next to the champion)")
+    deploy = steps.add_parser("deploy", help="deploy a version to an endpoint the stack does not declare (canary "
+                                             "next to the champion); refuses a Pulumi-owned endpoint")
     _common(deploy)
     deploy.add_argument("--version", help="MLflow version (default: the 'challenger' alias)")
     deploy.add_argument("--canary-weight", type=_weight, default=0.1,
                         help="share of traffic for the new version next to the champion (default 0.1; 1 = replace)")
     deploy.add_argument("--instance-type", help="for new variants (default: the endpoint's current, or ml.m5.large)")
     deploy.add_argument("--instance-count", type=int, help="for new variants (default: the endpoint's current, or 1)")
+    _endpoint_option(deploy)
     deploy.set_defaults(handler=_run(_deploy))
 
-    promote = steps.add_parser("promote", help="metric gate, then the challenger takes all traffic and becomes champion")
+    promote = steps.add_parser("promote", help="metric gate, then the challenger becomes champion: its package is "
+                                               "approved (Pulumi-owned endpoint: the deploy workflow rolls it out)")
     _common(promote)
     promote.add_argument("--version", help="MLflow version (default: the 'challenger' alias)")
     promote.add_argument("--metric", choices=METRIC_CHOICES, default=DEFAULT_METRIC)
     promote.add_argument("--min-improvement", type=float, default=0.0,
                          help="the challenger must beat the champion by more than this")
     promote.add_argument("--min-metric", type=float, help="and reach at least this")
+    _endpoint_option(promote)
     promote.set_defaults(handler=_run(_promote))
 
-    rollback = steps.add_parser("rollback", help="switch the endpoint back to the configuration before the last deployment")
+    rollback = steps.add_parser("rollback", help="back to the previous champion: its package re-approved, the current "
+                                                 "one rejected (endpoints outside the stack: the previous configuration)")
     _common(rollback)
+    _endpoint_option(rollback)
     rollback.set_defaults(handler=_run(_rollback))
 
     retrain = steps.add_parser("retrain", help="on a drift signal: train + register a challenger, promote it if it wins")
@@ -299,6 +355,7 @@ def add_commands(subparsers: Any) -> None:
     retrain.add_argument("--canary-weight", type=_weight, default=0.1)
     retrain.add_argument("--no-promote", action="store_true", help="stop at the canary; promote later")
     retrain.add_argument("--image", help="serving image of the package")
+    _endpoint_option(retrain)
     retrain.set_defaults(handler=_run(_retrain))
 
     drift_check = steps.add_parser("drift-check", help="compare two dataset versions; write a violations report "
@@ -311,10 +368,25 @@ def add_commands(subparsers: Any) -> None:
     drift_check.add_argument("--out", default="constraint_violations.json")
     drift_check.set_defaults(handler=_run(_drift_check))
 
+    baseline = steps.add_parser("baseline", help="write the drift baseline of a training dataset version to "
+                                                 "s3://<artifactBucketName>/monitoring/<model>/baseline/")
+    _common(baseline, tracking=False)
+    baseline.add_argument("--dataset-key", help="object key in datasetsBucketName (default: <model>/train.csv)")
+    baseline.add_argument("--data-version", help="S3 version id of the training data (default: the latest)")
+    baseline.set_defaults(handler=_run(_baseline))
+
+    cleanup = steps.add_parser("cleanup", help="remove what the pipeline steps created (endpoint configurations, "
+                                               "models, endpoints not in the stack); never the stack's own resources")
+    _common(cleanup, tracking=False)
+    cleanup.add_argument("--dry-run", action="store_true", help="list what would be removed, remove nothing")
+    cleanup.set_defaults(handler=_run(_cleanup))
+
     sandbox = subparsers.add_parser("sandbox", help="run the whole ML lifecycle locally (moto + MLflow), then stop",
                                     description="Start moto and a real MLflow server on 127.0.0.1, create what the "
                                                 "dev stack would, run train → register → deploy → predict → drift → "
-                                                "retrain → promote, print a summary, stop everything.")
+                                                "retrain → promote, print a summary (with the plan diff the "
+                                                "approval causes for a stack that serves the model from the "
+                                                "registry), stop everything.")
     sandbox.add_argument("--model-name", default=DEFAULT_MODEL)
     sandbox.add_argument("--metric", choices=METRIC_CHOICES, default=DEFAULT_METRIC)
     sandbox.add_argument("--canary-weight", type=_weight, default=0.1)

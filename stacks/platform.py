@@ -23,17 +23,21 @@ from mlops_blueprint.components.cost_guardrails import CostGuardrails, CostGuard
 from mlops_blueprint.components.monitoring import AlarmThresholds, ModelQuality, MonitoredModel, Monitoring, MonitoringArgs
 from mlops_blueprint.components.network import ExistingNetwork, Network, NetworkArgs
 from mlops_blueprint.components.observability import Observability, ObservabilityArgs
-from mlops_blueprint.components.platform_roles import PlatformRoles, PlatformRolesArgs
+from mlops_blueprint.components.platform_roles import MlflowAccess, PlatformRoles, PlatformRolesArgs
 from mlops_blueprint.components.retraining import RetrainedModel, Retraining, RetrainingArgs
 from mlops_blueprint.components.s3_bucket import bucket_arn
 from mlops_blueprint.components.serving_endpoint import ServingEndpoint, ServingEndpointArgs, data_capture_uri
-from mlops_blueprint.components.tracking_server import TrackingServer, tracking_server_args, tracking_service_account
+from mlops_blueprint.components.tracking_server import (
+    TrackingEndpointArgs, TrackingServer, tracking_server_args, tracking_service_account,
+)
 from mlops_blueprint.components.training_compute import TrainingCompute, TrainingComputeArgs
-from mlops_blueprint.config import PROJECT, PlatformConfig
+from mlops_blueprint.config import PROJECT, PlatformConfig, require_account
 from mlops_blueprint.context import StackContext
+from mlops_blueprint.model_registry import resolve_models
 from mlops_blueprint.providers import account_context, aws_provider
 from mlops_blueprint.serving_config import resolve_model
 from mlops_blueprint.tags import Tagging
+from mlops_blueprint.tracking_config import mlflow_endpoint_needed
 
 
 def _tagging(config: PlatformConfig) -> Tagging:
@@ -70,9 +74,14 @@ def _cluster_provider(config: PlatformConfig) -> k8s.Provider | None:
 
 def build(config: PlatformConfig) -> dict[str, Any]:
     """Create the platform for ``config``; returns the stack outputs (camelCase names)."""
+    # Registry-backed models serve the package the registry names now; a model that cannot be
+    # resolved is a config error, raised before anything registers.
+    models, served_packages = resolve_models(config)
+    config = config.model_copy(update={"models": models})
     tagging = _tagging(config)
-    provider = aws_provider(config.region, tagging)
+    provider = aws_provider(config.region, tagging, allowed_account_ids=config.allowed_account_ids)
     ctx = account_context(provider, config.region, tagging)
+    require_account(config, ctx.account_id)  # what only the account can tell (boundary, OIDC providers)
     opts = pulumi.ResourceOptions(providers={"aws": provider})
     cluster = _cluster_provider(config)
     cluster_opts = pulumi.ResourceOptions(providers={"aws": provider, "kubernetes": cluster}) if cluster else opts
@@ -109,7 +118,7 @@ def build(config: PlatformConfig) -> dict[str, Any]:
             abort_incomplete_upload_days=config.artifacts.abort_incomplete_upload_days,
             access_log_expiration_days=config.artifacts.access_log_expiration_days,
             # The trail bucket logs here too; the log bucket only accepts the sources it names.
-            access_log_source_bucket_arns=(bucket_arn(ctx, trail_bucket_name(ctx)),),
+            access_log_source_bucket_arns=(bucket_arn(ctx, trail_bucket_name(ctx)),) if config.audit.trail == "create" else (),
             **stateful,
         ),
         opts,
@@ -124,6 +133,8 @@ def build(config: PlatformConfig) -> dict[str, Any]:
             object_lock=config.audit.object_lock,
             object_lock_days=config.audit.object_lock_days,
             log_retention_days=config.audit.log_retention_days,
+            trail=config.audit.trail,
+            existing_trail_arn=config.audit.existing_trail_arn,
             force_destroy=config.artifacts.force_destroy,
             permissions_boundary_arn=boundary,
             **stateful,
@@ -175,10 +186,20 @@ def build(config: PlatformConfig) -> dict[str, Any]:
             db_subnet_group_name=network.db_subnet_group_name,
             database_subnet_ids=network.database_subnet_ids,
             node_security_group_id=config.kubernetes.node_security_group_id if config.kubernetes else None,
+            # The VPC's path to SageMaker MLflow, in a VPC this stack creates (a brought or shared VPC
+            # holds one endpoint per service with private DNS: its owner provides it).
+            private_endpoint=TrackingEndpointArgs(
+                vpc_id=network.vpc_id,
+                subnet_ids=network.serving_subnet_ids,
+                client_security_group_ids=(network.workload_security_group_id,),
+            ) if mlflow_endpoint_needed(tracking_config.backend, config.network.mode) else None,
+            role_policies=roles.depends_on("tracking"),
             **stateful,
         ),
         cluster_opts if k8s_tracking else opts,
     )
+    roles.grant_mlflow(MlflowAccess(backend=tracking.backend, resource_arn=tracking.tracking_server_arn,
+                                    vpc_id=network.vpc_id, users_vpc_only=tracking_config.users_vpc_only))
     # The training pipeline registers into the first model family's group (the tracking server owns the groups).
     families = tracking_config.model_families
     training = TrainingCompute(
@@ -194,6 +215,8 @@ def build(config: PlatformConfig) -> dict[str, Any]:
             models_bucket_name=artifacts.models_bucket_name,
             training=config.training,
             model_package_group_name=tracking.model_package_group_names[families[0]] if families else None,
+            mlflow_tracking_arn=tracking.tracking_server_arn,  # None for kubernetes: jobs cannot reach it
+            role_policies=roles.depends_on("pipelines", "training"),
             force_delete=config.artifacts.force_destroy,
             **stateful,
         ),
@@ -225,6 +248,7 @@ def build(config: PlatformConfig) -> dict[str, Any]:
                     models_bucket_name=artifacts.models_bucket_name,
                     kms_key_arn=kms.data_key_arn,
                     alarm_actions=[alerting.topic_for("errors")],  # a rollback pages someone
+                    execution_role_policies=roles.depends_on("serving"),
                 ),
                 opts,
             )
@@ -286,8 +310,6 @@ def build(config: PlatformConfig) -> dict[str, Any]:
         "artifactBucketName": artifacts.models_bucket_name,
         "datasetsBucketName": artifacts.datasets_bucket_name,
         "accessLogsBucketName": artifacts.logs_bucket_name,
-        "auditTrailArn": audit.trail_arn,
-        "auditBucketName": audit.trail_bucket_name,
         "trainingRoleArn": roles.training_role_arn,
         "servingRoleArn": roles.serving_role_arn,
         "trackingRoleArn": roles.tracking_role_arn,
@@ -303,14 +325,32 @@ def build(config: PlatformConfig) -> dict[str, Any]:
         "pipelineName": training.pipeline_name,
         "endpointNames": {name: e.endpoint_name for name, e in endpoints.items()},
         "endpointArns": {name: e.endpoint_arn for name, e in endpoints.items()},
+        # What `mlops-blueprint verify` compares the live endpoints with.
+        "endpointConfigNames": {name: e.endpoint_config_name for name, e in endpoints.items()},
+        "endpointVariantWeights": {m.name: {v.name: v.weight for v in resolve_model(config.serving, m).variants}
+                                   for m in config.models if m.name in endpoints},
+        "alarmArns": {name: [a.arn for a in e.alarms] for name, e in endpoints.items()},
+        "servedModelPackages": {name: package.as_output() for name, package in sorted(served_packages.items())},
         "alertTopicArns": alerting.topic_arns,
     }
+    # The trail that records the account (ours or the organisation's); the bucket only when it is ours.
+    if audit.trail_arn is not None:
+        outputs["auditTrailArn"] = audit.trail_arn
+    if audit.trail_bucket_name is not None:
+        outputs["auditBucketName"] = audit.trail_bucket_name
+    if roles.mlflow_user_policy_arn is not None:
+        outputs["mlflowUserPolicyArn"] = roles.mlflow_user_policy_arn
+    if tracking.vpc_endpoint_id is not None:
+        outputs["mlflowVpcEndpointId"] = tracking.vpc_endpoint_id
     if k8s_models is not None:
         outputs["servingServiceUrls"] = k8s_models.service_urls
     if monitoring is not None:
         outputs["monitoringDashboardName"] = monitoring.dashboard_name
         outputs["monitoringRoleArn"] = monitoring.role_arn
         outputs["driftAlarmArns"] = monitoring.drift_alarm_arns
+        outputs["driftScheduleNames"] = monitoring.drift_schedule_names  # the drift metrics' MonitoringSchedule
+        for name, arns in monitoring.alarm_arns.items():
+            outputs["alarmArns"].setdefault(name, []).extend(arns)
     if retraining is not None:
         outputs["retrainingRuleNames"] = retraining.rule_names
     if budget is not None:
@@ -327,7 +367,7 @@ def build(config: PlatformConfig) -> dict[str, Any]:
 def _monitoring(config: PlatformConfig, ctx: StackContext, opts: pulumi.ResourceOptions,
                 endpoints: dict[str, ServingEndpoint], artifacts: ArtifactStore, kms: Kms, network: Network,
                 alerting: Alerting, training: TrainingCompute) -> Monitoring:
-    """Model Monitor, alarms and the dashboard for every SageMaker endpoint (and the pipelines)."""
+    """Drift jobs (or Model Monitor), alarms and the dashboard for every SageMaker endpoint (and the pipelines)."""
     settings = config.monitoring
     monitored = []
     for model in config.models:
@@ -367,6 +407,14 @@ def _monitoring(config: PlatformConfig, ctx: StackContext, opts: pulumi.Resource
             dashboard=settings.dashboard,
             pipeline_names=[training.pipeline_name],
             permissions_boundary_arn=config.iam.permissions_boundary_arn,
+            engine=settings.engine,
+            # processing engine: the drift module runs from the training image
+            drift_image_uri=pulumi.Output.concat(training.training_repository_url, ":", settings.image_tag),
+            logs_key_arn=kms.logs_key_arn,
+            processing_log_group=settings.processing_log_group,
+            log_retention_days=settings.log_retention_days,
+            protect=config.protect_stateful,
+            retain_on_delete=config.retain_on_delete,
         ),
         opts,
     )
