@@ -66,9 +66,11 @@ snapshots: $(VENV)/.core-installed
 	  $(BIN)/mlops-blueprint preview --stack $$stack --json tests/snapshots/$$stack.json --format json > /dev/null || exit $$?; \
 	done
 
-# pytest exits 5 when it collected no test: that is a failure here, not a pass.
+# pytest exits 5 when it collected no test: that is a failure here, not a pass. The suite runs on
+# every core (pytest-xdist), a module per unit of work, longest first (tests/conftest.py); PYTEST_WORKERS=0: one process.
+PYTEST_WORKERS ?= auto
 test: $(VENV)/.dev-installed
-	@$(BIN)/python -m pytest $(PYTEST_ARGS); status=$$?; \
+	@$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS); status=$$?; \
 	if [ $$status -eq 5 ]; then echo "error: no tests were collected" >&2; exit 1; fi; exit $$status
 
 bench: $(VENV)/.dev-installed

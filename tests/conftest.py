@@ -1,6 +1,9 @@
-"""Shared fixtures: stack contexts as the stacks build them, for component tests."""
+"""Shared fixtures: stack contexts as the stacks build them, for component tests. Also how the
+suite shares out between pytest-xdist workers (``make test`` runs it with ``-n auto --dist loadfile``)."""
 
 from __future__ import annotations
+
+import os
 
 import pytest
 
@@ -32,3 +35,44 @@ def prod_context() -> StackContext:
 def context_for():
     """``context_for("staging", region="eu-west-1")`` for tests that need other environments."""
     return make_context
+
+
+# -- pytest-xdist --------------------------------------------------------------------------------
+
+# The longest modules (mostly one module-scoped sandbox, server pair or checkov run), longest first:
+# started first, they run beside the many short modules instead of being left for last on one worker.
+LONGEST_FIRST = (
+    "tests/pipelines/test_sandbox_lifecycle.py",
+    "tests/check/test_check.py",
+    "tests/test_mlflow_local.py",
+    "tests/pipelines/test_sandbox_processes.py",
+    "tests/pipelines/test_registry_ownership.py",
+    "tests/components/test_serving_endpoint.py",
+    "tests/test_config_properties.py",
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On xdist's workers, the longest modules come first. ``make test`` runs ``--dist loadfile
+    --no-loadscope-reorder``: a module is one unit of work, so its module-scoped fixtures (a
+    sandbox, a moto server) start once, and units are handed out in this order. (``loadgroup``
+    with ``xdist_group`` marks would group across modules, but xdist 3.8 does not apply the marks
+    under pytest 9.2: pytest-dev/pytest-xdist#1386.)"""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+
+    def rank(item: pytest.Item) -> int:
+        module = item.nodeid.split("::")[0]
+        return LONGEST_FIRST.index(module) if module in LONGEST_FIRST else len(LONGEST_FIRST)
+
+    items.sort(key=rank)  # stable: each module keeps its own order, every worker the same one
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _previews_shared_between_workers(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Each stack variant of support.stacks is previewed once per run, whichever worker asks first.
+    The folder is the run's temporary root, which every worker of the run has in common."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        from support import stacks
+
+        stacks.SHARED_DIR = tmp_path_factory.getbasetemp().parent / "stack-previews"

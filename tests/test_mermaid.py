@@ -25,7 +25,10 @@ DEV_EDGES = [
     ("network", "kms"),        # flow-log group encrypted with the logs key
     ("roles", "artifacts"),    # role policies scoped to the datasets/models buckets
     ("roles", "kms"),          # role policies grant the data key
+    ("roles", "network"),      # MLflow grants for jobs hold only from this VPC (aws:SourceVpc)
+    ("roles", "tracking"),     # MLflow grants name this stack's tracking resource
     ("tracking", "artifacts"),  # MLflow artifacts in the models bucket
+    ("tracking", "network"),   # the SageMaker MLflow interface endpoint in the private subnets
     ("tracking", "roles"),     # the tracking role
     ("training", "artifacts"),  # pipeline reads datasets, writes models
     ("training", "kms"),       # ECR and job volumes with the data key

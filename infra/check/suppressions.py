@@ -8,10 +8,12 @@ from pathlib import Path
 
 import yaml
 
+from mlops_blueprint import policies
 from mlops_blueprint.config import ConfigError
 
 SCANNERS = ("preflight", "policy-pack", "checkov", "cloudsplaining", "zizmor", "jsonschema")
-DEFAULT_FILE = Path(__file__).resolve().parents[2] / "policies" / "suppressions.yaml"
+# Shipped with the policy pack (package data), so an installed package finds it as a checkout does.
+DEFAULT_FILE = Path(policies.__file__).resolve().parent / "suppressions.yaml"
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,9 @@ tests that walk "every plan" stay cheap.
 from __future__ import annotations
 
 import copy
+import fcntl
 import functools
+import pickle
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -122,11 +124,26 @@ def preview_with(stack: str, region: str | None = None, **overrides: Any) -> Pre
     return preview_document(stack, stack_document(stack, overrides, region))
 
 
+# Under pytest-xdist every worker is a process of its own: tests/conftest.py points this at a
+# folder the run's workers share, so that each variant is previewed once per run, not per worker.
+SHARED_DIR: Path | None = None
+
+
 @functools.cache
 def result_for(variant: str) -> PreviewResult:
     """The preview of one named variant, computed once per session. Treat it as read-only."""
     stack, overrides, region = VARIANTS[variant]
-    return preview_with(stack, region, **overrides)
+    if SHARED_DIR is None:
+        return preview_with(stack, region, **overrides)
+    SHARED_DIR.mkdir(parents=True, exist_ok=True)
+    path = SHARED_DIR / f"{variant}.pickle"
+    with (SHARED_DIR / f"{variant}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # the other worker waits for this preview rather than repeating it
+        if path.exists():
+            return pickle.loads(path.read_bytes())
+        result = preview_with(stack, region, **overrides)
+        path.write_bytes(pickle.dumps(result))
+        return result
 
 
 def plan_for(variant: str) -> dict[str, Any]:
