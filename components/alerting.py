@@ -23,6 +23,7 @@ import pulumi_aws as aws
 from mlops_blueprint.context import StackContext
 from mlops_blueprint.monitoring_config import DEFAULT_ROUTES, SEVERITIES, endpoint_problem
 from mlops_blueprint.policy_documents import Statement, document, render, statement
+from mlops_blueprint.validation import raise_invalid_args
 
 COMPONENT = "alerting"
 TYPE = "mlops:monitoring:Alerting"
@@ -70,8 +71,7 @@ def _validate(args: AlertingArgs) -> None:
     for kind, severity in args.routes.items():
         if severity not in SEVERITIES:
             problems.append(f"routes.{kind}: {severity!r} is not a severity; expected one of {', '.join(SEVERITIES)}")
-    if problems:
-        raise ValueError("invalid AlertingArgs:\n" + "\n".join(f"  - {p}" for p in problems))
+    raise_invalid_args("AlertingArgs", problems)
 
 
 def publisher_source_arn(ctx: StackContext, service: str) -> str:

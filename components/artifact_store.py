@@ -18,6 +18,7 @@ from mlops_blueprint.components.s3_bucket import (
 )
 from mlops_blueprint.context import StackContext
 from mlops_blueprint.policy_documents import Statement, statement
+from mlops_blueprint.validation import raise_invalid_args
 
 COMPONENT = "artifact-store"
 # Bucket purposes (-> Naming.bucket): one ArtifactStore per stack.
@@ -72,8 +73,7 @@ class ArtifactStore(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ArtifactStoreArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         problems = args.problems()
-        if problems:  # before anything is registered
-            raise ValueError(f"invalid ArtifactStoreArgs for {name!r}: " + "; ".join(problems))
+        raise_invalid_args("ArtifactStoreArgs", problems, subject=repr(name))  # before anything is registered
         super().__init__("mlops:storage:ArtifactStore", name, None, opts)
         ctx = args.context
 

@@ -34,6 +34,7 @@ from mlops_blueprint.config import LOG_RETENTION_DAYS
 from mlops_blueprint.context import StackContext
 from mlops_blueprint.naming import NameKind
 from mlops_blueprint.policy_documents import Statement, assume_role_policy, document, render, statement, to_json
+from mlops_blueprint.validation import raise_invalid_args
 
 COMPONENT = "audit-trail"
 TRAIL_BUCKET_PURPOSE = "audit-trail"
@@ -93,8 +94,7 @@ class AuditTrail(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: AuditTrailArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         problems = args.problems()
-        if problems:  # before anything is registered
-            raise ValueError(f"invalid AuditTrailArgs for {name!r}: " + "; ".join(problems))
+        raise_invalid_args("AuditTrailArgs", problems, subject=repr(name))  # before anything is registered
         super().__init__("mlops:audit:AuditTrail", name, None, opts)
         self.data_event_selectors = _event_selectors(args.data_event_bucket_arns)
         if args.trail == "create":

@@ -18,6 +18,7 @@ import pulumi
 import pulumi_aws as aws
 
 from mlops_blueprint.context import StackContext
+from mlops_blueprint.validation import raise_invalid_args
 
 COMPONENT = "cost-guardrails"
 TYPE = "mlops:cost:CostGuardrails"
@@ -55,8 +56,7 @@ def _validate(args: CostGuardrailsArgs) -> None:
     # AWS Budgets takes at most 10 notifications per budget.
     if len(args.thresholds_percent) + (1 if args.forecast_threshold_percent else 0) > 10:
         problems.append("thresholds: a budget takes at most 10 notifications")
-    if problems:
-        raise ValueError("invalid CostGuardrailsArgs:\n" + "\n".join(f"  - {p}" for p in problems))
+    raise_invalid_args("CostGuardrailsArgs", problems)
 
 
 def _amount(value: float) -> str:

@@ -10,8 +10,7 @@ import re
 from dataclasses import dataclass
 
 from mlops_blueprint.policy_documents import Statement
-
-_OIDC_PROVIDER_ARN = re.compile(r"^arn:aws(-cn|-us-gov)?:iam::\d{12}:oidc-provider/(?P<issuer>[\w.:/-]+)$")
+from mlops_blueprint.validation import K8S_NAME, OIDC_PROVIDER_ARN
 
 
 @dataclass(frozen=True)
@@ -23,20 +22,20 @@ class ServiceAccountTrust:
     service_account: str
 
     def __post_init__(self) -> None:
-        if not _OIDC_PROVIDER_ARN.fullmatch(self.oidc_provider_arn):
+        if not OIDC_PROVIDER_ARN.fullmatch(self.oidc_provider_arn):
             raise ValueError(
                 f"oidc_provider_arn: {self.oidc_provider_arn!r} is not an IAM OIDC provider ARN "
                 "(arn:aws:iam::123456789012:oidc-provider/oidc.eks.<region>.amazonaws.com/id/<id>)"
             )
         for arg in ("namespace", "service_account"):
             value = getattr(self, arg)
-            if not re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", value):
+            if not re.fullmatch(K8S_NAME, value):
                 raise ValueError(f"{arg}: {value!r} is not a Kubernetes name (lowercase letters, digits, '-')")
 
     @property
     def issuer(self) -> str:
         """The issuer host/path as IAM condition keys spell it (no scheme)."""
-        match = _OIDC_PROVIDER_ARN.fullmatch(self.oidc_provider_arn)
+        match = OIDC_PROVIDER_ARN.fullmatch(self.oidc_provider_arn)
         assert match is not None  # checked in __post_init__
         return match.group("issuer")
 

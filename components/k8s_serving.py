@@ -42,6 +42,7 @@ from mlops_blueprint.components.k8s_security import (
 )
 from mlops_blueprint.context import StackContext
 from mlops_blueprint.serving_config import ModelConfig, ServingConfig, kubernetes_model_problems, resolve_image
+from mlops_blueprint.validation import raise_invalid_args
 
 SERVING_SERVICE_ACCOUNT = "model-server"
 CLIENT_LABEL = "mlops-platform/model-client"  # pods with this label "true" may call the models from any namespace
@@ -99,8 +100,7 @@ def _validate(args: K8sServingArgs, opts: pulumi.ResourceOptions | None) -> None
     if not _has_kubernetes_provider(opts):
         problems.append("opts: no kubernetes provider; pass the cluster's provider in opts.providers (or a parent "
                         "that has one) so the models are not deployed to whatever the ambient kubeconfig points at")
-    if problems:
-        raise ValueError("invalid K8sServingArgs:\n" + "\n".join(f"  - {p}" for p in problems))
+    raise_invalid_args("K8sServingArgs", problems)
 
 
 class K8sServing(pulumi.ComponentResource):

@@ -21,6 +21,7 @@ from mlops_blueprint.config import INTERFACE_ENDPOINT_SERVICES, LOG_RETENTION_DA
 from mlops_blueprint.context import StackContext
 from mlops_blueprint.naming import NameKind
 from mlops_blueprint.policy_documents import document, render, statement, to_json
+from mlops_blueprint.validation import raise_invalid_args
 
 COMPONENT = "network"
 TIERS = ("training", "serving", "database")
@@ -106,8 +107,7 @@ def _validate(args: NetworkArgs) -> None:
             f"flow_log_retention_days: {args.flow_log_retention_days!r} is not a CloudWatch Logs retention; "
             f"expected one of {', '.join(map(str, LOG_RETENTION_DAYS))}"
         )
-    if problems:
-        raise ValueError("invalid NetworkArgs:\n" + "\n".join(f"  - {p}" for p in problems))
+    raise_invalid_args("NetworkArgs", problems)
 
 
 def subnet_cidrs(cidr: str, az_count: int) -> dict[str, list[str]]:

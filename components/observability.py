@@ -24,6 +24,7 @@ from mlops_blueprint.components.service_role import service_role
 from mlops_blueprint.context import StackContext
 from mlops_blueprint.naming import NameKind
 from mlops_blueprint.policy_documents import document, render, statement, to_json
+from mlops_blueprint.validation import raise_invalid_args
 
 COMPONENT = "observability"
 TYPE = "mlops:monitoring:Observability"
@@ -55,8 +56,7 @@ def _validate(args: ObservabilityArgs) -> None:
                         f"{', '.join(AUTHENTICATION_PROVIDERS)}")
     if not 7 <= args.key_deletion_window_days <= 30:
         problems.append(f"key_deletion_window_days: {args.key_deletion_window_days} is outside 7..30")
-    if problems:
-        raise ValueError("invalid ObservabilityArgs:\n" + "\n".join(f"  - {p}" for p in problems))
+    raise_invalid_args("ObservabilityArgs", problems)
 
 
 def key_policy(ctx: StackContext) -> dict[str, Any]:

@@ -39,6 +39,7 @@ from mlops_blueprint.components.service_role import service_role
 from mlops_blueprint.context import StackContext
 from mlops_blueprint.naming import NameKind
 from mlops_blueprint.policy_documents import document, render, statement, to_json
+from mlops_blueprint.validation import raise_invalid_args
 
 COMPONENT = "retraining"
 TYPE = "mlops:monitoring:Retraining"
@@ -185,8 +186,7 @@ def _validate(args: RetrainingArgs) -> None:
             sent = {p["name"]: p["value"] for p in pipeline_parameters(model.name, args.model_parameter_name, model.parameters)}
             problems += [f"models[{model.name}].parameters: {p}"
                          for p in pipeline_parameter_problems(model.pipeline_definition, sent)]
-    if problems:
-        raise ValueError("invalid RetrainingArgs:\n" + "\n".join(f"  - {p}" for p in problems))
+    raise_invalid_args("RetrainingArgs", problems)
 
 
 def start_pipeline_policy(pipeline_arn: str) -> dict[str, Any]:

@@ -25,6 +25,7 @@ import pulumi_aws as aws
 
 from mlops_blueprint.context import StackContext
 from mlops_blueprint.policy_documents import Statement, deny_insecure_transport, document, render, statement
+from mlops_blueprint.validation import raise_invalid_args
 
 # S3 rejects noncurrent transitions to STANDARD_IA before 30 days, and objects must stay in
 # STANDARD_IA for 30 days before a lifecycle rule may move them on to GLACIER.
@@ -126,8 +127,7 @@ class SecureBucket(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: SecureBucketArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         problems = args.problems()
-        if problems:
-            raise ValueError(f"invalid SecureBucketArgs for {name!r}: " + "; ".join(problems))
+        raise_invalid_args("SecureBucketArgs", problems, subject=repr(name))
         super().__init__("mlops:storage:SecureBucket", name, None, opts)
         ctx = args.context
         physical_name = ctx.naming.bucket(args.purpose)

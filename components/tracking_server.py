@@ -60,6 +60,9 @@ from mlops_blueprint.tracking_config import (
     normalise_maintenance_window,
     parse_mlflow_version,
 )
+from mlops_blueprint.validation import (
+    K8S_NAME, K8S_NAME_MAX_LENGTH, SECURITY_GROUP_ID, VPC_ID, invalid_args_error, raise_invalid_args,
+)
 
 __all__ = [
     "BACKENDS", "KubernetesTrackingArgs", "MLFLOW_ENDPOINT_SERVICE", "TrackingDatabaseArgs", "TrackingEndpointArgs",
@@ -76,7 +79,6 @@ TIMEOUT = "60m"
 SAGEMAKER_NAME_MAX = 63  # model package group names (EntityName)
 
 _S3_BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
-_K8S_NAME = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 _DNS_DOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
 _INSTANCE_CLASS = re.compile(r"db\.[a-z0-9]+\.[a-z0-9]+")
 _ENGINE_VERSION = re.compile(r"1[3-9](\.\d+)?")
@@ -210,7 +212,7 @@ def model_package_group_name(ctx: StackContext, family: str) -> str:
 def _validate(args: TrackingServerArgs) -> None:
     """Every problem at once, each naming the arg and what would be valid; before any registration."""
     if not isinstance(args.context, StackContext):
-        raise ValueError(f"invalid TrackingServerArgs:\n  - context: expected a StackContext, got {type(args.context).__name__}")
+        raise invalid_args_error("TrackingServerArgs", [f"context: expected a StackContext, got {type(args.context).__name__}"])
     ctx = args.context
     problems: list[str] = []
 
@@ -252,8 +254,7 @@ def _validate(args: TrackingServerArgs) -> None:
     elif args.private_endpoint is not None and not args.private_endpoint.client_security_group_ids:
         problems.append("private_endpoint.client_security_group_ids: give at least one security group "
                         "(the workload group) that may reach MLflow")
-    if problems:
-        raise ValueError("invalid TrackingServerArgs:\n" + "\n".join(f"  - {p}" for p in problems))
+    raise_invalid_args("TrackingServerArgs", problems)
 
 
 def _family_problems(ctx: StackContext, families: Sequence[str]) -> list[str]:
@@ -281,8 +282,8 @@ def _kubernetes_problems(ctx: StackContext, k: KubernetesTrackingArgs, mlflow_ve
         elif value is not None and not isinstance(value, (str, pulumi.Output)):
             problems.append(f"kubernetes.{arg}: expected a string or Output, got {type(value).__name__}")
 
-    literal("vpc_id", k.vpc_id, r"vpc-[0-9a-f]{8,17}", "a VPC id (vpc-0abc12345def67890)")
-    literal("node_security_group_id", k.node_security_group_id, r"sg-[0-9a-f]{8,17}", "a security group id (sg-0abc12345def67890)")
+    literal("vpc_id", k.vpc_id, VPC_ID, "a VPC id (vpc-0abc12345def67890)")
+    literal("node_security_group_id", k.node_security_group_id, SECURITY_GROUP_ID, "a security group id (sg-0abc12345def67890)")
     literal("data_key_arn", k.data_key_arn, rf"arn:{re.escape(ctx.partition)}:kms:[a-z0-9-]+:\d{{12}}:key/[\w-]+",
             f"a KMS key ARN (arn:{ctx.partition}:kms:<region>:<account>:key/<id>)")
     if k.vpc_id is None or k.node_security_group_id is None or k.data_key_arn is None or k.vpc_cidr is None:
@@ -296,7 +297,7 @@ def _kubernetes_problems(ctx: StackContext, k: KubernetesTrackingArgs, mlflow_ve
     if (k.db_subnet_group_name is None and not isinstance(k.database_subnet_ids, pulumi.Output)
             and len(k.database_subnet_ids) < 2):
         problems.append("kubernetes.db_subnet_group_name: required, or give two or more database_subnet_ids in different AZs")
-    if not _K8S_NAME.fullmatch(k.namespace or "") or len(k.namespace) > 63:
+    if not re.fullmatch(K8S_NAME, k.namespace or "") or len(k.namespace) > K8S_NAME_MAX_LENGTH:
         problems.append(f"kubernetes.namespace: {k.namespace!r} is not a Kubernetes name (lowercase letters, digits, '-', 63 at most)")
     if not _DNS_DOMAIN.fullmatch(k.cluster_domain or ""):
         problems.append(f"kubernetes.cluster_domain: {k.cluster_domain!r} is not a DNS domain (e.g. cluster.local)")

@@ -30,6 +30,7 @@ from mlops_blueprint.components.sagemaker_pipeline import PipelineSpec, build_de
 from mlops_blueprint.context import StackContext
 from mlops_blueprint.naming import NameKind
 from mlops_blueprint.serving_config import TrainingConfig
+from mlops_blueprint.validation import raise_invalid_args
 
 COMPONENT = "training-compute"
 REPOSITORIES = ("training", "inference")
@@ -119,8 +120,7 @@ def _validate(args: TrainingComputeArgs) -> None:
                         "(arn:<partition>:sagemaker:<region>:<account>:mlflow-app/<id> or mlflow-tracking-server/<name>)")
     if args.protect and args.force_delete:
         problems.append("force_delete and protect are contradictory: a protected repository must not be force-deletable")
-    if problems:
-        raise ValueError("invalid TrainingComputeArgs:\n" + "\n".join(f"  - {p}" for p in problems))
+    raise_invalid_args("TrainingComputeArgs", problems)
 
 
 class TrainingCompute(pulumi.ComponentResource):

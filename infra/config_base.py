@@ -59,6 +59,28 @@ def checked(problem_of: Callable[[Any], str | None]) -> AfterValidator:
     return AfterValidator(validate)
 
 
+def alarm_period_problem(value: int) -> str | None:
+    """What PutMetricAlarm refuses about a period (None when it accepts it)."""
+    if value not in (10, 30) and (value < 60 or value % 60):
+        return f"{value!r} is not a CloudWatch alarm period; expected 10, 30 or a multiple of 60"
+    return None
+
+
+AlarmPeriod = Annotated[int, checked(alarm_period_problem)]
+
+
+class AlarmWindow(Section):
+    """A section of alarm settings: subclasses declare ``period_seconds`` (an :data:`AlarmPeriod`) and
+    ``evaluation_periods``; their product must fit in CloudWatch's one-day evaluation window."""
+
+    @model_validator(mode="after")
+    def _window(self) -> AlarmWindow:
+        problem = alarm_window_problem(self.period_seconds, self.evaluation_periods)  # type: ignore[attr-defined]
+        if problem:
+            raise ValueError(problem)
+        return self
+
+
 # Kubernetes resource quantities.
 _CPU = re.compile(r"(?P<number>\d+(\.\d+)?)(?P<unit>m?)")
 _MEMORY = re.compile(r"(?P<number>\d+(\.\d+)?)(?P<unit>Ki|Mi|Gi|Ti|k|M|G|T)?")

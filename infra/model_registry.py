@@ -37,7 +37,8 @@ from typing import Any, Literal
 
 from mlops_blueprint.config import PROJECT, ConfigError, PlatformConfig
 from mlops_blueprint.naming import NameKind, Naming
-from mlops_blueprint.serving_config import LATEST_APPROVED, ModelConfig, image_problem, s3_uri_problem
+from mlops_blueprint.serving_config import LATEST_APPROVED, ModelConfig, image_problem
+from mlops_blueprint.validation import s3_object_uri_problem
 
 APPROVED = "Approved"
 APPROVAL_STATUSES = ("Approved", "PendingManualApproval", "Rejected")
@@ -139,7 +140,7 @@ def served_package(model: str, group: str, described: dict[str, Any]) -> ServedP
     containers = described.get("InferenceSpecification", {}).get("Containers") or [{}]
     container = containers[0]
     image, data = container.get("Image", ""), container.get("ModelDataUrl", "")
-    problem = image_problem(image) or s3_uri_problem(data)
+    problem = image_problem(image) or s3_object_uri_problem(data)
     if problem:
         raise PackageNotFound(f"package {described.get('ModelPackageArn')} cannot be served: {problem}")
     return ServedPackage(model=model, group=group, version=int(described.get("ModelPackageVersion") or 0),
@@ -225,7 +226,7 @@ def load_registry_file(path: Path) -> dict[str, list[dict[str, Any]]]:
             if unknown:
                 problems.append(f"{where}: unknown keys {', '.join(unknown)} (known: image, modelDataUrl, status, "
                                 "environment)")
-            for key, check in (("image", image_problem), ("modelDataUrl", s3_uri_problem)):
+            for key, check in (("image", image_problem), ("modelDataUrl", s3_object_uri_problem)):
                 problem = check(package.get(key))  # type: ignore[arg-type]
                 if problem:
                     problems.append(f"{where}.{key}: {problem}")

@@ -1,4 +1,4 @@
-"""The ``monitoring``, ``alerts``, ``retraining``, ``budget`` and ``observability`` config sections.
+"""The ``monitoring`` config section: drift and model-quality runs and the endpoint alarms.
 
 Stack file keys (camelCase, under ``mlops-platform:``)::
 
@@ -33,34 +33,15 @@ Stack file keys (camelCase, under ``mlops-platform:``)::
             probabilityThreshold: 0.5
             metric: accuracy                  # alarm when it falls below threshold (higherIsBetter)
             threshold: 0.8
-    alerts:
-      subscriptions:                          # severity -> subscriptions (critical, warning, info)
-        critical:
-          - {protocol: https, endpoint: https://events.pagerduty.com/integration/<key>/enqueue}
-          - {protocol: email, endpoint: oncall@example.com}
-        warning: [{protocol: email, endpoint: ml-team@example.com}]
-      routes: {errors: critical, invocations: critical, latency: warning, drift: warning}
-    retraining:
-      enabled: false                          # default for every model
-      minPeriodHours: 24                      # at most one drift-triggered retraining per model per period
-      modelParameterName: null                # the pipeline parameter naming the model, if it has one
-      models:                                 # the parameters the pipeline needs (those without a default)
-        churn: {enabled: true, parameters: {TrainingImageTag: "1.4.2", InferenceImageTag: "1.4.2"}}
-    budget:
-      monthlyLimitUsd: 400
-      thresholdsPercent: [50, 80, 100]        # ACTUAL spend notifications
-      forecastThresholdPercent: 100           # FORECASTED notification (unset: none)
-      scope: environment-tag                  # costs tagged environment=<env> (a cost allocation tag), or account
-    observability:
-      prometheus: false                       # Amazon Managed Prometheus workspace
-      grafana: false                          # Amazon Managed Grafana workspace
-      grafanaAuthentication: AWS_SSO          # or SAML
 
 Per-environment defaults are :data:`MONITORING_DEFAULTS` and friends (merged under the stack file's
 values, like the baseline's ``ENVIRONMENT_DEFAULTS``). Checks that need more than one section (model
 names, which models capture data) are :func:`monitoring_problems`. The schedule helpers
 (:func:`schedule_period_seconds`, :func:`schedule_runs_per_month`) are shared by the Monitoring
 component (alarm periods) and the cost estimate (processing hours), so both read a schedule alike.
+
+The ``alerts``, ``retraining``, ``budget`` and ``observability`` sections are in
+:mod:`mlops_blueprint.operations_config`, re-exported here for existing importers.
 """
 
 from __future__ import annotations
@@ -71,22 +52,19 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from mlops_blueprint.config_base import RetentionDays, Section, alarm_window_problem
+from mlops_blueprint.config_base import (  # noqa: F401  (alarm_period_problem re-exported)
+    AlarmPeriod, AlarmWindow, RetentionDays, Section, alarm_period_problem,
+)
 from mlops_blueprint.naming import NameKind, fit
+from mlops_blueprint.operations_config import (  # noqa: F401  (re-exported)
+    ALERTS_DEFAULTS, BUDGET_DEFAULTS, DEFAULT_ROUTES, OBSERVABILITY_DEFAULTS, RETRAINING_DEFAULTS, SEVERITIES,
+    AlertsConfig, BudgetConfig, ModelRetrainingConfig, ObservabilityConfig, RetrainingConfig, RoutesConfig, Severity,
+    SubscriptionConfig, endpoint_problem,
+)
+from mlops_blueprint.sagemaker_values import has_local_storage
+from mlops_blueprint.validation import s3_location_problem
+from mlops_blueprint.validation import s3_location_problem as s3_uri_problem  # noqa: F401  (old name)
 
-SEVERITIES: tuple[str, ...] = ("critical", "warning", "info")
-Severity = Literal["critical", "warning", "info"]
-# What raises an alert, and the severity each goes to unless ``alerts.routes`` says otherwise.
-DEFAULT_ROUTES: dict[str, str] = {
-    "errors": "critical",        # endpoint 5xx
-    "invocations": "critical",   # invocation drop (traffic stopped)
-    "latency": "warning",        # ModelLatency
-    "drift": "warning",          # data drift (Model Monitor)
-    "modelQuality": "warning",   # model quality below threshold (ground truth)
-    "budget": "warning",         # AWS Budgets thresholds
-    "retraining": "info",        # a drift-triggered retraining started
-    "operations": "critical",    # the platform's own machinery failed (e.g. the retraining cooldown)
-}
 PROBLEM_TYPES: tuple[str, ...] = ("BinaryClassification", "MulticlassClassification", "Regression")
 # CloudWatch metric math alarms take at most 10 metrics: one per watched feature.
 MAX_DRIFT_FEATURES = 10
@@ -96,18 +74,12 @@ HOURS_PER_MONTH = 730  # AWS pricing's month
 _SCHEDULE = re.compile(r"cron\(0 (?P<hour>\*|\d{1,2}|\d{1,2}/\d{1,2}) \? \* \* \*\)")
 _DAY_DIVISORS = (1, 2, 3, 4, 6, 8, 12, 24)
 _INSTANCE_TYPE = re.compile(r"ml\.[a-z0-9-]+\.(medium|large|\d*xlarge)")
-_S3_URI = re.compile(r"s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/\S*)?")
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
-_HTTPS = re.compile(r"https://[A-Za-z0-9.-]+(:\d{1,5})?(/\S*)?")
 _PREFIX_SEGMENT = r"[a-z0-9]([a-z0-9._-]*[a-z0-9])?"
 _PREFIX = re.compile(rf"{_PREFIX_SEGMENT}(/{_PREFIX_SEGMENT})*")
 # A CloudWatch metric name segment: the feature's column name as Model Monitor reports it.
 _FEATURE = re.compile(r"[A-Za-z0-9_.\-]{1,200}")
-_PIPELINE_PARAMETER = re.compile(r"[A-Za-z0-9\-_]{1,256}")
 # An ECR image tag.
 _IMAGE_TAG = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$"
-# What the offline preview puts where a stack file holds an encrypted value (mock_runtime.SECRET_PLACEHOLDER).
-_SECRET_PLACEHOLDER = "[secret]"
 
 
 # -- helpers shared with the components and the cost estimate -------------------------------------
@@ -150,18 +122,6 @@ def schedule_runs_per_month(expression: str) -> float:
     return runs_per_day * HOURS_PER_MONTH / 24
 
 
-def alarm_period_problem(value: int) -> str | None:
-    if value not in (10, 30) and (value < 60 or value % 60):
-        return f"{value!r} is not a CloudWatch alarm period; expected 10, 30 or a multiple of 60"
-    return None
-
-
-def s3_uri_problem(value: str) -> str | None:
-    if not isinstance(value, str) or not _S3_URI.fullmatch(value):
-        return f"{value!r} is not an S3 URI; expected s3://<bucket>/<prefix>"
-    return None
-
-
 def prefix_problem(value: str) -> str | None:
     if not isinstance(value, str) or not _PREFIX.fullmatch(value) or len(value) > 200:
         return (f"{value!r} is not an S3 key prefix; expected lowercase path segments of letters, digits, "
@@ -169,25 +129,10 @@ def prefix_problem(value: str) -> str | None:
     return None
 
 
-def endpoint_problem(protocol: str, endpoint: str) -> str | None:
-    """What SNS would refuse (or what would leak alerts in clear text) for one subscription."""
-    if endpoint == _SECRET_PLACEHOLDER:
-        return None  # an encrypted stack-file value, decrypted by the engine
-    if protocol == "email" and not _EMAIL.fullmatch(endpoint):
-        return f"{endpoint!r} is not an email address"
-    if protocol == "https":
-        if endpoint.startswith("http://"):
-            return f"{endpoint!r} is plain http; alerts only go to https:// endpoints"
-        if not _HTTPS.fullmatch(endpoint) or len(endpoint) > 2048:
-            return (f"{endpoint!r} is not an https:// URL, e.g. https://events.pagerduty.com/integration/<key>/enqueue "
-                    "or https://api.opsgenie.com/v1/json/amazonsns?apiKey=<key>")
-    return None
-
-
 # -- monitoring --------------------------------------------------------------------------------------
 
 
-class AlarmsConfig(Section):
+class AlarmsConfig(AlarmWindow):
     """Thresholds of the per-endpoint alarms (every model; per-model overrides in ``models``)."""
 
     errors_5xx: int = Field(default=5, ge=1, alias="errors5xx", description="5xx responses per period, per variant")
@@ -195,25 +140,10 @@ class AlarmsConfig(Section):
     latency_statistic: Literal["Average", "p50", "p90", "p95", "p99"] = "p90"
     min_invocations: int | None = Field(default=None, ge=1,
                                         description="invocation drop: fewer invocations per period (unset: no alarm)")
-    period_seconds: int = Field(default=300, description="10, 30 or a multiple of 60")
+    period_seconds: AlarmPeriod = Field(default=300, description="10, 30 or a multiple of 60")
     evaluation_periods: int = Field(default=3, ge=1, le=100)
     drift_threshold: float = Field(default=0.1, gt=0, le=1,
                                    description="feature_baseline_drift above this is drift (Model Monitor's default 0.1)")
-
-    @field_validator("period_seconds")
-    @classmethod
-    def _period(cls, value: int) -> int:
-        problem = alarm_period_problem(value)
-        if problem:
-            raise ValueError(problem)
-        return value
-
-    @model_validator(mode="after")
-    def _window(self) -> AlarmsConfig:
-        problem = alarm_window_problem(self.period_seconds, self.evaluation_periods)
-        if problem:
-            raise ValueError(problem)
-        return self
 
 
 class ModelQualityConfig(Section):
@@ -232,7 +162,7 @@ class ModelQualityConfig(Section):
     @field_validator("ground_truth_s3_uri")
     @classmethod
     def _uri(cls, value: str) -> str:
-        problem = s3_uri_problem(value)
+        problem = s3_location_problem(value)
         if problem:
             raise ValueError(problem)
         return value.rstrip("/")
@@ -271,7 +201,7 @@ class ModelMonitoringConfig(Section):
     @field_validator("baseline_s3_uri")
     @classmethod
     def _baseline(cls, value: str | None) -> str | None:
-        problem = s3_uri_problem(value) if value is not None else None
+        problem = s3_location_problem(value) if value is not None else None
         if problem:
             raise ValueError(problem)
         return value.rstrip("/") if value else value
@@ -313,8 +243,6 @@ class MonitoringConfig(Section):
     @field_validator("instance_type")
     @classmethod
     def _instance_type(cls, value: str) -> str:
-        from mlops_blueprint.serving_config import has_local_storage
-
         if not _INSTANCE_TYPE.fullmatch(value):
             raise ValueError(f"{value!r} is not a SageMaker instance type; expected e.g. ml.m5.large")
         if has_local_storage(value):
@@ -332,142 +260,6 @@ class MonitoringConfig(Section):
 
     def for_model(self, name: str) -> ModelMonitoringConfig:
         return self.models.get(name) or ModelMonitoringConfig()
-
-
-# -- alerts ------------------------------------------------------------------------------------------
-
-
-class SubscriptionConfig(Section):
-    """One SNS subscription: an email address or an HTTPS integration (PagerDuty, Opsgenie, VictorOps, ...)."""
-
-    protocol: Literal["email", "https"]
-    endpoint: str = Field(description="email address or https:// URL (may be a secret: pulumi config set --secret --path)")
-
-    @field_validator("endpoint", mode="before")
-    @classmethod
-    def _secret(cls, value: Any) -> Any:
-        # A value encrypted with --path stays {"secure": "..."} in the stack file; offline it is a placeholder.
-        if isinstance(value, dict) and set(value) == {"secure"}:
-            return _SECRET_PLACEHOLDER
-        return value
-
-    @model_validator(mode="after")
-    def _endpoint(self) -> SubscriptionConfig:
-        problem = endpoint_problem(self.protocol, self.endpoint)
-        if problem:
-            raise ValueError(problem)
-        return self
-
-
-class RoutesConfig(Section):
-    """Which severity's topic each kind of alert goes to."""
-
-    errors: Severity = "critical"
-    invocations: Severity = "critical"
-    latency: Severity = "warning"
-    drift: Severity = "warning"
-    model_quality: Severity = "warning"
-    budget: Severity = "warning"
-    retraining: Severity = "info"
-    operations: Severity = "critical"
-
-    def as_dict(self) -> dict[str, str]:
-        """``{"errors": "critical", "modelQuality": "warning", ...}`` (the route keys of the components)."""
-        return self.model_dump(by_alias=True)
-
-
-class AlertsConfig(Section):
-    """SNS topics per severity (always all three) and who is subscribed to each."""
-
-    subscriptions: dict[Severity, list[SubscriptionConfig]] = Field(default_factory=dict)
-    routes: RoutesConfig = Field(default_factory=RoutesConfig)
-
-    @model_validator(mode="after")
-    def _unique(self) -> AlertsConfig:
-        for severity, subscriptions in self.subscriptions.items():
-            seen = [(s.protocol, s.endpoint) for s in subscriptions if s.endpoint != _SECRET_PLACEHOLDER]
-            duplicates = sorted({e for p, e in seen if seen.count((p, e)) > 1})
-            if duplicates:
-                raise ValueError(f"subscriptions.{severity} lists {', '.join(duplicates)} more than once")
-        return self
-
-
-# -- retraining ----------------------------------------------------------------------------------------
-
-
-class ModelRetrainingConfig(Section):
-    enabled: bool | None = Field(default=None, description="unset: retraining.enabled")
-    parameters: dict[str, str] = Field(default_factory=dict, description="extra pipeline parameters for this model")
-
-    @field_validator("parameters")
-    @classmethod
-    def _parameters(cls, values: dict[str, str]) -> dict[str, str]:
-        bad = [k for k in values if not _PIPELINE_PARAMETER.fullmatch(k)]
-        if bad:
-            raise ValueError(f"pipeline parameter names {', '.join(map(repr, bad))} are not valid "
-                             "(letters, digits, '-', '_')")
-        return values
-
-
-class RetrainingConfig(Section):
-    """Drift-triggered retraining: the model's drift alarm starts the training pipeline, at most once per period."""
-
-    enabled: bool = Field(default=False, description="default for every model")
-    # < 1 year: the cooldown is a Step Functions wait, and a standard execution ends after one year
-    # (the rule would then never be enabled again).
-    min_period_hours: int = Field(default=24, ge=1, le=8759, description="cooldown after a triggered retraining")
-    model_parameter_name: str | None = Field(default=None, pattern=r"^[A-Za-z0-9\-_]{1,256}$",
-                                             description="the pipeline parameter naming the model (unset: none)")
-    models: dict[str, ModelRetrainingConfig] = Field(default_factory=dict)
-
-    def enabled_for(self, name: str) -> bool:
-        model = self.models.get(name)
-        return self.enabled if model is None or model.enabled is None else model.enabled
-
-    def parameters_for(self, name: str) -> dict[str, str]:
-        model = self.models.get(name)
-        extra = {self.model_parameter_name: name} if self.model_parameter_name else {}
-        return {**(model.parameters if model else {}), **extra}
-
-
-# -- budget -----------------------------------------------------------------------------------------
-
-
-class BudgetConfig(Section):
-    """An AWS Budget for the environment's monthly cost, notifying the alert topics."""
-
-    enabled: bool = True
-    monthly_limit_usd: float = Field(default=100.0, gt=0, le=10_000_000, description="monthly cost limit in USD")
-    thresholds_percent: list[float] = Field(default_factory=lambda: [50.0, 80.0, 100.0], min_length=1, max_length=10,
-                                            description="actual spend notifications, % of the limit")
-    forecast_threshold_percent: float | None = Field(default=100.0, gt=0, le=1000,
-                                                     description="forecasted spend notification (unset: none)")
-    scope: Literal["environment-tag", "account"] = Field(
-        default="environment-tag",
-        description="environment-tag: costs tagged environment=<env> (activate it as a cost allocation tag); account: all",
-    )
-
-    @field_validator("thresholds_percent")
-    @classmethod
-    def _thresholds(cls, values: list[float]) -> list[float]:
-        bad = [v for v in values if not 0 < v <= 1000]
-        if bad:
-            raise ValueError(f"thresholds {', '.join(map(str, bad))} are outside 0 < threshold <= 1000 (%)")
-        if len(set(values)) != len(values):
-            raise ValueError("thresholdsPercent has duplicates")
-        return sorted(values)
-
-
-# -- observability ------------------------------------------------------------------------------------
-
-
-class ObservabilityConfig(Section):
-    """Optional Prometheus/Grafana for teams that standardise on them (off by default)."""
-
-    prometheus: bool = Field(default=False, description="Amazon Managed Service for Prometheus workspace")
-    grafana: bool = Field(default=False, description="Amazon Managed Grafana workspace")
-    grafana_authentication: Literal["AWS_SSO", "SAML"] = Field(
-        default="AWS_SSO", description="AWS_SSO (IAM Identity Center) or SAML (configure the IdP afterwards)")
 
 
 # -- checks across sections ----------------------------------------------------------------------------
@@ -564,20 +356,4 @@ MONITORING_DEFAULTS: dict[str, dict[str, Any]] = {
              "logRetentionDays": 365,
              "alarms": {"errors5xx": 5, "latencyMs": 500, "minInvocations": 1, "periodSeconds": 300,
                         "evaluationPeriods": 3}},
-}
-ALERTS_DEFAULTS: dict[str, dict[str, Any]] = {"dev": {}, "staging": {}, "prod": {}}
-RETRAINING_DEFAULTS: dict[str, dict[str, Any]] = {
-    "dev": {"enabled": False, "minPeriodHours": 24},
-    "staging": {"enabled": False, "minPeriodHours": 24},
-    "prod": {"enabled": False, "minPeriodHours": 168},
-}
-BUDGET_DEFAULTS: dict[str, dict[str, Any]] = {
-    "dev": {"monthlyLimitUsd": 250, "thresholdsPercent": [50, 80, 100], "forecastThresholdPercent": 100},
-    "staging": {"monthlyLimitUsd": 1000, "thresholdsPercent": [50, 80, 100], "forecastThresholdPercent": 100},
-    "prod": {"monthlyLimitUsd": 2500, "thresholdsPercent": [50, 80, 90, 100], "forecastThresholdPercent": 100},
-}
-OBSERVABILITY_DEFAULTS: dict[str, dict[str, Any]] = {
-    "dev": {"prometheus": False, "grafana": False},
-    "staging": {"prometheus": False, "grafana": False},
-    "prod": {"prometheus": False, "grafana": False},
 }

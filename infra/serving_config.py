@@ -1,17 +1,7 @@
-"""The ``training``, ``serving`` and ``models`` config sections: how models are built and served.
+"""The ``serving`` and ``models`` config sections: how models are served.
 
 Stack file keys (camelCase, under ``mlops-platform:``)::
 
-    training:
-      instanceType: ml.m5.xlarge          # training job instances
-      maxRuntimeSeconds: 14400            # hard stop of a training job
-      spot: true                          # managed spot training ...
-      maxWaitSeconds: 28800               # ... waits at most this long, >= maxRuntimeSeconds
-      volumeSizeGb: 50
-      ecrKeepImages: 30                   # ECR lifecycle: keep the last N images per repository
-      networkIsolation: true              # training/processing containers make no network calls
-      interContainerEncryption: true      # distributed training traffic is encrypted
-      qualityGate: {metric: accuracy, threshold: 0.8, higherIsBetter: true}
     serving:
       backend: sagemaker                  # or kubernetes (needs the platform's kubernetes section)
       serverless: false                   # true: variants that set no instance fields run serverless (dev only)
@@ -38,7 +28,7 @@ Stack file keys (camelCase, under ``mlops-platform:``)::
         modelPackageGroup: fraud          # a family of tracking.modelFamilies (group <project>-<env>-fraud)
         modelPackageVersion: latest-approved   # default; or a pinned version number, e.g. 3
 
-Per-environment defaults are :data:`TRAINING_DEFAULTS` and :data:`SERVING_DEFAULTS`; checks that
+Per-environment defaults are :data:`SERVING_DEFAULTS`; checks that
 need more than one section (the cluster, the environment, model against serving defaults) are
 :func:`serving_problems`. :func:`resolve_model` turns a model plus the serving defaults into the
 fully specified variants the components deploy, so config checks and components share one reading.
@@ -51,190 +41,49 @@ KMS key (``KmsKeyId``), data capture or more than one production variant. A serv
 therefore deployed without those controls, which the policy pack reports (``sagemaker-model-vpc``,
 ``sagemaker-model-network-isolation``, ``sagemaker-endpoint-kms``); staging and prod reject it
 outright, because they must capture traffic.
+
+The ``training`` section is :mod:`mlops_blueprint.training_config`, ``serving.deployment``
+:mod:`mlops_blueprint.deployment_config`; what a valid instance type, model name or image is,
+:mod:`mlops_blueprint.sagemaker_values`.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from mlops_blueprint.config_base import ContainerResources, Section, alarm_window_problem, checked
+from mlops_blueprint.config_base import ContainerResources, Section
+# serving.deployment, training and the value checks have their own modules; re-exported for existing importers.
+from mlops_blueprint.deployment_config import (  # noqa: F401  (re-exported)
+    DeploymentConfig, DeploymentOverride, RollbackAlarmsConfig, RollbackAlarmsOverride,
+)
 from mlops_blueprint.naming import Naming
+from mlops_blueprint.sagemaker_values import (  # noqa: F401
+    MODEL_NAME_MAX_LENGTH, ImageRef, InstanceType, ModelName, S3Uri, VariantName, has_local_storage, image_problem,
+    instance_type_problem, model_name_problem, resolve_image, variant_name_problem,
+)
+from mlops_blueprint.training_config import (  # noqa: F401
+    MAX_TRAINING_RUNTIME_SECONDS, TRAINING_DEFAULTS, QualityGateConfig, TrainingConfig,
+)
+from mlops_blueprint.validation import K8S_NAME, s3_bucket_of
+from mlops_blueprint.validation import s3_object_uri_problem as s3_uri_problem  # noqa: F401  (old name)
 
 SERVING_BACKENDS: tuple[str, ...] = ("sagemaker", "kubernetes")
 DEPLOYMENT_STRATEGIES: tuple[str, ...] = ("canary", "linear", "all-at-once")
 DEFAULT_VARIANT = "AllTraffic"
 LATEST_APPROVED = "latest-approved"  # modelPackageVersion: the newest Approved package of the group
-
-# Model names end up in endpoint, model, alarm, ECR-free and Kubernetes names: lowercase DNS
-# labels, no "--" (names are sanitised by collapsing hyphens, so "a--b" and "a-b" would collide).
-# <project>-<environment>- is at most 23 characters, which leaves 40 of SageMaker's 63.
-MODEL_NAME_MAX_LENGTH = 40
-_MODEL_NAME = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
-# SageMaker's VariantName pattern, and its 63-character limit.
-_VARIANT_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
-_INSTANCE_TYPE = re.compile(r"ml\.[a-z0-9-]+\.(medium|large|\d*xlarge)")
-_S3_URI = re.compile(r"s3://(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])/(?P<key>\S+)")
-_TAG = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"
-_DIGEST = r"sha256:[a-f0-9]{64}"
-_REPOSITORY = r"[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*"
-_ECR_IMAGE = re.compile(
-    rf"(?P<account>\d{{12}})\.dkr\.ecr\.(?P<region>[a-z]{{2}}(-gov)?-[a-z]+-\d)\.amazonaws\.com(\.cn)?/"
-    rf"(?P<repository>{_REPOSITORY})(:(?P<tag>{_TAG})|@(?P<digest>{_DIGEST}))"
-)
-_SHORT_IMAGE = re.compile(rf"(?P<repository>{_REPOSITORY})(:(?P<tag>{_TAG})|@(?P<digest>{_DIGEST}))")
-_K8S_NAME = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
-
-# Instance families whose Nitro instance store is the ML storage volume. Their storage is encrypted
-# by the instance's hardware, and SageMaker rejects a KmsKeyId (endpoint configurations) or a
-# VolumeKmsKeyId (training/processing) for them: "You can't request a KmsKeyId when using an
-# instance type with local storage" (CreateEndpointConfig API reference).
-_LOCAL_STORAGE_FAMILY = re.compile(
-    r"ml\.([cmr]\d+[a-z]*d|g4dn|g5|g6e?|gr6|p3dn|p4de?|p5[a-z]*|trn1n?|trn2|x2idn|x2iedn)\..+"
-)
 # CloudWatch ModelLatency is reported in microseconds.
 MICROSECONDS_PER_MS = 1000
 MAX_VARIANTS = 10  # SageMaker: at most 10 production variants per endpoint configuration
 # The ArtifactStore bucket (Naming.bucket purpose) that holds model artifacts: the serving role reads only it.
 MODELS_BUCKET_PURPOSE = "models"
-MAX_TRAINING_RUNTIME_SECONDS = 28 * 24 * 3600  # SageMaker's ceiling for MaxRuntimeInSeconds
-
-
-# -- helpers shared with the components (one definition of what is valid) ----------------------
-
-
-def has_local_storage(instance_type: str) -> bool:
-    """Whether ``instance_type`` keeps its ML storage on an NVMe instance store (no KMS key allowed)."""
-    return bool(_LOCAL_STORAGE_FAMILY.fullmatch(instance_type))
-
-
-def instance_type_problem(value: str) -> str | None:
-    if not isinstance(value, str) or not _INSTANCE_TYPE.fullmatch(value):
-        return f"{value!r} is not a SageMaker instance type; expected e.g. ml.m5.large or ml.g5.xlarge"
-    return None
-
-
-def model_name_problem(value: str) -> str | None:
-    if not isinstance(value, str) or not _MODEL_NAME.fullmatch(value) or len(value) > MODEL_NAME_MAX_LENGTH:
-        return (f"{value!r} is not a model name; expected 1 to {MODEL_NAME_MAX_LENGTH} lowercase letters, digits "
-                "and single '-' between them, e.g. churn or fraud-v2")
-    return None
-
-
-def variant_name_problem(value: str) -> str | None:
-    if not isinstance(value, str) or not _VARIANT_NAME.fullmatch(value):
-        return (f"{value!r} is not a variant name; expected 1 to 63 letters, digits and '-', starting and "
-                "ending with a letter or digit, e.g. AllTraffic or challenger")
-    return None
-
-
-def image_problem(value: str) -> str | None:
-    """An image must be pinned: ``repository:tag`` / ``repository@sha256:...`` or a full ECR URI."""
-    if not isinstance(value, str) or not (_ECR_IMAGE.fullmatch(value) or _SHORT_IMAGE.fullmatch(value)):
-        return (f"{value!r} is not an image reference; expected repository:tag in this stack's ECR (e.g. "
-                "inference:1.4.2) or an ECR image URI (123456789012.dkr.ecr.us-east-1.amazonaws.com/repo:tag), "
-                "with a tag or an @sha256 digest")
-    match = _ECR_IMAGE.fullmatch(value) or _SHORT_IMAGE.fullmatch(value)
-    assert match is not None
-    repository = match.group("repository")
-    if match.re is _SHORT_IMAGE and "/" in repository and "." in repository.split("/")[0]:
-        return (f"{value!r} is not an image reference of this platform: it names another registry "
-                f"({repository.split('/')[0]}); push the image to the stack's ECR and use repository:tag")
-    if match.group("tag") == "latest":
-        return (f"{value!r} uses the tag 'latest'; pin a version (repositories have immutable tags, and a "
-                "changed image must be a changed reference for the endpoint to update)")
-    return None
-
-
-def s3_uri_problem(value: str) -> str | None:
-    if not isinstance(value, str) or not _S3_URI.fullmatch(value):
-        return f"{value!r} is not an S3 object URI; expected s3://<bucket>/<key>, e.g. s3://models/churn/model.tar.gz"
-    return None
-
-
-def s3_bucket_of(uri: object) -> str | None:
-    """The bucket of an ``s3://<bucket>/<key>`` URI; None if ``uri`` is not one."""
-    match = _S3_URI.fullmatch(uri) if isinstance(uri, str) else None
-    return match.group("bucket") if match else None
-
-
-def resolve_image(image: str, *, account_id: str, region: str, partition: str, repository_prefix: str) -> str:
-    """The full ECR URI of ``image``.
-
-    A short ``repository:tag`` names a repository of this stack: ``<prefix>-<repository>`` in this
-    account's registry (``TrainingCompute`` creates ``<prefix>-training`` and ``<prefix>-inference``).
-    Full ECR URIs are used as given.
-    """
-    problem = image_problem(image)
-    if problem:
-        raise ValueError(problem)
-    if _ECR_IMAGE.fullmatch(image):
-        return image
-    match = _SHORT_IMAGE.fullmatch(image)
-    assert match is not None
-    suffix = "amazonaws.com.cn" if partition == "aws-cn" else "amazonaws.com"
-    reference = f":{match.group('tag')}" if match.group("tag") else f"@{match.group('digest')}"
-    repository = f"{repository_prefix}-{match.group('repository')}".lower()
-    return f"{account_id}.dkr.ecr.{region}.{suffix}/{repository}{reference}"
 
 
 def _positive_weight(weights: list[float]) -> bool:
     return any(w > 0 for w in weights)
-
-
-# -- training -------------------------------------------------------------------------------------
-
-
-class QualityGateConfig(Section):
-    """The pipeline registers a model only if the evaluation metric passes this gate."""
-
-    metric: str = Field(default="accuracy", pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,62}$",
-                        description="key under metrics in the evaluation report, e.g. accuracy or rmse")
-    threshold: float = Field(default=0.8, description="the value the metric must reach")
-    higher_is_better: bool = Field(default=True, description="true: metric >= threshold passes; false: <=")
-
-
-# Field types that carry their own check (the *_problem functions above, shared with components).
-InstanceType = Annotated[str, checked(instance_type_problem)]
-ModelName = Annotated[str, checked(model_name_problem)]
-VariantName = Annotated[str, checked(variant_name_problem)]
-ImageRef = Annotated[str, checked(image_problem)]
-S3Uri = Annotated[str, checked(s3_uri_problem)]
-
-
-class TrainingConfig(Section):
-    """Training jobs, their images and the SageMaker pipeline that runs them."""
-
-    instance_type: InstanceType = Field(default="ml.m5.xlarge", description="training instance type")
-    instance_count: int = Field(default=1, ge=1, le=100, description="training instances (distributed training)")
-    processing_instance_type: InstanceType = Field(default="ml.m5.large", description="preprocessing/evaluation instance type")
-    max_runtime_seconds: int = Field(default=14400, ge=60, le=MAX_TRAINING_RUNTIME_SECONDS,
-                                     description="hard stop of a training job (60 s to 28 days)")
-    spot: bool = Field(default=False, description="managed spot training (up to 90% cheaper, may be interrupted)")
-    max_wait_seconds: int | None = Field(default=None, ge=60, le=MAX_TRAINING_RUNTIME_SECONDS,
-                                         description="spot only: total wait for capacity plus runtime, >= maxRuntimeSeconds")
-    volume_size_gb: int = Field(default=50, ge=1, le=16384, description="EBS volume per training instance")
-    ecr_keep_images: int = Field(default=30, ge=1, le=1000, description="ECR lifecycle: keep the last N images")
-    network_isolation: bool = Field(default=True, description="job containers make no network calls")
-    inter_container_encryption: bool = Field(default=True, description="encrypt traffic between training nodes")
-    quality_gate: QualityGateConfig = Field(default_factory=QualityGateConfig)
-    model_approval_status: Literal["PendingManualApproval", "Approved"] = Field(
-        default="PendingManualApproval", description="status of models the pipeline registers")
-
-    @model_validator(mode="after")
-    def _spot(self) -> TrainingConfig:
-        if self.spot:
-            if self.max_wait_seconds is None:
-                raise ValueError("spot training needs maxWaitSeconds (>= maxRuntimeSeconds)")
-            if self.max_wait_seconds < self.max_runtime_seconds:
-                raise ValueError(f"maxWaitSeconds ({self.max_wait_seconds}) must be at least maxRuntimeSeconds "
-                                 f"({self.max_runtime_seconds})")
-        elif self.max_wait_seconds is not None:
-            raise ValueError("maxWaitSeconds applies to spot training only; set spot: true or remove it")
-        return self
 
 
 # -- serving ----------------------------------------------------------------------------------------
@@ -278,97 +127,6 @@ class ServerlessConfig(Section):
         return self
 
 
-class RollbackAlarmsConfig(Section):
-    """CloudWatch alarms per variant; either one in alarm during a deployment rolls it back."""
-
-    invocation_5xx_count: int = Field(default=1, ge=1, alias="invocation5xxCount",
-                                      description="5xx responses per period that trip the alarm")
-    model_latency_ms: int = Field(default=1000, ge=1, description="average model latency (ms) that trips the alarm")
-    period_seconds: int = Field(default=60, description="10, 30 or a multiple of 60")
-    evaluation_periods: int = Field(default=2, ge=1, le=100)
-
-    @field_validator("period_seconds")
-    @classmethod
-    def _period(cls, value: int) -> int:
-        if value not in (10, 30) and (value < 60 or value % 60):
-            raise ValueError(f"{value!r} is not a CloudWatch alarm period; expected 10, 30 or a multiple of 60")
-        return value
-
-    @model_validator(mode="after")
-    def _window(self) -> RollbackAlarmsConfig:
-        problem = alarm_window_problem(self.period_seconds, self.evaluation_periods)
-        if problem:
-            raise ValueError(problem)
-        return self
-
-
-class DeploymentConfig(Section):
-    """How an endpoint moves to a new configuration: blue/green, shifting traffic, rolling back on alarms."""
-
-    strategy: Literal["canary", "linear", "all-at-once"] = Field(default="canary",
-                                                              description="canary, linear or all-at-once")
-    canary_percent: int = Field(default=10, ge=1, le=50, description="canary: share of capacity first (1 to 50)")
-    linear_step_percent: int = Field(default=20, ge=10, le=50, description="linear: share per step (10 to 50)")
-    wait_interval_seconds: int = Field(default=300, ge=0, le=3600, description="bake time between steps")
-    termination_wait_seconds: int = Field(default=300, ge=0, le=3600,
-                                          description="bake time before the old fleet is terminated")
-    # 600 to 14400 s: what the provider accepts for maximum_execution_timeout_in_seconds
-    # (terraform-provider-aws, sagemaker/endpoint.go: validation.IntBetween(600, 14400)).
-    maximum_execution_timeout_seconds: int = Field(default=3600, ge=600, le=14400,
-                                                   description="the whole deployment (600 to 14400 s), > the sum of its waits")
-    alarms: RollbackAlarmsConfig = Field(default_factory=RollbackAlarmsConfig)
-    guardrails: bool = Field(default=True, description="false: the next update shifts all traffic at once, without "
-                             "the blue/green policy (needed when the variant set changes); rollback alarms stay")
-
-    @property
-    def shifting_steps(self) -> int:
-        """Waits between traffic steps: canary 1, linear one per step but the last, all-at-once 0."""
-        if self.strategy == "canary":
-            return 1
-        if self.strategy == "linear":
-            return -(-100 // self.linear_step_percent) - 1
-        return 0
-
-    @model_validator(mode="after")
-    def _timeout(self) -> DeploymentConfig:
-        waits = self.wait_interval_seconds * self.shifting_steps + self.termination_wait_seconds
-        if self.maximum_execution_timeout_seconds <= waits:
-            raise ValueError(f"maximumExecutionTimeoutSeconds ({self.maximum_execution_timeout_seconds}) must exceed "
-                             f"the deployment's waits ({waits} s: waitIntervalSeconds x {self.shifting_steps} step(s) "
-                             "+ terminationWaitSeconds)")
-        return self
-
-
-class RollbackAlarmsOverride(Section):
-    """Per-model changes to :class:`RollbackAlarmsConfig` (unset keys keep the serving default)."""
-
-    invocation_5xx_count: int | None = Field(default=None, ge=1, alias="invocation5xxCount")
-    model_latency_ms: int | None = Field(default=None, ge=1)
-    period_seconds: int | None = None
-    evaluation_periods: int | None = Field(default=None, ge=1, le=100)
-
-
-class DeploymentOverride(Section):
-    """Per-model changes to :class:`DeploymentConfig` (unset keys keep the serving default)."""
-
-    strategy: Literal["canary", "linear", "all-at-once"] | None = None
-    canary_percent: int | None = None
-    linear_step_percent: int | None = None
-    wait_interval_seconds: int | None = None
-    termination_wait_seconds: int | None = None
-    maximum_execution_timeout_seconds: int | None = None
-    alarms: RollbackAlarmsOverride | None = None
-    guardrails: bool | None = None
-
-    def apply(self, base: DeploymentConfig) -> DeploymentConfig:
-        """``base`` with this override's keys; validated like a stack-file value (ValueError)."""
-        values = base.model_dump()
-        values.update(self.model_dump(exclude_none=True, exclude={"alarms"}))
-        if self.alarms is not None:
-            values["alarms"].update(self.alarms.model_dump(exclude_none=True))
-        return DeploymentConfig.model_validate(values)
-
-
 class ServingResourcesConfig(ContainerResources):
     """Requests and limits of a model server container."""
 
@@ -381,7 +139,7 @@ class ServingResourcesConfig(ContainerResources):
 class KubernetesServingConfig(Section):
     """Model servers on the platform's cluster (``serving.backend: kubernetes``)."""
 
-    namespace: str = Field(default="model-serving", max_length=63, pattern=_K8S_NAME,
+    namespace: str = Field(default="model-serving", max_length=63, pattern=K8S_NAME,
                            description="namespace of the model servers")
     create_namespace: bool = Field(default=True, description="create the namespace (false: it exists)")
     replicas: int = Field(default=2, ge=1, le=100, description="minimum replicas per model (the autoscaler's floor)")
@@ -687,24 +445,14 @@ def serving_problems(serving: ServingConfig, models: list[ModelConfig], has_kube
             problems += model_problems(serving, model, environment=environment)
     return problems
 
-
 # -- per-environment defaults -----------------------------------------------------------------------
-# Merged under the stack file's values (ENVIRONMENT_DEFAULTS[env]["training"/"serving"]).
+# Merged under the stack file's values (ENVIRONMENT_DEFAULTS[env]["serving"]).
 #
 # dev: the smallest always-on instance (ml.t2.medium), one per model, no autoscaling, no capture,
 # all-at-once deployments with a short bake: cheapest while keeping the VPC, network isolation and
 # the KMS key that serverless would give up; spot training. staging: prod's shape at minimum size
 # (two instances: a canary may take at most half of a fleet), every request captured. prod: two or
 # more instances per variant, autoscaling, canary deployments, on-demand training.
-TRAINING_DEFAULTS: dict[str, dict[str, Any]] = {
-    "dev": {"instanceType": "ml.m5.large", "maxRuntimeSeconds": 7200, "spot": True, "maxWaitSeconds": 14400,
-            "volumeSizeGb": 30, "ecrKeepImages": 10},
-    "staging": {"instanceType": "ml.m5.xlarge", "maxRuntimeSeconds": 14400, "spot": True, "maxWaitSeconds": 28800,
-                "volumeSizeGb": 50, "ecrKeepImages": 30},
-    "prod": {"instanceType": "ml.m5.2xlarge", "maxRuntimeSeconds": 86400, "spot": False,
-             "volumeSizeGb": 100, "ecrKeepImages": 100},
-}
-
 SERVING_DEFAULTS: dict[str, dict[str, Any]] = {
     "dev": {
         "serverless": False,

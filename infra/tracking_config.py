@@ -31,6 +31,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from mlops_blueprint.config_base import ContainerResources, Section
+from mlops_blueprint.validation import K8S_NAME
 
 TRACKING_BACKENDS: tuple[str, ...] = ("sagemaker-serverless", "sagemaker-managed", "kubernetes")
 TRACKING_SIZES: tuple[str, ...] = ("Small", "Medium", "Large")
@@ -54,7 +55,6 @@ _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _WINDOW = re.compile(r"(?P<day>[A-Za-z]{3}):(?P<hour>[01]\d|2[0-3]):(?P<minute>[0-5]\d)")
 _PREFIX_SEGMENT = r"[a-z0-9]([a-z0-9._-]*[a-z0-9])?"
 _ARTIFACT_PREFIX = re.compile(rf"{_PREFIX_SEGMENT}(/{_PREFIX_SEGMENT})*")
-_K8S_NAME = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 
 
 # -- helpers shared with the component (one definition of what is valid) -----------------------
@@ -140,7 +140,7 @@ class TrackingDatabaseConfig(Section):
 class TrackingKubernetesConfig(Section):
     """The self-hosted tracking server on the platform's cluster (``tracking.backend: kubernetes``)."""
 
-    namespace: str = Field(default="mlflow", max_length=63, pattern=_K8S_NAME, description="namespace, created by the stack")
+    namespace: str = Field(default="mlflow", max_length=63, pattern=K8S_NAME, description="namespace, created by the stack")
     image: str | None = Field(default=None, min_length=1,
                               description="MLflow server image; default ghcr.io/mlflow/mlflow:v<mlflowVersion>-full")
     replicas: int = Field(default=2, ge=1, le=20, description="minimum replicas (the autoscaler's floor)")
