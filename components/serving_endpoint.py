@@ -41,20 +41,41 @@ data key at the configured sampling percentage. Two AWS rules shape the exceptio
 **Autoscaling and updates.** Changing the *model* of an autoscaled variant updates in place.
 Changing its *instance type*, or removing it, fails in SageMaker while the variant is a scalable
 target: deploy once with the variant's ``autoscaling`` removed, then with the new type.
+
+The names and the defining inputs that the hashes are taken over are built in :mod:`.serving_inputs`.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
+from mlops_blueprint.validation import invalid_args_error, raise_invalid_args
 from mlops_blueprint.components.arg_checks import id_list_problems
+# Names and defining inputs live in serving_inputs; re-exported here, where callers have always found them.
+from mlops_blueprint.components.serving_inputs import (  # noqa: F401
+    CAPTURE_CONTENT_TYPES,
+    DATA_CAPTURE_PREFIX,
+    DIGEST_LENGTH,
+    ENDPOINT_NAMESPACE,
+    INVOCATIONS_METRIC,
+    ROLLBACK_ALARM,
+    SCALABLE_DIMENSION,
+    TRAFFIC_ROUTING,
+    content_digest,
+    data_capture_uri,
+    endpoint_configuration_inputs,
+    endpoint_name,
+    model_inputs,
+    rollback_alarm_name,
+    rollback_queries,
+    scaling_resource_id,
+    variant_inputs,
+)
 from mlops_blueprint.context import StackContext
 from mlops_blueprint.naming import NameKind
 from mlops_blueprint.serving_config import (
@@ -70,117 +91,6 @@ from mlops_blueprint.serving_config import (
 )
 
 COMPONENT = "serving"
-DIGEST_LENGTH = 8
-DATA_CAPTURE_PREFIX = "data-capture"
-SCALABLE_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
-INVOCATIONS_METRIC = "SageMakerVariantInvocationsPerInstance"
-TRAFFIC_ROUTING = {"canary": "CANARY", "linear": "LINEAR", "all-at-once": "ALL_AT_ONCE"}
-CAPTURE_CONTENT_TYPES = {"csvContentTypes": ["text/csv"], "jsonContentTypes": ["application/json"]}
-ENDPOINT_NAMESPACE = "AWS/SageMaker"
-# The alarm names' separator: variant and model names cannot contain '.', so no other alarm of the
-# stack (monitoring's are <model>-<variant>-5xx) can take these names.
-ROLLBACK_ALARM = "rollback.{purpose}"
-
-
-# -- names and digests -----------------------------------------------------------------------------
-
-
-def _canonical(value: Any) -> Any:
-    """Inputs as the engine records them: no None, integral floats as ints (1.0 == 1), sorted keys."""
-    if isinstance(value, Mapping):
-        return {str(k): _canonical(v) for k, v in sorted(value.items()) if v is not None}
-    if isinstance(value, (list, tuple)):
-        return [_canonical(v) for v in value]
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
-
-
-def content_digest(inputs: Mapping[str, Any]) -> str:
-    """Short hash of a resource's defining inputs (``name`` and tags excluded)."""
-    defining = {k: v for k, v in inputs.items() if k not in ("name", "tags", "tagsAll")}
-    text = json.dumps(_canonical(defining), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()[:DIGEST_LENGTH]
-
-
-def endpoint_name(ctx: StackContext, model: str) -> str:
-    """Stable for the life of the model: clients and alarms address the endpoint by it."""
-    return ctx.naming.name(model, kind=NameKind.SAGEMAKER)
-
-
-def data_capture_uri(models_bucket: str, model: str) -> str:
-    return f"s3://{models_bucket}/{DATA_CAPTURE_PREFIX}/{model}"
-
-
-def rollback_alarm_name(ctx: StackContext, model: str, purpose: str) -> str:
-    """``<prefix>-<model>-rollback.<5xx|latency>``: one per endpoint, the same whatever its variants."""
-    return ctx.naming.name(model, ROLLBACK_ALARM.format(purpose=purpose))
-
-
-def rollback_queries(endpoint: str, variants: Sequence[str], *, metric: str, stat: str, aggregate: str,
-                     period: int, label: str) -> list[dict[str, Any]]:
-    """Metric math over the variants: one query per variant, ``aggregate`` (SUM or MAX) of them returned."""
-    queries: list[dict[str, Any]] = [
-        {"id": f"v{i}", "return_data": False, "metric": {
-            "namespace": ENDPOINT_NAMESPACE, "metric_name": metric, "stat": stat, "period": period,
-            "dimensions": {"EndpointName": endpoint, "VariantName": variant}}}
-        for i, variant in enumerate(variants)
-    ]
-    expression = f"{aggregate}([{', '.join(q['id'] for q in queries)}])"
-    return [*queries, {"id": "endpoint", "label": label, "return_data": True, "expression": expression}]
-
-
-def scaling_resource_id(endpoint: str, variant: str) -> str:
-    return f"endpoint/{endpoint}/variant/{variant}"
-
-
-def model_inputs(*, image: str, model_data_url: str, environment: Mapping[str, str], role_arn: str,
-                 subnet_ids: Sequence[str], security_group_ids: Sequence[str], isolated: bool) -> dict[str, Any]:
-    """A Model's defining inputs as the engine receives them (camelCase): what its name hashes."""
-    container: dict[str, Any] = {"image": image, "modelDataUrl": model_data_url}
-    if environment:
-        container["environment"] = dict(environment)
-    inputs: dict[str, Any] = {"executionRoleArn": role_arn, "primaryContainer": container,
-                              "enableNetworkIsolation": isolated}
-    if isolated:
-        inputs["vpcConfig"] = {"securityGroupIds": list(security_group_ids), "subnets": list(subnet_ids)}
-    return inputs
-
-
-def variant_inputs(variant: ResolvedVariant, model_name: str) -> dict[str, Any]:
-    """One production variant as the engine receives it."""
-    inputs: dict[str, Any] = {"variantName": variant.name, "modelName": model_name,
-                              "initialVariantWeight": float(variant.weight)}
-    if variant.serverless is not None:
-        serverless = variant.serverless
-        inputs["serverlessConfig"] = {"memorySizeInMb": serverless.memory_size_mb,
-                                      "maxConcurrency": serverless.max_concurrency}
-        if serverless.provisioned_concurrency is not None:
-            inputs["serverlessConfig"]["provisionedConcurrency"] = serverless.provisioned_concurrency
-    else:
-        inputs["instanceType"] = variant.instance_type
-        inputs["initialInstanceCount"] = variant.initial_instance_count
-    return inputs
-
-
-def endpoint_configuration_inputs(resolved: ResolvedModel, model_names: Mapping[str, str], *,
-                                  models_bucket: str, kms_key_arn: str) -> dict[str, Any]:
-    """An EndpointConfiguration's defining inputs; ``model_names`` maps variant name -> model name."""
-    inputs: dict[str, Any] = {
-        "productionVariants": [variant_inputs(v, model_names[v.name]) for v in resolved.variants],
-    }
-    if resolved.encrypts_with_kms:
-        inputs["kmsKeyArn"] = kms_key_arn
-    if resolved.captures_data:
-        inputs["dataCaptureConfig"] = {
-            "enableCapture": True,
-            "initialSamplingPercentage": resolved.data_capture_percent,
-            "destinationS3Uri": data_capture_uri(models_bucket, resolved.name),
-            "kmsKeyId": kms_key_arn,
-            "captureOptions": [{"captureMode": "Input"}, {"captureMode": "Output"}],
-            "captureContentTypeHeader": dict(CAPTURE_CONTENT_TYPES),
-        }
-    return inputs
 
 
 # -- args -------------------------------------------------------------------------------------------
@@ -208,9 +118,9 @@ def _validate(args: ServingEndpointArgs) -> ResolvedModel:
     """Every problem at once, each naming the arg and what would be valid; the resolved model."""
     problems: list[str] = []
     if not isinstance(args.context, StackContext):
-        raise ValueError(f"invalid ServingEndpointArgs:\n  - context: expected a StackContext, got {type(args.context).__name__}")
+        raise invalid_args_error("ServingEndpointArgs", [f"context: expected a StackContext, got {type(args.context).__name__}"])
     if not isinstance(args.model, ModelConfig) or not isinstance(args.serving, ServingConfig):
-        raise ValueError("invalid ServingEndpointArgs:\n  - model/serving: expected a ModelConfig and a ServingConfig")
+        raise invalid_args_error("ServingEndpointArgs", ["model/serving: expected a ModelConfig and a ServingConfig"])
     if args.serving.backend != "sagemaker":
         problems.append(f"serving.backend is {args.serving.backend!r}; SageMaker endpoints need 'sagemaker' "
                         "(K8sServing serves the kubernetes backend)")
@@ -226,9 +136,7 @@ def _validate(args: ServingEndpointArgs) -> ResolvedModel:
 
 
 def _raise_problems(model: ModelConfig, problems: list[str]) -> None:
-    if problems:
-        raise ValueError(f"invalid ServingEndpointArgs for model {model.name!r}:\n"
-                         + "\n".join(f"  - {p}" for p in problems))
+    raise_invalid_args("ServingEndpointArgs", problems, subject=f"model {model.name!r}")
 
 
 def model_data_problems(model: ModelConfig, models_bucket: str) -> list[str]:

@@ -6,7 +6,8 @@
 package (after the metric gate), rollback rejects the current champion's package and re-approves
 the previous one — and the deploy workflow's ``pulumi up`` rolls the endpoint to the newest
 Approved package (``models[].modelPackageGroup``, see :mod:`mlops_blueprint.model_registry`).
-:func:`deploy` refuses such an endpoint (exit 2) and says what to do instead.
+:func:`deploy` refuses such an endpoint (exit 2) and says what to do instead. That registry-only
+path is :mod:`.deploy_registry`.
 
 The rest of this module manages an endpoint the stack does **not** declare (``--endpoint-name``;
 the sandbox's), where the pipelines are the only owner.
@@ -47,14 +48,23 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from mlops_blueprint.outputs import Out
 from mlops_blueprint.pipelines.context import PipelineContext
+# Pulumi-owned endpoints: the registry-only path; its public names stay importable from here.
+from mlops_blueprint.pipelines.deploy_registry import (  # noqa: F401
+    PREVIOUS_CHAMPION_TAG,
+    RegistryChange,
+    approve_in_registry,
+    approved_packages,
+    pulumi_owned_refusal,
+    rollback_in_registry,
+    set_version_status,
+)
 from mlops_blueprint.pipelines.errors import GateFailed, InputError, PipelineError
 from mlops_blueprint.pipelines.registry import (
     APPROVED,
     CHALLENGER,
     CHAMPION,
-    REJECTED,
-    STATUS_TAG,
     GateResult,
     alias_version,
     evaluate_gate,
@@ -99,18 +109,6 @@ class DeployResult:
     challenger_version: str | None
     created_endpoint: bool
     models: list[str] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class RegistryChange:
-    """What promote/rollback changed in the registry for a Pulumi-owned endpoint (nothing else)."""
-
-    endpoint: str
-    champion_version: str
-    approved_package: str
-    rejected_package: str | None
-    previous_champion: str | None
-    rollout: str                      # what rolls the endpoint out, for the user
 
 
 @dataclass(frozen=True)
@@ -182,107 +180,8 @@ def wait_in_service(ctx: PipelineContext, config_name: str) -> EndpointState:
         time.sleep(ctx.poll_seconds)
 
 
-# -- endpoints Pulumi owns: the registry is the only thing changed ------------------------------------
-
-PREVIOUS_CHAMPION_TAG = "deployment.previous_champion"
-
-
-def _rollout_hint(ctx: PipelineContext) -> str:
-    stack = ctx.outputs.stack
-    if ctx.served_package is None:
-        return (f"models[{ctx.model}] of stack '{stack}' pins image + modelDataUrl, so approvals do not reach "
-                f"{ctx.endpoint_name}: set models[{ctx.model}].modelPackageGroup to serve from the registry")
-    return (f"the deploy workflow runs `pulumi up --stack {stack}` on an approval (or run it yourself); it rolls "
-            f"{ctx.endpoint_name} to the newest Approved package of {ctx.model_package_group}")
-
-
-def pulumi_owned_refusal(ctx: PipelineContext, version: str | None = None) -> InputError:
-    """Why ``pipeline deploy`` does not touch a Pulumi-owned endpoint, and what to do instead."""
-    target = f"v{version}" if version else "a version"
-    return InputError(
-        f"endpoint {ctx.endpoint_name} is owned by Pulumi: stack '{ctx.outputs.stack}' declares it "
-        f"(models[{ctx.model}], stack output endpointNames), and it is never updated behind Pulumi's back. Nothing "
-        f"was changed. To serve {target}: `mlops-blueprint pipeline promote"
-        f"{' --version ' + version if version else ''} --model-name {ctx.model}` approves its model package "
-        f"(after the metric gate); then {_rollout_hint(ctx)}. For a canary, add a weighted variant to "
-        f"models[{ctx.model}]; to deploy outside the stack, pass --endpoint-name with an endpoint it does not declare.")
-
-
-def approved_packages(ctx: PipelineContext) -> list[dict[str, Any]]:
-    """The group's Approved packages, newest first (what ``latest-approved`` serves is the first)."""
-    pages = ctx.sagemaker.get_paginator("list_model_packages").paginate(
-        ModelPackageGroupName=ctx.model_package_group, ModelApprovalStatus=APPROVED,
-        SortBy="CreationTime", SortOrder="Descending")
-    packages = [s for page in pages for s in page.get("ModelPackageSummaryList", [])]
-    return sorted(packages, key=lambda s: (s["CreationTime"], s.get("ModelPackageVersion", 0)), reverse=True)
-
-
-def _served_after(ctx: PipelineContext, approve: str, reject: str | None = None) -> str:
-    """The package latest-approved would serve after approving ``approve`` (and rejecting ``reject``)."""
-    for summary in approved_packages(ctx):
-        if summary["ModelPackageArn"] == reject:
-            continue
-        if summary["ModelPackageArn"] == approve:
-            return approve
-        newer = summary["CreationTime"] > ctx.sagemaker.describe_model_package(
-            ModelPackageName=approve)["CreationTime"]
-        return str(summary["ModelPackageArn"]) if newer else approve
-    return approve
-
-
-def approve_in_registry(ctx: PipelineContext, version: str, gate: GateResult) -> RegistryChange:
-    """Promotion on a Pulumi-owned endpoint: approve ``version``'s package, move the aliases."""
-    arn = package_arn(ctx, version)
-    shadow = _served_after(ctx, arn)
-    if shadow != arn:
-        raise InputError(f"{ctx.registered_model_name} v{version} would not be served: {shadow} is a newer Approved "
-                         f"package of {ctx.model_package_group}. Nothing was changed; use `mlops-blueprint pipeline "
-                         f"rollback`, or pin models[{ctx.model}].modelPackageVersion")
-    name = ctx.registered_model_name
-    previous = alias_version(ctx, CHAMPION)
-    if package_status(ctx, arn) != APPROVED:
-        set_package_status(ctx, arn, APPROVED, f"promoted: {gate.reason}")
-    client = ctx.mlflow_client
-    if previous and previous != version:
-        client.set_model_version_tag(name, version, PREVIOUS_CHAMPION_TAG, previous)
-        _set_status(ctx, previous, "superseded")
-    client.set_registered_model_alias(name, CHAMPION, version)
-    if alias_version(ctx, CHALLENGER) == version:
-        client.delete_registered_model_alias(name, CHALLENGER)
-    _set_status(ctx, version, "approved")
-    return RegistryChange(ctx.endpoint_name, version, arn, None, previous, _rollout_hint(ctx))
-
-
-def rollback_in_registry(ctx: PipelineContext) -> RegistryChange:
-    """Rollback on a Pulumi-owned endpoint: reject the champion's package, re-approve the previous one."""
-    name, client = ctx.registered_model_name, ctx.mlflow_client
-    current = alias_version(ctx, CHAMPION)
-    if current is None:
-        raise InputError(f"registered model {name} has no champion: nothing to roll back")
-    previous = client.get_model_version(name, current).tags.get(PREVIOUS_CHAMPION_TAG)
-    if not previous:
-        raise InputError(f"{name} v{current} records no previous champion (tag {PREVIOUS_CHAMPION_TAG}): nothing to "
-                         f"roll back to; pin models[{ctx.model}].modelPackageVersion to serve an older package")
-    current_arn, previous_arn = package_arn(ctx, current), package_arn(ctx, previous)
-    shadow = _served_after(ctx, previous_arn, reject=current_arn)
-    if shadow != previous_arn:
-        raise InputError(f"rolling back to {name} v{previous} would serve {shadow} instead (a newer Approved package "
-                         f"of {ctx.model_package_group}); nothing was changed — reject that package first")
-    set_package_status(ctx, current_arn, REJECTED, f"rolled back to v{previous}")
-    if package_status(ctx, previous_arn) != APPROVED:
-        set_package_status(ctx, previous_arn, APPROVED, f"re-approved: v{current} rolled back")
-    client.set_registered_model_alias(name, CHAMPION, previous)
-    _set_status(ctx, current, "rolled-back")
-    _set_status(ctx, previous, "approved")
-    return RegistryChange(ctx.endpoint_name, previous, previous_arn, current_arn, current, _rollout_hint(ctx))
-
-
 def _stamp() -> str:
     return datetime.now(timezone.utc).strftime("%Y%m%d%H%M%S") + secrets.token_hex(2)
-
-
-def _set_status(ctx: PipelineContext, version: str, status: str) -> None:
-    ctx.mlflow_client.set_model_version_tag(ctx.registered_model_name, version, STATUS_TAG, status)
 
 
 def roll_out(ctx: PipelineContext, plan: list[tuple[str, float]], stage: str, *, champion: str,
@@ -295,11 +194,11 @@ def roll_out(ctx: PipelineContext, plan: list[tuple[str, float]], stage: str, *,
 
     sm, endpoint = ctx.sagemaker, ctx.endpoint_name
     # -- inputs, before any change
-    role = ctx.outputs.require("servingRoleArn", "the execution role of SageMaker models")
-    subnets = ctx.outputs.require("servingSubnetIds", "the VPC config of SageMaker models")
-    security_group = ctx.outputs.require("workloadSecurityGroupId", "the VPC config of SageMaker models")
-    data_key = ctx.outputs.require("dataKeyArn", "the endpoint configuration's KMS key")
-    bucket = ctx.outputs.require("artifactBucketName", "data capture")
+    role = ctx.outputs.require(Out.SERVING_ROLE_ARN, "the execution role of SageMaker models")
+    subnets = ctx.outputs.require(Out.SERVING_SUBNET_IDS, "the VPC config of SageMaker models")
+    security_group = ctx.outputs.require(Out.WORKLOAD_SECURITY_GROUP_ID, "the VPC config of SageMaker models")
+    data_key = ctx.outputs.require(Out.DATA_KEY_ARN, "the endpoint configuration's KMS key")
+    bucket = ctx.outputs.require(Out.MODELS_BUCKET_NAME, "data capture")
     state = endpoint_state(ctx)
     if state is not None and state.status != "InService":
         raise PipelineError(f"endpoint {endpoint} is {state.status}, not InService; nothing was changed — "
@@ -430,11 +329,11 @@ def deploy(ctx: PipelineContext, version: str | None = None, *, canary_weight: f
         result = roll_out(ctx, [(variant_name(version), 1.0)], STABLE, champion=version,
                           instance_type=instance_type, instance_count=instance_count)
         if champion and champion != version:
-            _set_status(ctx, champion, "retired")
+            set_version_status(ctx, champion, "retired")
         ctx.mlflow_client.set_registered_model_alias(name, CHAMPION, version)
         if alias_version(ctx, CHALLENGER) == version:
             ctx.mlflow_client.delete_registered_model_alias(name, CHALLENGER)
-        _set_status(ctx, version, "serving")
+        set_version_status(ctx, version, "serving")
         return result
     total = sum(state.weights.values()) or 1.0
     plan = [(variant, round(weight / total * (1 - canary_weight), 6)) for variant, weight in state.weights.items()]
@@ -442,7 +341,7 @@ def deploy(ctx: PipelineContext, version: str | None = None, *, canary_weight: f
     result = roll_out(ctx, plan, CANARY, champion=champion or state.tags.get(CHAMPION_TAG, ""), challenger=version,
                       instance_type=instance_type, instance_count=instance_count)
     ctx.mlflow_client.set_registered_model_alias(name, CHALLENGER, version)
-    _set_status(ctx, version, "canary")
+    set_version_status(ctx, version, "canary")
     return result
 
 
@@ -480,9 +379,9 @@ def promote(ctx: PipelineContext, version: str | None = None, *, metric: str = D
     ctx.mlflow_client.set_registered_model_alias(name, CHAMPION, version)
     if alias_version(ctx, CHALLENGER) == version:
         ctx.mlflow_client.delete_registered_model_alias(name, CHALLENGER)
-    _set_status(ctx, version, "serving")
+    set_version_status(ctx, version, "serving")
     if previous and previous != version:
-        _set_status(ctx, previous, "retired")
+        set_version_status(ctx, previous, "retired")
     return PromoteResult(gate, result)
 
 
@@ -521,10 +420,10 @@ def rollback(ctx: PipelineContext) -> RollbackResult | RegistryChange:
     restored = {variant[1:] for variant in final.weights if _is_version_variant(variant)}
     for variant in state.weights:
         if _is_version_variant(variant) and variant[1:] not in restored:
-            _set_status(ctx, variant[1:], "rolled-back")
+            set_version_status(ctx, variant[1:], "rolled-back")
     if champion:
         ctx.mlflow_client.set_registered_model_alias(name, CHAMPION, champion)
-        _set_status(ctx, champion, "serving")
+        set_version_status(ctx, champion, "serving")
     challenger = alias_version(ctx, CHALLENGER)
     if challenger and challenger not in restored:
         ctx.mlflow_client.delete_registered_model_alias(name, CHALLENGER)
