@@ -1,8 +1,8 @@
 """Documentation generated from code, so the README cannot drift (checked by tests/test_docs.py).
 
 ``python -m mlops_blueprint.docs`` (``make docs``) rewrites the README's generated sections: the
-environment table, the component graph, the example pull-request comment, the cost table and
-the access table.
+environment table, the component graph, the example pull-request comment, the cost table, the
+access table and the stack-outputs table.
 """
 
 from __future__ import annotations
@@ -99,6 +99,13 @@ def dev_graph() -> str:
     return render_mermaid(run_preview("dev").plan).strip()
 
 
+def stack_outputs_table() -> str:
+    """Every stack output with its type, meaning and when it is present (the schema in outputs.py)."""
+    from mlops_blueprint.outputs import markdown_table
+
+    return markdown_table()
+
+
 def access_table() -> str:
     """Who may do what (the rows the access-table tests evaluate against every plan)."""
     from mlops_blueprint.access_table import markdown
@@ -113,6 +120,7 @@ SECTIONS = {
     "pr-comment": lambda: example_pr_comment(),
     "cost": lambda: cost_table(),
     "access-table": lambda: access_table(),
+    "stack-outputs": lambda: stack_outputs_table(),
 }
 
 

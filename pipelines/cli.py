@@ -21,6 +21,7 @@ from typing import Any
 
 from rich.console import Console
 
+from mlops_blueprint.outputs import Out
 from mlops_blueprint.pipelines.errors import EXIT_FAILED, EXIT_INPUT, EXIT_INTERRUPTED, EXIT_OK, PipelineError
 
 DEFAULT_MODEL = "churn"
@@ -50,19 +51,19 @@ def _jsonable(value: Any) -> Any:
 
 # The outputs each step reads (per-model ones: an entry for --model-name), checked before anything else.
 _NEEDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "dataset": (("datasetsBucketName", "dataKeyArn"), ()),
-    "drift-check": (("datasetsBucketName",), ()),
-    "baseline": (("datasetsBucketName", "artifactBucketName", "dataKeyArn"), ()),
-    "cleanup": (("environment",), ()),
-    "train": (("datasetsBucketName",), ("modelPackageGroupNames",)),
-    "register": (("artifactBucketName", "dataKeyArn"), ("modelPackageGroupNames",)),
-    "deploy": (("servingRoleArn", "servingSubnetIds", "workloadSecurityGroupId", "dataKeyArn", "artifactBucketName"),
-               ("modelPackageGroupNames", "endpointNames")),
-    "promote": (("datasetsBucketName", "servingRoleArn", "servingSubnetIds", "workloadSecurityGroupId", "dataKeyArn",
-                 "artifactBucketName"), ("modelPackageGroupNames", "endpointNames")),
-    "rollback": ((), ("modelPackageGroupNames", "endpointNames")),
-    "retrain": (("datasetsBucketName", "artifactBucketName", "dataKeyArn", "servingRoleArn", "servingSubnetIds",
-                 "workloadSecurityGroupId"), ("modelPackageGroupNames", "endpointNames")),
+    "dataset": ((Out.DATASETS_BUCKET_NAME, Out.DATA_KEY_ARN), ()),
+    "drift-check": ((Out.DATASETS_BUCKET_NAME,), ()),
+    "baseline": ((Out.DATASETS_BUCKET_NAME, Out.MODELS_BUCKET_NAME, Out.DATA_KEY_ARN), ()),
+    "cleanup": ((Out.ENVIRONMENT,), ()),
+    "train": ((Out.DATASETS_BUCKET_NAME,), (Out.MODEL_PACKAGE_GROUP_NAMES,)),
+    "register": ((Out.MODELS_BUCKET_NAME, Out.DATA_KEY_ARN), (Out.MODEL_PACKAGE_GROUP_NAMES,)),
+    "deploy": ((Out.SERVING_ROLE_ARN, Out.SERVING_SUBNET_IDS, Out.WORKLOAD_SECURITY_GROUP_ID, Out.DATA_KEY_ARN,
+                Out.MODELS_BUCKET_NAME), (Out.MODEL_PACKAGE_GROUP_NAMES, Out.ENDPOINT_NAMES)),
+    "promote": ((Out.DATASETS_BUCKET_NAME, Out.SERVING_ROLE_ARN, Out.SERVING_SUBNET_IDS, Out.WORKLOAD_SECURITY_GROUP_ID,
+                 Out.DATA_KEY_ARN, Out.MODELS_BUCKET_NAME), (Out.MODEL_PACKAGE_GROUP_NAMES, Out.ENDPOINT_NAMES)),
+    "rollback": ((), (Out.MODEL_PACKAGE_GROUP_NAMES, Out.ENDPOINT_NAMES)),
+    "retrain": ((Out.DATASETS_BUCKET_NAME, Out.MODELS_BUCKET_NAME, Out.DATA_KEY_ARN, Out.SERVING_ROLE_ARN,
+                 Out.SERVING_SUBNET_IDS, Out.WORKLOAD_SECURITY_GROUP_ID), (Out.MODEL_PACKAGE_GROUP_NAMES, Out.ENDPOINT_NAMES)),
 }
 
 
@@ -77,13 +78,13 @@ def _context(args: argparse.Namespace, *, tracking: bool = True) -> Any:
     ctx = PipelineContext(outputs, model=args.model_name, tracking_uri=args.tracking_uri,
                           wait_seconds=args.wait_seconds, poll_seconds=args.poll_seconds, endpoint=endpoint)
     plain, per_model = _NEEDS.get(args.step, ((), ()))
-    outputs.require("region", "every AWS client")
+    outputs.require(Out.REGION, "every AWS client")
     for name in plain:
         outputs.require(name, f"`pipeline {args.step}`")
     if args.step in ("register", "retrain") and not getattr(args, "image", None):
-        outputs.require("ecrRepositoryUrls", "the serving image of model packages (or pass --image)")
+        outputs.require(Out.ECR_REPOSITORY_URLS, "the serving image of model packages (or pass --image)")
     for name in per_model:
-        if not (name == "endpointNames" and endpoint):  # --endpoint-name: an endpoint the stack does not declare
+        if not (name == Out.ENDPOINT_NAMES and endpoint):  # --endpoint-name: an endpoint the stack does not declare
             outputs.per_model(name, args.model_name, f"`pipeline {args.step}`")
     if tracking:
         ctx.check_tracking()
@@ -369,7 +370,7 @@ def add_commands(subparsers: Any) -> None:
     drift_check.set_defaults(handler=_run(_drift_check))
 
     baseline = steps.add_parser("baseline", help="write the drift baseline of a training dataset version to "
-                                                 "s3://<artifactBucketName>/monitoring/<model>/baseline/")
+                                                 "s3://<modelsBucketName>/monitoring/<model>/baseline/")
     _common(baseline, tracking=False)
     baseline.add_argument("--dataset-key", help="object key in datasetsBucketName (default: <model>/train.csv)")
     baseline.add_argument("--data-version", help="S3 version id of the training data (default: the latest)")

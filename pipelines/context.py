@@ -16,6 +16,7 @@ from functools import cached_property
 from typing import Any
 
 from mlops_blueprint.naming import NameKind, fit
+from mlops_blueprint.outputs import Out
 from mlops_blueprint.pipelines.errors import InputError
 from mlops_blueprint.pipelines.outputs import StackOutputs
 
@@ -46,12 +47,12 @@ class PipelineContext:
     # -- names -----------------------------------------------------------------------------------------
     @property
     def region(self) -> str:
-        return str(self.outputs.require("region", "every AWS client"))
+        return str(self.outputs.require(Out.REGION, "every AWS client"))
 
     @cached_property
     def registered_model_name(self) -> str:
         """The MLflow registered model is named after the model's SageMaker model package group."""
-        return self.outputs.per_model("modelPackageGroupNames", self.model, "registering models")
+        return self.outputs.per_model(Out.MODEL_PACKAGE_GROUP_NAMES, self.model, "registering models")
 
     @property
     def model_package_group(self) -> str:
@@ -61,13 +62,13 @@ class PipelineContext:
     def endpoint_name(self) -> str:
         if self.endpoint:
             return self.endpoint
-        return self.outputs.per_model("endpointNames", self.model, "deploying to the model's endpoint")
+        return self.outputs.per_model(Out.ENDPOINT_NAMES, self.model, "deploying to the model's endpoint")
 
     @property
     def pulumi_owned(self) -> bool:
         """Whether the stack declares the endpoint (``models:``; stack output ``endpointNames``): then
         Pulumi alone changes it, and the pipelines change only the model registry."""
-        declared = self.outputs.get("endpointNames") or {}
+        declared = self.outputs.get(Out.ENDPOINT_NAMES) or {}
         names = declared.values() if isinstance(declared, dict) else declared
         return self.endpoint_name in {str(n) for n in names}
 
@@ -75,7 +76,7 @@ class PipelineContext:
     def served_package(self) -> dict[str, Any] | None:
         """The package the stack serves for this model (stack output ``servedModelPackages``), if the
         model is registry-backed; None when it pins image + modelDataUrl."""
-        served = self.outputs.get("servedModelPackages") or {}
+        served = self.outputs.get(Out.SERVED_MODEL_PACKAGES) or {}
         entry = served.get(self.model) if isinstance(served, dict) else None
         return entry if isinstance(entry, dict) else None
 
@@ -88,16 +89,16 @@ class PipelineContext:
     def resolved_tracking_uri(self) -> str:
         if self.tracking_uri:
             return self.tracking_uri
-        for name in ("trackingUri", "trackingServerUrl"):
+        for name in (Out.TRACKING_URI, Out.TRACKING_SERVER_URL):
             if self.outputs.get(name):
                 return str(self.outputs.get(name))
-        self.outputs.require("trackingServerUrl", "MLflow tracking (or pass --tracking-uri)")
+        self.outputs.require(Out.TRACKING_SERVER_URL, "MLflow tracking (or pass --tracking-uri)")
         raise AssertionError("unreachable")
 
     def _tracking_source(self) -> str:
         if self.tracking_uri:
             return "--tracking-uri"
-        name = "trackingUri" if self.outputs.get("trackingUri") else "trackingServerUrl"
+        name = Out.TRACKING_URI if self.outputs.get(Out.TRACKING_URI) else Out.TRACKING_SERVER_URL
         return f"stack output '{name}' of stack '{self.outputs.stack}'"
 
     def check_tracking(self, timeout: float = TRACKING_PROBE_TIMEOUT_SECONDS) -> None:
@@ -169,7 +170,7 @@ class PipelineContext:
 
     def kms_args(self) -> dict[str, str]:
         """SSE-KMS with the stack's data key: the buckets' policies refuse anything else."""
-        return {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": str(self.outputs.require("dataKeyArn", "SSE-KMS"))}
+        return {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": str(self.outputs.require(Out.DATA_KEY_ARN, "SSE-KMS"))}
 
 
 def split_s3_uri(uri: str) -> tuple[str, str]:

@@ -15,6 +15,7 @@ import io
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from mlops_blueprint.outputs import Out
 from mlops_blueprint.pipelines.context import PipelineContext
 from mlops_blueprint.pipelines.errors import InputError
 
@@ -66,7 +67,7 @@ class DatasetVersion:
 
 
 def upload_dataset(ctx: PipelineContext, frame: pd.DataFrame, key: str) -> DatasetVersion:
-    bucket = str(ctx.outputs.require("datasetsBucketName", "training data"))
+    bucket = str(ctx.outputs.require(Out.DATASETS_BUCKET_NAME, "training data"))
     body = frame.to_csv(index=False).encode()
     response = ctx.s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType="text/csv", **ctx.kms_args())
     version = response.get("VersionId")
@@ -82,7 +83,7 @@ def read_dataset(ctx: PipelineContext, key: str, version_id: str | None = None,
     import pandas as pd
     from botocore.exceptions import ClientError
 
-    bucket = bucket or str(ctx.outputs.require("datasetsBucketName", "training data"))
+    bucket = bucket or str(ctx.outputs.require(Out.DATASETS_BUCKET_NAME, "training data"))
     extra = {"VersionId": version_id} if version_id else {}
     try:
         response = ctx.s3.get_object(Bucket=bucket, Key=key, **extra)

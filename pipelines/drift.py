@@ -5,9 +5,9 @@ either of these JSON documents; the ``Monitoring`` and ``Retraining`` components
 
 1. **A violations report** — ``constraint_violations.json`` in Model Monitor's shape, written by
    each drift run: by the ``processing`` engine's drift job (:mod:`.drift_stats`) next to the
-   captures (``s3://<artifactBucketName>/data-capture/<model>/drift-reports/<run>/``), or by a Model
+   captures (``s3://<modelsBucketName>/data-capture/<model>/drift-reports/<run>/``), or by a Model
    Monitor execution under the schedule's output
-   (``s3://<artifactBucketName>/monitoring/<model>/data-quality/<endpoint>/<schedule>/<yyyy>/<mm>/<dd>/<hh>/``)::
+   (``s3://<modelsBucketName>/monitoring/<model>/data-quality/<endpoint>/<schedule>/<yyyy>/<mm>/<dd>/<hh>/``)::
 
        {"violations": [
           {"feature_name": "f0",
@@ -54,6 +54,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mlops_blueprint.outputs import Out
 from mlops_blueprint.pipelines.drift_stats import CAPTURE_PREFIX, REPORTS_FOLDER
 from mlops_blueprint.pipelines.errors import InputError
 
@@ -178,9 +179,9 @@ def load_signal(location: str, ctx: PipelineContext | None = None) -> DriftSigna
 
 def check_alarm(signal: DriftSignal, ctx: PipelineContext) -> None:
     """If the stack exports its drift alarms, an alarm event must be the model's own."""
-    if signal.kind != "alarm-event" or not ctx.outputs.get("driftAlarmArns"):
+    if signal.kind != "alarm-event" or not ctx.outputs.get(Out.DRIFT_ALARM_ARNS):
         return
-    expected = ctx.outputs.per_model("driftAlarmArns", ctx.model, "matching the drift event to the model")
+    expected = ctx.outputs.per_model(Out.DRIFT_ALARM_ARNS, ctx.model, "matching the drift event to the model")
     if signal.alarm_arn != expected:
         raise InputError(f"{signal.source}: the event is for alarm {signal.alarm_arn}, not model "
                          f"'{ctx.model}''s drift alarm {expected}")
@@ -194,7 +195,7 @@ def report_prefixes(model: str) -> tuple[str, ...]:
 
 def latest_report(ctx: PipelineContext) -> str | None:
     """The newest ``constraint_violations.json`` of the model's drift reports (either engine), if any."""
-    bucket = str(ctx.outputs.require("artifactBucketName", "monitoring reports"))
+    bucket = str(ctx.outputs.require(Out.MODELS_BUCKET_NAME, "monitoring reports"))
     newest: tuple[Any, str] | None = None
     for prefix in report_prefixes(ctx.model):
         for page in ctx.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):

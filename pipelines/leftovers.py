@@ -41,6 +41,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from mlops_blueprint.outputs import Out
 from mlops_blueprint.pipelines.errors import EXIT_FAILED, EXIT_INPUT, EXIT_OK, InputError
 
 PROJECT = "mlops-platform"
@@ -76,10 +77,10 @@ def identity_from_stack_file(stack: str, config_file: str | Path | None = None) 
 
 
 def identity_from_outputs(outputs: Any) -> StackIdentity:
-    endpoints = outputs.get("endpointNames") or {}
-    return StackIdentity(outputs.stack, str(outputs.require("environment", "naming the stack's resources")),
-                         str(outputs.require("region", "every AWS client")),
-                         vpc_id=outputs.get("vpcId"), security_group_id=outputs.get("workloadSecurityGroupId"),
+    endpoints = outputs.get(Out.ENDPOINT_NAMES) or {}
+    return StackIdentity(outputs.stack, str(outputs.require(Out.ENVIRONMENT, "naming the stack's resources")),
+                         str(outputs.require(Out.REGION, "every AWS client")),
+                         vpc_id=outputs.get(Out.VPC_ID), security_group_id=outputs.get(Out.WORKLOAD_SECURITY_GROUP_ID),
                          endpoint_names=tuple(sorted(str(v) for v in (endpoints.values()
                                                                       if isinstance(endpoints, Mapping) else endpoints))))
 

@@ -5,31 +5,10 @@ with the same content (``--outputs FILE``; the sandbox writes one). Every name t
 an output (camelCase, as the README's "Stack outputs" table lists them); a missing one is an
 :class:`~mlops_blueprint.pipelines.errors.InputError` naming the output and where it was looked for.
 
-Outputs the pipelines read:
-
-========================== ============================================================ ==========
-output                     used for                                                     by
-========================== ============================================================ ==========
-``region``                 every AWS client                                             all
-``datasetsBucketName``     training data (versioned objects)                            train, dataset
-``artifactBucketName``     model packages (``models/``), monitoring reports             register, retrain
-``dataKeyArn``             SSE-KMS on every object written, endpoint config KmsKeyId     register, deploy
-``trackingUri`` /          MLflow tracking (``--tracking-uri`` overrides)               all but dataset
-``trackingServerUrl``
-``mlflowArtifactUri``      where MLflow keeps artifacts (checked by the sandbox)        sandbox
-``modelPackageGroupNames`` model -> SageMaker model package group; also the MLflow      register ...
-                           registered model's name
-``ecrRepositoryUrls``      ``inference`` repository of the serving image                register
-``endpointNames``          model -> SageMaker endpoint the stack declares (Pulumi owns   deploy ...
-                           it: promote/rollback change only the registry, deploy
-                           refuses; ``--endpoint-name`` names an endpoint outside it)
-``servedModelPackages``    (optional) model -> the package a registry-backed model      promote
-                           serves (``modelPackageGroup``, ``version``, ``arn``)
-``servingRoleArn``         execution role of SageMaker models                           deploy
-``servingSubnetIds``,      VPC config of SageMaker models                               deploy
-``workloadSecurityGroupId``
-``driftAlarmArns``         (optional) model -> drift alarm; checks a drift event's alarm retrain
-========================== ============================================================ ==========
+The names are :class:`mlops_blueprint.outputs.Out` (the stack-outputs schema, which the README's
+table is generated from); :data:`PIPELINE_READS` says which ones the pipelines read and what for.
+A stack of the previous release exports the models bucket only under its deprecated name
+``artifactBucketName``: asking for ``modelsBucketName`` finds it there too.
 """
 
 from __future__ import annotations
@@ -42,9 +21,31 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mlops_blueprint.outputs import Out, lookup
 from mlops_blueprint.pipelines.errors import InputError
 
 PULUMI_TIMEOUT_SECONDS = 120
+
+# output -> what the pipelines use it for (the steps check the ones they need before acting)
+PIPELINE_READS: dict[str, str] = {
+    Out.REGION: "every AWS client",
+    Out.DATASETS_BUCKET_NAME: "training data (versioned objects)",
+    Out.MODELS_BUCKET_NAME: "model packages (models/), data capture, monitoring reports, drift baselines",
+    Out.DATA_KEY_ARN: "SSE-KMS on every object written; the endpoint configuration's KmsKeyId",
+    Out.TRACKING_URI: "MLflow tracking (--tracking-uri overrides)",
+    Out.TRACKING_SERVER_URL: "MLflow tracking when trackingUri is absent",
+    Out.MLFLOW_ARTIFACT_URI: "where MLflow keeps artifacts (checked by the sandbox)",
+    Out.MODEL_PACKAGE_GROUP_NAMES: "model -> SageMaker model package group; also the MLflow registered model",
+    Out.ECR_REPOSITORY_URLS: "the inference repository of the serving image",
+    Out.ENDPOINT_NAMES: "model -> the endpoint the stack declares (Pulumi owns it: deploy refuses it)",
+    Out.SERVED_MODEL_PACKAGES: "(optional) model -> the package a registry-backed model serves",
+    Out.SERVING_ROLE_ARN: "execution role of SageMaker models",
+    Out.SERVING_SUBNET_IDS: "VPC config of SageMaker models",
+    Out.WORKLOAD_SECURITY_GROUP_ID: "VPC config of SageMaker models",
+    Out.DRIFT_ALARM_ARNS: "(optional) model -> drift alarm; checks a drift event's alarm",
+    Out.DRIFT_SCHEDULE_NAMES: "model -> the drift metrics' MonitoringSchedule dimension",
+    Out.ENVIRONMENT: "what cleanup may remove",
+}
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,7 @@ class StackOutputs:
         return self.get(name) is not None
 
     def get(self, name: str, default: Any = None) -> Any:
-        value = self.overrides.get(name, self.values.get(name))
+        value = self.overrides[name] if name in self.overrides else lookup(self.values, name)
         return default if value is None else value
 
     def require(self, name: str, purpose: str = "") -> Any:

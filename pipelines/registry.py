@@ -2,7 +2,7 @@
 
 * :func:`register` adds a version of the MLflow registered model (named after the model's SageMaker
   model package group), packs it as ``model.tar.gz`` (the layout MLflow's SageMaker serving image
-  expects in ``/opt/ml/model``) under ``s3://<artifactBucketName>/models/<name>/<version>/`` with
+  expects in ``/opt/ml/model``) under ``s3://<modelsBucketName>/models/<name>/<version>/`` with
   SSE-KMS, and creates a model package in the group with status ``PendingManualApproval``, served by
   the stack's ``inference`` image (``mlflow sagemaker build-and-push-container --container
   <inference repository name>`` pushes ``<repository>:<mlflow version>``, the default; endpoints run
@@ -25,6 +25,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from mlops_blueprint.outputs import Out
 from mlops_blueprint.pipelines.context import PipelineContext, split_s3_uri
 from mlops_blueprint.pipelines.data import read_dataset, split
 from mlops_blueprint.pipelines.errors import GateFailed, InputError
@@ -121,7 +122,7 @@ def default_image(ctx: PipelineContext) -> str:
     MLflow version (``mlflow sagemaker build-and-push-container`` builds it)."""
     import mlflow
 
-    repositories = ctx.outputs.require("ecrRepositoryUrls", "the serving image of model packages (or pass --image)")
+    repositories = ctx.outputs.require(Out.ECR_REPOSITORY_URLS, "the serving image of model packages (or pass --image)")
     url = repositories.get("inference") if isinstance(repositories, dict) else None
     if not url:
         raise InputError(f"stack output 'ecrRepositoryUrls' of stack '{ctx.outputs.stack}' has no 'inference' "
@@ -147,7 +148,7 @@ def register(ctx: PipelineContext, run_id: str | None = None, *, alias: str = CH
 
     # Everything that can be checked is checked before the first change.
     check_metric(metric)
-    bucket = str(ctx.outputs.require("artifactBucketName", "model packages"))
+    bucket = str(ctx.outputs.require(Out.MODELS_BUCKET_NAME, "model packages"))
     kms = ctx.kms_args()
     group, name = ctx.model_package_group, ctx.registered_model_name
     image = image or default_image(ctx)

@@ -29,6 +29,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from mlops_blueprint.outputs import Out
 from mlops_blueprint.pipelines.errors import EXIT_FAILED, EXIT_INPUT, EXIT_OK, InputError
 
 OK, MISMATCH, SKIPPED = "ok", "mismatch", "skipped"
@@ -108,7 +109,7 @@ def _endpoint_checks(report: VerifyReport, sm: Any, model: str, endpoint: str, o
                f"last update failed or was rolled back: {reason}" if reason else
                ("" if status == "InService" else f"the endpoint is {status}"))
 
-    declared_config = (outputs.get("endpointConfigNames") or {}).get(model)
+    declared_config = (outputs.get(Out.ENDPOINT_CONFIG_NAMES) or {}).get(model)
     live_config = live.get("EndpointConfigName", "?")
     if declared_config:
         report.add(model, "configuration", OK if live_config == declared_config else MISMATCH, declared_config,
@@ -118,7 +119,7 @@ def _endpoint_checks(report: VerifyReport, sm: Any, model: str, endpoint: str, o
     else:
         report.add(model, "configuration", SKIPPED, "—", live_config, "the stack exports no endpointConfigNames")
 
-    declared_weights = (outputs.get("endpointVariantWeights") or {}).get(model)
+    declared_weights = (outputs.get(Out.ENDPOINT_VARIANT_WEIGHTS) or {}).get(model)
     live_weights = {v["VariantName"]: float(v.get("CurrentWeight", v.get("DesiredWeight", 0.0)))
                     for v in live.get("ProductionVariants", [])}
     if declared_weights:
@@ -168,7 +169,7 @@ def verify(outputs: Any, session: Any, *, models: Sequence[str] | None = None) -
     with ``outputs`` (a :class:`~mlops_blueprint.pipelines.outputs.StackOutputs`)."""
     from botocore.exceptions import BotoCoreError, ClientError
 
-    endpoints = outputs.require("endpointNames", "comparing endpoints")
+    endpoints = outputs.require(Out.ENDPOINT_NAMES, "comparing endpoints")
     if not isinstance(endpoints, Mapping):
         raise InputError(f"stack output 'endpointNames' of stack '{outputs.stack}' is not a map of model -> endpoint")
     unknown = [m for m in models or () if m not in endpoints]
@@ -180,7 +181,7 @@ def verify(outputs: Any, session: Any, *, models: Sequence[str] | None = None) -
         sm, cloudwatch = session.client("sagemaker"), session.client("cloudwatch")
         for model in sorted(models or endpoints):
             _endpoint_checks(report, sm, model, str(endpoints[model]), outputs)
-            declared = (outputs.get("alarmArns") or {}).get(model)
+            declared = (outputs.get(Out.ALARM_ARNS) or {}).get(model)
             if declared:
                 _alarm_checks(report, cloudwatch, model, list(declared))
             else:
@@ -188,7 +189,7 @@ def verify(outputs: Any, session: Any, *, models: Sequence[str] | None = None) -
     except ClientError as exc:
         code = _error_code(exc)
         raise InputError(f"AWS refused a read ({code}): {exc}. Check the credentials and region "
-                         f"({outputs.get('region')}) of stack '{outputs.stack}'.") from None
+                         f"({outputs.get(Out.REGION)}) of stack '{outputs.stack}'.") from None
     except BotoCoreError as exc:
         raise InputError(f"cannot reach AWS: {exc}") from None
     return report
@@ -212,7 +213,7 @@ def render(report: VerifyReport, console: Console) -> None:
 def session_for(outputs: Any) -> Any:
     import boto3
 
-    return boto3.session.Session(region_name=str(outputs.require("region", "every AWS client")))
+    return boto3.session.Session(region_name=str(outputs.require(Out.REGION, "every AWS client")))
 
 
 def _verify(args: argparse.Namespace) -> int:

@@ -1,17 +1,18 @@
 """Wire the components into one platform stack. Components own resources; this owns the wiring.
 
 Every environment runs this same function: dev, staging and prod differ only through config.
-Read top-down: foundation (keys, network, buckets, audit, roles) -> ML (tracking, training,
-serving) -> operations (alerts, monitoring, retraining, budget, observability) -> outputs.
+``build`` reads top-down, each layer a function returning a small bundle the next one takes:
+deployment (config, account, providers) -> foundation (keys, network, buckets, audit, roles,
+alert topics) -> ML (tracking, training, serving) -> operations (monitoring, retraining, budget,
+observability) -> outputs (checked against the schema in outputs.py).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
-import pulumi_aws as aws
-import pulumi_kubernetes as k8s
 
 from mlops_blueprint.components.alerting import Alerting, AlertingArgs, Subscription
 from mlops_blueprint.components.artifact_store import ArtifactStore, ArtifactStoreArgs
@@ -21,7 +22,7 @@ from mlops_blueprint.components.k8s_serving import SERVING_SERVICE_ACCOUNT, K8sS
 from mlops_blueprint.components.kms import Kms, KmsArgs
 from mlops_blueprint.components.cost_guardrails import CostGuardrails, CostGuardrailsArgs
 from mlops_blueprint.components.monitoring import AlarmThresholds, ModelQuality, MonitoredModel, Monitoring, MonitoringArgs
-from mlops_blueprint.components.network import ExistingNetwork, Network, NetworkArgs
+from mlops_blueprint.components.network import Network, NetworkArgs
 from mlops_blueprint.components.observability import Observability, ObservabilityArgs
 from mlops_blueprint.components.platform_roles import MlflowAccess, PlatformRoles, PlatformRolesArgs
 from mlops_blueprint.components.retraining import RetrainedModel, Retraining, RetrainingArgs
@@ -31,64 +32,58 @@ from mlops_blueprint.components.tracking_server import (
     TrackingEndpointArgs, TrackingServer, tracking_server_args, tracking_service_account,
 )
 from mlops_blueprint.components.training_compute import TrainingCompute, TrainingComputeArgs
-from mlops_blueprint.config import PROJECT, PlatformConfig, require_account
-from mlops_blueprint.context import StackContext
-from mlops_blueprint.model_registry import resolve_models
-from mlops_blueprint.providers import account_context, aws_provider
+from mlops_blueprint.config import PlatformConfig
+from mlops_blueprint.outputs import Out, stack_outputs
 from mlops_blueprint.serving_config import resolve_model
-from mlops_blueprint.tags import Tagging
+from mlops_blueprint.stacks.deployment import Deployment, resolve_deployment, shared_network
 from mlops_blueprint.tracking_config import mlflow_endpoint_needed
 
 
-def _tagging(config: PlatformConfig) -> Tagging:
-    return Tagging(
-        project=PROJECT,
-        environment=config.environment,
-        owner=config.owner,
-        cost_center=config.cost_center,
-        data_classification=config.data_classification,
-    )
+@dataclass(frozen=True)
+class Foundation:
+    """Keys, network, buckets, audit, roles and the alert topics everything else pages."""
+
+    kms: Kms
+    network: Network
+    artifacts: ArtifactStore
+    audit: AuditTrail
+    roles: PlatformRoles
+    alerting: Alerting
 
 
-def _shared_network(config: PlatformConfig) -> ExistingNetwork | None:
-    """With ``network.mode: shared`` the VPC comes from another stack's outputs (e.g. a shared
-    network stack of this same program, in this or a networking account)."""
-    if config.network.mode != "shared":
-        return None
-    shared = pulumi.StackReference(config.network.shared_stack)
-    return ExistingNetwork(
-        vpc_id=shared.require_output("vpcId"),
-        vpc_cidr=shared.require_output("vpcCidr"),
-        private_subnet_ids=shared.require_output("trainingSubnetIds"),
-        database_subnet_ids=shared.require_output("databaseSubnetIds"),
-    )
+@dataclass(frozen=True)
+class MachineLearning:
+    """Tracking, training and serving."""
+
+    tracking: TrackingServer
+    training: TrainingCompute
+    endpoints: dict[str, ServingEndpoint]
+    k8s_models: K8sServing | None
 
 
-def _cluster_provider(config: PlatformConfig) -> k8s.Provider | None:
-    """One Kubernetes provider for every Kubernetes backend (tracking, serving), only when one is used."""
-    uses_cluster = config.tracking.backend == "kubernetes" or (config.serving.backend == "kubernetes" and config.models)
-    if not uses_cluster or config.kubernetes is None:  # config validation requires the cluster when used
-        return None
-    return k8s.Provider("kubernetes", kubeconfig=config.kubernetes.kubeconfig, context=config.kubernetes.context)
+@dataclass(frozen=True)
+class Operations:
+    """Monitoring, retraining, budget and observability (each but monitoring optional)."""
+
+    monitoring: Monitoring
+    retraining: Retraining | None
+    budget: CostGuardrails | None
+    observability: Observability | None
 
 
 def build(config: PlatformConfig) -> dict[str, Any]:
-    """Create the platform for ``config``; returns the stack outputs (camelCase names)."""
-    # Registry-backed models serve the package the registry names now; a model that cannot be
-    # resolved is a config error, raised before anything registers.
-    models, served_packages = resolve_models(config)
-    config = config.model_copy(update={"models": models})
-    tagging = _tagging(config)
-    provider = aws_provider(config.region, tagging, allowed_account_ids=config.allowed_account_ids)
-    ctx = account_context(provider, config.region, tagging)
-    require_account(config, ctx.account_id)  # what only the account can tell (boundary, OIDC providers)
-    opts = pulumi.ResourceOptions(providers={"aws": provider})
-    cluster = _cluster_provider(config)
-    cluster_opts = pulumi.ResourceOptions(providers={"aws": provider, "kubernetes": cluster}) if cluster else opts
-    stateful = {"protect": config.protect_stateful, "retain_on_delete": config.retain_on_delete}
-    boundary = config.iam.permissions_boundary_arn
+    """Create the platform for ``config``; returns the stack outputs (camelCase names, see outputs.py)."""
+    deployment = resolve_deployment(config)
+    foundation = _foundation(deployment)
+    ml = _machine_learning(deployment, foundation)
+    operations = _operations(deployment, foundation, ml)
+    return _outputs(deployment, foundation, ml, operations)
 
-    # -- foundation -------------------------------------------------------------------------------
+
+# -- foundation -----------------------------------------------------------------------------------
+
+def _foundation(d: Deployment) -> Foundation:
+    config, ctx, opts, stateful, boundary = d.config, d.ctx, d.opts, d.stateful, d.boundary
     kms = Kms("kms", KmsArgs(context=ctx, deletion_window_days=config.kms.deletion_window_days, **stateful), opts)
     network = Network(
         "network",
@@ -100,7 +95,7 @@ def build(config: PlatformConfig) -> dict[str, Any]:
             endpoint_az_count=config.network.endpoint_az_count,
             flow_log_retention_days=config.network.flow_log_retention_days,
             logs_kms_key_arn=kms.logs_key_arn,
-            existing=config.network.existing or _shared_network(config),
+            existing=config.network.existing or shared_network(config),
             permissions_boundary_arn=boundary,
             **stateful,
         ),
@@ -142,8 +137,6 @@ def build(config: PlatformConfig) -> dict[str, Any]:
         opts,
     )
     ci, tracking_config, serving_config = config.iam.ci, config.tracking, config.serving
-    k8s_tracking = tracking_config.backend == "kubernetes" and config.kubernetes is not None
-    k8s_serving = serving_config.backend == "kubernetes" and config.kubernetes is not None and bool(config.models)
     roles = PlatformRoles(
         "roles",
         PlatformRolesArgs(
@@ -161,18 +154,36 @@ def build(config: PlatformConfig) -> dict[str, Any]:
             tracking_artifact_prefix=tracking_config.artifact_prefix,
             tracking_service_account=(
                 tracking_service_account(config.kubernetes.oidc_provider_arn, tracking_config.kubernetes.namespace)
-                if k8s_tracking else None
+                if d.k8s_tracking else None
             ),
             serving_service_account=(
                 ServiceAccountTrust(config.kubernetes.oidc_provider_arn, serving_config.kubernetes.namespace,
                                     SERVING_SERVICE_ACCOUNT)
-                if k8s_serving else None
+                if d.k8s_serving else None
             ),
         ),
         opts,
     )
+    alerting = Alerting(
+        "alerting",
+        AlertingArgs(
+            context=ctx,
+            kms_key_arn=kms.logs_key_arn,
+            subscriptions={severity: [Subscription(s.protocol, s.endpoint) for s in subscriptions]
+                           for severity, subscriptions in config.alerts.subscriptions.items()},
+            routes=config.alerts.routes.as_dict(),
+        ),
+        opts,
+    )
+    return Foundation(kms=kms, network=network, artifacts=artifacts, audit=audit, roles=roles, alerting=alerting)
 
-    # -- ML: tracking, training, serving ----------------------------------------------------------
+
+# -- ML: tracking, training, serving --------------------------------------------------------------
+
+def _machine_learning(d: Deployment, f: Foundation) -> MachineLearning:
+    config, ctx, opts = d.config, d.ctx, d.opts
+    kms, network, artifacts, roles = f.kms, f.network, f.artifacts, f.roles
+    tracking_config, serving_config = config.tracking, config.serving
     tracking = TrackingServer(
         "tracking",
         tracking_server_args(
@@ -194,9 +205,9 @@ def build(config: PlatformConfig) -> dict[str, Any]:
                 client_security_group_ids=(network.workload_security_group_id,),
             ) if mlflow_endpoint_needed(tracking_config.backend, config.network.mode) else None,
             role_policies=roles.depends_on("tracking"),
-            **stateful,
+            **d.stateful,
         ),
-        cluster_opts if k8s_tracking else opts,
+        d.cluster_opts if d.k8s_tracking else opts,
     )
     roles.grant_mlflow(MlflowAccess(backend=tracking.backend, resource_arn=tracking.tracking_server_arn,
                                     vpc_id=network.vpc_id, users_vpc_only=tracking_config.users_vpc_only))
@@ -218,18 +229,7 @@ def build(config: PlatformConfig) -> dict[str, Any]:
             mlflow_tracking_arn=tracking.tracking_server_arn,  # None for kubernetes: jobs cannot reach it
             role_policies=roles.depends_on("pipelines", "training"),
             force_delete=config.artifacts.force_destroy,
-            **stateful,
-        ),
-        opts,
-    )
-    alerting = Alerting(
-        "alerting",
-        AlertingArgs(
-            context=ctx,
-            kms_key_arn=kms.logs_key_arn,
-            subscriptions={severity: [Subscription(s.protocol, s.endpoint) for s in subscriptions]
-                           for severity, subscriptions in config.alerts.subscriptions.items()},
-            routes=config.alerts.routes.as_dict(),
+            **d.stateful,
         ),
         opts,
     )
@@ -247,27 +247,32 @@ def build(config: PlatformConfig) -> dict[str, Any]:
                     security_group_ids=[network.workload_security_group_id],
                     models_bucket_name=artifacts.models_bucket_name,
                     kms_key_arn=kms.data_key_arn,
-                    alarm_actions=[alerting.topic_for("errors")],  # a rollback pages someone
+                    alarm_actions=[f.alerting.topic_for("errors")],  # a rollback pages someone
                     execution_role_policies=roles.depends_on("serving"),
                 ),
                 opts,
             )
     k8s_models = (
         K8sServing("model-serving", K8sServingArgs(context=ctx, models=config.models, serving=serving_config,
-                                                   serving_role_arn=roles.serving_role_arn), cluster_opts)
-        if k8s_serving else None
+                                                   serving_role_arn=roles.serving_role_arn), d.cluster_opts)
+        if d.k8s_serving else None
     )
+    return MachineLearning(tracking=tracking, training=training, endpoints=endpoints, k8s_models=k8s_models)
 
-    # -- operations: monitoring, retraining, budget, observability --------------------------------
-    monitoring = _monitoring(config, ctx, opts, endpoints, artifacts, kms, network, alerting, training)
-    retraining = _retraining(config, ctx, opts, monitoring, alerting, training)
+
+# -- operations: monitoring, retraining, budget, observability ------------------------------------
+
+def _operations(d: Deployment, f: Foundation, ml: MachineLearning) -> Operations:
+    config, ctx, opts = d.config, d.ctx, d.opts
+    monitoring = _monitoring(d, f, ml)
+    retraining = _retraining(d, f, ml, monitoring)
     budget = (
         CostGuardrails(
             "cost",
             CostGuardrailsArgs(
                 context=ctx,
                 monthly_limit_usd=config.budget.monthly_limit_usd,
-                topic_arn=alerting.topic_for("budget"),
+                topic_arn=f.alerting.topic_for("budget"),
                 thresholds_percent=config.budget.thresholds_percent,
                 forecast_threshold_percent=config.budget.forecast_threshold_percent,
                 scope=config.budget.scope,
@@ -286,94 +291,25 @@ def build(config: PlatformConfig) -> dict[str, Any]:
                 grafana=observed.grafana,
                 grafana_authentication=observed.grafana_authentication,
                 key_deletion_window_days=config.kms.deletion_window_days,
-                permissions_boundary_arn=boundary,
-                **stateful,
+                permissions_boundary_arn=d.boundary,
+                **d.stateful,
             ),
             opts,
         )
         if observed.prometheus or observed.grafana else None
     )
-
-    # -- outputs ----------------------------------------------------------------------------------
-    outputs: dict[str, Any] = {
-        "environment": config.environment,
-        "region": config.region,
-        "accountId": ctx.account_id,
-        "dataKeyArn": kms.data_key_arn,
-        "logsKeyArn": kms.logs_key_arn,
-        "vpcId": network.vpc_id,
-        "vpcCidr": network.vpc_cidr,
-        "trainingSubnetIds": network.training_subnet_ids,
-        "servingSubnetIds": network.serving_subnet_ids,
-        "databaseSubnetIds": network.database_subnet_ids,
-        "workloadSecurityGroupId": network.workload_security_group_id,
-        "artifactBucketName": artifacts.models_bucket_name,
-        "datasetsBucketName": artifacts.datasets_bucket_name,
-        "accessLogsBucketName": artifacts.logs_bucket_name,
-        "trainingRoleArn": roles.training_role_arn,
-        "servingRoleArn": roles.serving_role_arn,
-        "trackingRoleArn": roles.tracking_role_arn,
-        "pipelinesRoleArn": roles.pipelines_role_arn,
-        "trackingBackend": tracking.backend,
-        "trackingUri": tracking.tracking_uri,
-        "trackingServerUrl": tracking.tracking_server_url,
-        "trackingServerArn": tracking.tracking_server_arn,
-        "mlflowArtifactUri": tracking.mlflow_artifact_uri,
-        "modelPackageGroupNames": tracking.model_package_group_names,
-        "ecrRepositoryUrls": training.repository_urls,
-        "pipelineArn": training.pipeline_arn,
-        "pipelineName": training.pipeline_name,
-        "endpointNames": {name: e.endpoint_name for name, e in endpoints.items()},
-        "endpointArns": {name: e.endpoint_arn for name, e in endpoints.items()},
-        # What `mlops-blueprint verify` compares the live endpoints with.
-        "endpointConfigNames": {name: e.endpoint_config_name for name, e in endpoints.items()},
-        "endpointVariantWeights": {m.name: {v.name: v.weight for v in resolve_model(config.serving, m).variants}
-                                   for m in config.models if m.name in endpoints},
-        "alarmArns": {name: [a.arn for a in e.alarms] for name, e in endpoints.items()},
-        "servedModelPackages": {name: package.as_output() for name, package in sorted(served_packages.items())},
-        "alertTopicArns": alerting.topic_arns,
-    }
-    # The trail that records the account (ours or the organisation's); the bucket only when it is ours.
-    if audit.trail_arn is not None:
-        outputs["auditTrailArn"] = audit.trail_arn
-    if audit.trail_bucket_name is not None:
-        outputs["auditBucketName"] = audit.trail_bucket_name
-    if roles.mlflow_user_policy_arn is not None:
-        outputs["mlflowUserPolicyArn"] = roles.mlflow_user_policy_arn
-    if tracking.vpc_endpoint_id is not None:
-        outputs["mlflowVpcEndpointId"] = tracking.vpc_endpoint_id
-    if k8s_models is not None:
-        outputs["servingServiceUrls"] = k8s_models.service_urls
-    if monitoring is not None:
-        outputs["monitoringDashboardName"] = monitoring.dashboard_name
-        outputs["monitoringRoleArn"] = monitoring.role_arn
-        outputs["driftAlarmArns"] = monitoring.drift_alarm_arns
-        outputs["driftScheduleNames"] = monitoring.drift_schedule_names  # the drift metrics' MonitoringSchedule
-        for name, arns in monitoring.alarm_arns.items():
-            outputs["alarmArns"].setdefault(name, []).extend(arns)
-    if retraining is not None:
-        outputs["retrainingRuleNames"] = retraining.rule_names
-    if budget is not None:
-        outputs["budgetName"] = budget.budget_name
-    if observability is not None:
-        outputs["prometheusRemoteWriteUrl"] = observability.remote_write_url
-        outputs["grafanaEndpoint"] = observability.grafana_endpoint
-    if ci.provider != "none":
-        outputs["ciPreviewRoleArn"] = roles.ci_preview_role_arn
-        outputs["ciDeployRoleArn"] = roles.ci_deploy_role_arn
-    return outputs
+    return Operations(monitoring=monitoring, retraining=retraining, budget=budget, observability=observability)
 
 
-def _monitoring(config: PlatformConfig, ctx: StackContext, opts: pulumi.ResourceOptions,
-                endpoints: dict[str, ServingEndpoint], artifacts: ArtifactStore, kms: Kms, network: Network,
-                alerting: Alerting, training: TrainingCompute) -> Monitoring:
+def _monitoring(d: Deployment, f: Foundation, ml: MachineLearning) -> Monitoring:
     """Drift jobs (or Model Monitor), alarms and the dashboard for every SageMaker endpoint (and the pipelines)."""
+    config, artifacts, kms, network, training = d.config, f.artifacts, f.kms, f.network, ml.training
     settings = config.monitoring
     monitored = []
     for model in config.models:
-        if model.name not in endpoints:
+        if model.name not in ml.endpoints:
             continue
-        per_model, endpoint = settings.for_model(model.name), endpoints[model.name]
+        per_model, endpoint = settings.for_model(model.name), ml.endpoints[model.name]
         captured = resolve_model(config.serving, model).captures_data
         monitored.append(MonitoredModel(
             name=model.name,
@@ -390,13 +326,13 @@ def _monitoring(config: PlatformConfig, ctx: StackContext, opts: pulumi.Resource
     return Monitoring(
         "monitoring",
         MonitoringArgs(
-            context=ctx,
+            context=d.ctx,
             models=monitored,
             models_bucket_name=artifacts.models_bucket_name,
             data_key_arn=kms.data_key_arn,
             subnet_ids=network.training_subnet_ids,
             security_group_id=network.workload_security_group_id,
-            alarm_topics=alerting.routes,
+            alarm_topics=f.alerting.routes,
             schedule_expression=settings.schedule_expression,
             instance_type=settings.instance_type,
             instance_count=settings.instance_count,
@@ -416,14 +352,13 @@ def _monitoring(config: PlatformConfig, ctx: StackContext, opts: pulumi.Resource
             protect=config.protect_stateful,
             retain_on_delete=config.retain_on_delete,
         ),
-        opts,
+        d.opts,
     )
 
 
-def _retraining(config: PlatformConfig, ctx: StackContext, opts: pulumi.ResourceOptions, monitoring: Monitoring,
-                alerting: Alerting, training: TrainingCompute) -> Retraining | None:
+def _retraining(d: Deployment, f: Foundation, ml: MachineLearning, monitoring: Monitoring) -> Retraining | None:
     """Drift alarms start the training pipeline, for the models that opted in."""
-    settings = config.retraining
+    settings, training = d.config.retraining, ml.training
     models = [
         RetrainedModel(name=name, drift_alarm_arn=arn, pipeline_arn=training.pipeline_arn,
                        parameters=settings.parameters_for(name), pipeline_definition=training.pipeline_definition)
@@ -434,13 +369,82 @@ def _retraining(config: PlatformConfig, ctx: StackContext, opts: pulumi.Resource
     return Retraining(
         "retraining",
         RetrainingArgs(
-            context=ctx,
+            context=d.ctx,
             models=models,
             min_period_hours=settings.min_period_hours,
             model_parameter_name=settings.model_parameter_name,
-            notify_topic_arn=alerting.topic_for("retraining"),
-            operations_topic_arn=alerting.topic_for("operations"),
-            permissions_boundary_arn=config.iam.permissions_boundary_arn,
+            notify_topic_arn=f.alerting.topic_for("retraining"),
+            operations_topic_arn=f.alerting.topic_for("operations"),
+            permissions_boundary_arn=d.boundary,
         ),
-        opts,
+        d.opts,
     )
+
+
+# -- outputs (named and typed in outputs.py) ------------------------------------------------------
+
+def _outputs(d: Deployment, f: Foundation, ml: MachineLearning, ops: Operations) -> dict[str, Any]:
+    config, kms, network, artifacts, roles = d.config, f.kms, f.network, f.artifacts, f.roles
+    tracking, training, endpoints = ml.tracking, ml.training, ml.endpoints
+    outputs: dict[str, Any] = {
+        Out.ENVIRONMENT: config.environment,
+        Out.REGION: config.region,
+        Out.ACCOUNT_ID: d.ctx.account_id,
+        Out.DATA_KEY_ARN: kms.data_key_arn,
+        Out.LOGS_KEY_ARN: kms.logs_key_arn,
+        Out.VPC_ID: network.vpc_id,
+        Out.VPC_CIDR: network.vpc_cidr,
+        Out.TRAINING_SUBNET_IDS: network.training_subnet_ids,
+        Out.SERVING_SUBNET_IDS: network.serving_subnet_ids,
+        Out.DATABASE_SUBNET_IDS: network.database_subnet_ids,
+        Out.WORKLOAD_SECURITY_GROUP_ID: network.workload_security_group_id,
+        Out.MODELS_BUCKET_NAME: artifacts.models_bucket_name,
+        Out.DATASETS_BUCKET_NAME: artifacts.datasets_bucket_name,
+        Out.ACCESS_LOGS_BUCKET_NAME: artifacts.logs_bucket_name,
+        Out.TRAINING_ROLE_ARN: roles.training_role_arn,
+        Out.SERVING_ROLE_ARN: roles.serving_role_arn,
+        Out.TRACKING_ROLE_ARN: roles.tracking_role_arn,
+        Out.PIPELINES_ROLE_ARN: roles.pipelines_role_arn,
+        Out.TRACKING_BACKEND: tracking.backend,
+        Out.TRACKING_URI: tracking.tracking_uri,
+        Out.TRACKING_SERVER_URL: tracking.tracking_server_url,
+        Out.TRACKING_SERVER_ARN: tracking.tracking_server_arn,
+        Out.MLFLOW_ARTIFACT_URI: tracking.mlflow_artifact_uri,
+        Out.MODEL_PACKAGE_GROUP_NAMES: tracking.model_package_group_names,
+        Out.ECR_REPOSITORY_URLS: training.repository_urls,
+        Out.PIPELINE_ARN: training.pipeline_arn,
+        Out.PIPELINE_NAME: training.pipeline_name,
+        Out.ENDPOINT_NAMES: {name: e.endpoint_name for name, e in endpoints.items()},
+        Out.ENDPOINT_ARNS: {name: e.endpoint_arn for name, e in endpoints.items()},
+        # What `mlops-blueprint verify` compares the live endpoints with.
+        Out.ENDPOINT_CONFIG_NAMES: {name: e.endpoint_config_name for name, e in endpoints.items()},
+        Out.ENDPOINT_VARIANT_WEIGHTS: {m.name: {v.name: v.weight for v in resolve_model(config.serving, m).variants}
+                                       for m in config.models if m.name in endpoints},
+        Out.ALARM_ARNS: {name: [a.arn for a in e.alarms] for name, e in endpoints.items()},
+        Out.SERVED_MODEL_PACKAGES: {name: package.as_output() for name, package in sorted(d.served_packages.items())},
+        Out.ALERT_TOPIC_ARNS: f.alerting.topic_arns,
+        Out.MONITORING_DASHBOARD_NAME: ops.monitoring.dashboard_name,
+        Out.MONITORING_ROLE_ARN: ops.monitoring.role_arn,
+        Out.DRIFT_ALARM_ARNS: ops.monitoring.drift_alarm_arns,
+        Out.DRIFT_SCHEDULE_NAMES: ops.monitoring.drift_schedule_names,  # the drift metrics' MonitoringSchedule
+    }
+    for name, arns in ops.monitoring.alarm_arns.items():
+        outputs[Out.ALARM_ARNS].setdefault(name, []).extend(arns)
+    # The trail that records the account (ours or the organisation's); the bucket only when it is ours.
+    optional = {
+        Out.AUDIT_TRAIL_ARN: f.audit.trail_arn,
+        Out.AUDIT_BUCKET_NAME: f.audit.trail_bucket_name,
+        Out.MLFLOW_USER_POLICY_ARN: roles.mlflow_user_policy_arn,
+        Out.MLFLOW_VPC_ENDPOINT_ID: tracking.vpc_endpoint_id,
+        Out.SERVING_SERVICE_URLS: ml.k8s_models.service_urls if ml.k8s_models else None,
+        Out.RETRAINING_RULE_NAMES: ops.retraining.rule_names if ops.retraining else None,
+        Out.BUDGET_NAME: ops.budget.budget_name if ops.budget else None,
+    }
+    outputs.update({name: value for name, value in optional.items() if value is not None})
+    if ops.observability is not None:
+        outputs[Out.PROMETHEUS_REMOTE_WRITE_URL] = ops.observability.remote_write_url
+        outputs[Out.GRAFANA_ENDPOINT] = ops.observability.grafana_endpoint
+    if config.iam.ci.provider != "none":
+        outputs[Out.CI_PREVIEW_ROLE_ARN] = roles.ci_preview_role_arn
+        outputs[Out.CI_DEPLOY_ROLE_ARN] = roles.ci_deploy_role_arn
+    return stack_outputs(outputs)

@@ -77,10 +77,10 @@ def test_prod_stateful_resources_are_protected_and_retained(prod_plan):
 def test_prod_plan_has_no_mandatory_findings_and_the_documented_outputs(prod_plan):
     plan, _ = prod_plan
     assert [f for f in plan["findings"] if f["enforcement"] == "mandatory"] == []
-    for name in ("artifactBucketName", "datasetsBucketName", "dataKeyArn", "logsKeyArn", "vpcId", "auditTrailArn",
-                 "trainingRoleArn", "servingRoleArn", "trackingRoleArn", "pipelinesRoleArn", "ciDeployRoleArn"):
+    for name in ("modelsBucketName", "artifactBucketName", "datasetsBucketName", "dataKeyArn", "logsKeyArn", "vpcId",
+                 "auditTrailArn", "trainingRoleArn", "servingRoleArn", "trackingRoleArn", "pipelinesRoleArn", "ciDeployRoleArn"):
         assert plan["outputs"].get(name), name
-    assert plan["outputs"]["artifactBucketName"].startswith("mlops-platform-prod-")
+    assert plan["outputs"]["modelsBucketName"].startswith("mlops-platform-prod-")
 
 
 def test_plans_are_byte_identical_across_runs(prod_plan, tmp_path):

@@ -88,7 +88,7 @@ def test_each_tracking_backend_makes_only_its_own_resources(tmp_path, backend):
         [server] = [r for r in tracking if r["type"] == TRACKING_TYPES[backend]]
         assert role_arn in json.dumps(server["inputs"])
         assert not of_type(plan, "pulumi:providers:kubernetes")
-    assert plan["outputs"]["mlflowArtifactUri"] == f"s3://{plan['outputs']['artifactBucketName']}/mlflow"
+    assert plan["outputs"]["mlflowArtifactUri"] == f"s3://{plan['outputs']['modelsBucketName']}/mlflow"
 
 
 def test_a_served_model_in_staging_is_captured_monitored_and_autoscaled(tmp_path):
@@ -98,7 +98,7 @@ def test_a_served_model_in_staging_is_captured_monitored_and_autoscaled(tmp_path
     assert {name: v["initialVariantWeight"] for name, v in variants.items()} == {"current": 0.9, "candidate": 0.1}
     capture = config["inputs"]["dataCaptureConfig"]
     assert capture["enableCapture"] is True
-    assert capture["destinationS3Uri"] == f"s3://{plan['outputs']['artifactBucketName']}/data-capture/churn"
+    assert capture["destinationS3Uri"] == f"s3://{plan['outputs']['modelsBucketName']}/data-capture/churn"
     assert capture["kmsKeyId"] == plan["outputs"]["dataKeyArn"]
     [endpoint] = of_type(plan, "aws:sagemaker/endpoint:Endpoint")
     assert plan["outputs"]["endpointNames"] == {"churn": endpoint["inputs"]["name"]}

@@ -85,22 +85,47 @@ def test_report_key_is_under_the_models_monitoring_prefix():
     assert key.endswith("/constraint_violations.json")
 
 
-def test_sandbox_outputs_keep_the_plan_and_add_what_it_lacks():
-    plan = {"region": "us-east-1", "accountId": "123456789012", "environment": "dev",
-            "artifactBucketName": "mlops-platform-dev-models-123456789012-us-east-1",
-            "endpointNames": {"fraud": "custom-fraud"}, "trackingServerUrl": "https://mock"}
-    outputs = sandbox_outputs(plan, "mlops-platform", "churn", "http://127.0.0.1:5000")
-    assert outputs["artifactBucketName"] == plan["artifactBucketName"]
+def test_sandbox_outputs_keep_the_plan_and_take_the_models_names_from_the_stack_declaring_it():
+    shipped = {"region": "us-east-1", "accountId": "123456789012", "environment": "dev",
+               "modelsBucketName": "mlops-platform-dev-models-123456789012-us-east-1",
+               "modelPackageGroupNames": {"models": "mlops-platform-dev-models"},
+               "endpointNames": {"fraud": "custom-fraud"}, "trackingServerUrl": "https://mock"}
+    declaring = {"modelPackageGroupNames": {"models": "mlops-platform-dev-models", "churn": "group-from-the-stack"},
+                 "driftAlarmArns": {"churn": ALARM}, "driftScheduleNames": {"churn": "schedule-from-the-stack"},
+                 "endpointNames": {"churn": "mlops-platform-dev-churn"}}
+    outputs = sandbox_outputs(shipped, declaring, "churn", "http://127.0.0.1:5000")
+    assert outputs["modelsBucketName"] == shipped["modelsBucketName"]
     # The sandbox's endpoint is its own, not one the stack declares (which Pulumi would own).
     assert outputs["endpointNames"] == {"fraud": "custom-fraud"}
     assert sandbox_endpoint_name(outputs, "mlops-platform", "churn") == "mlops-platform-dev-churn-sandbox"
-    assert outputs["modelPackageGroupNames"] == {"churn": "mlops-platform-dev-churn"}
-    assert outputs["mlflowArtifactUri"] == f"s3://{plan['artifactBucketName']}/mlflow"
-    assert outputs["ecrRepositoryUrls"]["inference"].endswith("/mlops-platform-dev-inference")
-    assert outputs["driftAlarmArns"]["churn"] == ALARM
+    # The model's entries are the stack's, not computed by the sandbox.
+    assert outputs["modelPackageGroupNames"] == {"models": "mlops-platform-dev-models", "churn": "group-from-the-stack"}
+    assert outputs["driftAlarmArns"] == {"churn": ALARM}
+    assert outputs["driftScheduleNames"] == {"churn": "schedule-from-the-stack"}
     assert outputs["trackingServerUrl"] == outputs["trackingUri"] == "http://127.0.0.1:5000"
+
+
+def test_sandbox_outputs_refuse_a_stack_that_does_not_name_the_model():
+    from mlops_blueprint.pipelines.errors import PipelineError
+
+    shipped = {"region": "us-east-1", "accountId": "123456789012"}
+    with pytest.raises(PipelineError, match="'driftAlarmArns'"):
+        sandbox_outputs(shipped, {"modelPackageGroupNames": {"churn": "g"}, "driftScheduleNames": {"churn": "s"}},
+                        "churn", "http://127.0.0.1:5000")
+
+
+def test_sandbox_names_are_the_dev_stacks(tmp_path):
+    """The names the sandbox runs with come from the previews of dev (shipped, and declaring the model)."""
+    from mlops_blueprint.pipelines.sandbox_stack import preview_stack
+
+    shipped, declaring, project = preview_stack(tmp_path, "churn")
+    outputs = sandbox_outputs(shipped, declaring, "churn", "http://127.0.0.1:5000")
+    assert outputs["mlflowArtifactUri"] == f"s3://{shipped['modelsBucketName']}/mlflow"
+    assert outputs["modelPackageGroupNames"]["churn"] == "mlops-platform-dev-churn"
+    assert outputs["driftAlarmArns"]["churn"] == ALARM
     # The drift run's MonitoringSchedule dimension is the one a stack's drift job (and alarm) uses.
     assert outputs["driftScheduleNames"] == {"churn": "mlops-platform-dev-churn-drift-job"}
+    assert outputs["endpointNames"] == {} and project == "mlops-platform"
 
 
 @mock_aws
@@ -116,7 +141,7 @@ def test_latest_report_finds_either_engines_newest_report():
     bucket = "mlops-platform-dev-models-123456789012-us-east-1"
     s3 = boto3.client("s3", region_name="us-east-1")
     s3.create_bucket(Bucket=bucket)
-    ctx = PipelineContext(StackOutputs({"artifactBucketName": bucket, "region": "us-east-1"}, "dev", "test"), model="churn")
+    ctx = PipelineContext(StackOutputs({"modelsBucketName": bucket, "region": "us-east-1"}, "dev", "test"), model="churn")
     assert latest_report(ctx) is None
     monitor = report_key("churn", "mlops-platform-dev-churn", "dq")
     s3.put_object(Bucket=bucket, Key=monitor, Body=b'{"violations": []}')

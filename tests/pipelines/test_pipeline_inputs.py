@@ -25,7 +25,7 @@ def complete_outputs() -> dict:
     """Outputs as a deployed dev stack would export them (names from the project's naming)."""
     return {
         "region": "us-east-1", "accountId": "123456789012", "environment": "dev",
-        "artifactBucketName": "mlops-platform-dev-models-123456789012-us-east-1",
+        "modelsBucketName": "mlops-platform-dev-models-123456789012-us-east-1",
         "datasetsBucketName": "mlops-platform-dev-datasets-123456789012-us-east-1",
         "dataKeyArn": "arn:aws:kms:us-east-1:123456789012:key/kms-data-a80fdd9a",
         "trainingRoleArn": "arn:aws:iam::123456789012:role/mlops-platform-dev-training",
@@ -53,7 +53,7 @@ def unreachable_uri() -> str:
 
 @pytest.mark.parametrize(("step", "missing"), [
     ("train", "datasetsBucketName"),
-    ("register", "artifactBucketName"),
+    ("register", "modelsBucketName"),
     ("register", "ecrRepositoryUrls"),
     ("deploy", "servingRoleArn"),
     ("deploy", "endpointNames"),
@@ -139,7 +139,7 @@ def test_outputs_from_pulumi_stack_output(tmp_path, monkeypatch):
     document = json.dumps(complete_outputs()).replace("'", "'\\''")
     monkeypatch.setenv("PATH", _fake_pulumi(tmp_path, f"echo '{document}'\n")["PATH"])
     outputs = load_outputs("dev")
-    assert outputs.require("artifactBucketName") == complete_outputs()["artifactBucketName"]
+    assert outputs.require("modelsBucketName") == complete_outputs()["modelsBucketName"]
     assert outputs.source == "pulumi stack output --json"
 
 

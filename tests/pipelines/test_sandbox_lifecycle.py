@@ -83,7 +83,7 @@ def test_registered_version_and_its_model_package(lifecycle, sagemaker, s3):
     container = package["InferenceSpecification"]["Containers"][0]
     assert container["Image"].startswith(sandbox.outputs["ecrRepositoryUrls"]["inference"] + ":")
     bucket, key = container["ModelDataUrl"].removeprefix("s3://").split("/", 1)
-    assert bucket == sandbox.outputs["artifactBucketName"]
+    assert bucket == sandbox.outputs["modelsBucketName"]
     with tarfile.open(fileobj=io.BytesIO(s3.get_object(Bucket=bucket, Key=key)["Body"].read())) as tar:
         assert "MLmodel" in tar.getnames()
 
@@ -126,7 +126,7 @@ def test_drift_comes_from_the_drift_module_on_the_captured_requests(lifecycle, s
     from mlops_blueprint.pipelines.drift import latest_report
 
     sandbox, result = lifecycle
-    bucket, model = sandbox.outputs["artifactBucketName"], sandbox.options.model
+    bucket, model = sandbox.outputs["modelsBucketName"], sandbox.options.model
     assert result.baseline["uri"] == f"s3://{bucket}/{drift_stats.baseline_key(model)}"
     assert result.baseline["datasetVersion"] == result.dataset_v1.version_id
     # The captures: SageMaker's layout, one record per request, answered by the served model.
