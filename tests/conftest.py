@@ -47,23 +47,50 @@ LONGEST_FIRST = (
     "tests/test_mlflow_local.py",
     "tests/pipelines/test_sandbox_processes.py",
     "tests/pipelines/test_registry_ownership.py",
+    "tests/pipelines/test_leftovers.py",
     "tests/components/test_serving_endpoint.py",
     "tests/test_config_properties.py",
 )
+# Long modules without module- or session-scoped fixtures: each test is a unit of its own, handed out
+# last, so that both workers finish together.
+SPLIT_BY_TEST = (
+    "tests/test_resource_types.py",
+    "tests/test_system_endpoint_updates.py",
+)
+
+
+def _module(nodeid: str) -> str:
+    return nodeid.split("::")[0]
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """``--dist loadfile``, as ``make test`` runs it, with the modules of SPLIT_BY_TEST split by test.
+    A module is one unit of work, so that its module-scoped fixtures (a sandbox, a moto server)
+    start once, on one worker. (xdist_group marks cannot express this: xdist 3.8 does not apply them
+    under pytest 9.2, pytest-dev/pytest-xdist#1386.)"""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ModuleScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return nodeid if _module(nodeid) in SPLIT_BY_TEST else _module(nodeid)
+
+    return ModuleScheduling(config, log)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """On xdist's workers, the longest modules come first. ``make test`` runs ``--dist loadfile
-    --no-loadscope-reorder``: a module is one unit of work, so its module-scoped fixtures (a
-    sandbox, a moto server) start once, and units are handed out in this order. (``loadgroup``
-    with ``xdist_group`` marks would group across modules, but xdist 3.8 does not apply the marks
-    under pytest 9.2: pytest-dev/pytest-xdist#1386.)"""
+    """On xdist's workers: the longest modules first, the tests of SPLIT_BY_TEST last. The units of
+    work are handed out in collection order (``make test`` passes ``--no-loadscope-reorder``)."""
     if not os.environ.get("PYTEST_XDIST_WORKER"):
         return
 
     def rank(item: pytest.Item) -> int:
-        module = item.nodeid.split("::")[0]
-        return LONGEST_FIRST.index(module) if module in LONGEST_FIRST else len(LONGEST_FIRST)
+        module = _module(item.nodeid)
+        if module in LONGEST_FIRST:
+            return LONGEST_FIRST.index(module)
+        return len(LONGEST_FIRST) + (module in SPLIT_BY_TEST)
 
     items.sort(key=rank)  # stable: each module keeps its own order, every worker the same one
 

@@ -167,6 +167,7 @@ def _overlap(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
     return go(0, 0)
 
 
+@cache  # plans repeat the same (pattern, resource) pairs across statements, roles and variants
 def arn_matches(pattern: str, resource: str) -> bool:
     """Whether a policy resource (``*``/``?`` wildcards allowed) can name a resource of ``pattern``
     (a wildcard in the policy may stand for any text, ``/`` and ``:`` included, as in IAM)."""
