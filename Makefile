@@ -1,6 +1,6 @@
 # Two entry points on a fresh machine with Python 3.11 and make:
 #   make preview   set up .venv and preview the dev stack offline (no AWS account, no Pulumi CLI)
-#   make test      set up .venv with the [dev] and [pipelines] extras and run the test suite
+#   make test      set up .venv with the [dev], [pipelines] and [check] extras and run the test suite
 PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
