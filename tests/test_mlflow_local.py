@@ -31,7 +31,7 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
-from mlops_blueprint.components.tracking_testing import context, run_tracking
+from support.tracking import context, run_tracking
 from mlops_blueprint.mock_runtime import MOCK_ACCOUNT_ID
 
 REGION = "us-east-1"

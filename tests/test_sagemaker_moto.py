@@ -17,7 +17,7 @@ import pulumi_aws as aws
 import pytest
 from moto import mock_aws
 
-from mlops_blueprint.components.sagemaker_requests import to_api_request
+from support.sagemaker_requests import to_api_request
 from mlops_blueprint.components.serving_endpoint import ServingEndpoint, ServingEndpointArgs
 from mlops_blueprint.components.training_compute import TrainingCompute, TrainingComputeArgs
 from mlops_blueprint.context import StackContext

@@ -16,7 +16,7 @@ import pytest
 
 from mlops_blueprint.components.drift_job import EXECUTION_ID, job_name_prefix, processing_job_request
 from mlops_blueprint.components.monitoring import MonitoredModel, Monitoring, MonitoringArgs, ModelQuality
-from mlops_blueprint.components.sagemaker_requests import request_problems
+from support.sagemaker_requests import request_problems
 from mlops_blueprint.context import StackContext
 from mlops_blueprint.mock_runtime import MOCK_ACCOUNT_ID, MockRun, run_program
 from mlops_blueprint.pipelines import drift_stats

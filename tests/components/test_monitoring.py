@@ -19,7 +19,7 @@ from mlops_blueprint.components.monitoring import (
     MonitoringArgs,
     model_monitor_image,
 )
-from mlops_blueprint.components.sagemaker_requests import request_problems, to_api_request
+from support.sagemaker_requests import request_problems, to_api_request
 from mlops_blueprint.context import StackContext
 from mlops_blueprint.mock_runtime import MOCK_ACCOUNT_ID, MockRun, Registration, run_program
 

@@ -1,6 +1,6 @@
 """TrackingServer: the SageMaker backends, what all backends share, isolation and validation.
 
-Runs use the real Kms, Network, ArtifactStore and PlatformRoles (``tracking_testing.run_tracking``),
+Runs use the real Kms, Network, ArtifactStore and PlatformRoles (``support.tracking.run_tracking``),
 so role ARNs, bucket names and dependencies are matched against the resources that produce them.
 The kubernetes backend's own properties are in ``test_tracking_server_kubernetes.py``.
 """
@@ -22,7 +22,7 @@ from mlops_blueprint.components.tracking_server import (
     TrackingServer,
     TrackingServerArgs,
 )
-from mlops_blueprint.components.tracking_testing import (
+from support.tracking import (
     TrackingRun,
     context,
     recorded_custom_timeouts,

@@ -28,7 +28,7 @@ from mlops_blueprint.components.tracking_kubernetes import (
     backend_store_uri,
     rds_windows,
 )
-from mlops_blueprint.components.tracking_testing import (
+from support.tracking import (
     CLUSTER_OIDC,
     NODE_SECURITY_GROUP,
     TrackingRun,
@@ -417,7 +417,7 @@ def test_kubernetes_args_are_validated_before_anything_is_registered():
 
 def test_config_mapping_needs_the_network_and_key_for_kubernetes():
     from mlops_blueprint.components.tracking_server import TrackingServer, tracking_server_args
-    from mlops_blueprint.components.tracking_testing import context, tracking_config
+    from support.tracking import context, tracking_config
 
     config = tracking_config("dev", backend="kubernetes", mlflowVersion=VERSION)
     args = tracking_server_args(context("dev"), config, tracking_role_arn=tracking().outputs["trackingRoleArn"].replace(

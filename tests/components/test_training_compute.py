@@ -29,7 +29,7 @@ from mlops_blueprint.components.sagemaker_pipeline import (
     definition_problems,
     iter_steps,
 )
-from mlops_blueprint.components.sagemaker_requests import request_problems
+from support.sagemaker_requests import request_problems
 from mlops_blueprint.components.training_compute import (
     TrainingCompute,
     TrainingComputeArgs,

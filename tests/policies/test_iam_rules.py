@@ -7,7 +7,7 @@ import json
 import pytest
 
 from mlops_blueprint.policies.model import UNKNOWN
-from mlops_blueprint.policies.testing import run, view
+from support.policies import run, view
 
 ROLE = "aws:iam/role:Role"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"

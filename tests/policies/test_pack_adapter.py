@@ -29,7 +29,7 @@ from mlops_blueprint.policies.engine import evaluate
 from mlops_blueprint.policies.model import context_factory
 from mlops_blueprint.policies.pack_adapter import PACK_NAME, build_policies, default_environment, plain
 from mlops_blueprint.policies.rules import ALL_RULES, RULES_BY_NAME
-from mlops_blueprint.policies.testing import bucket_set, view
+from support.policies import bucket_set, view
 
 TAGS = {"project": "p", "owner": "o", "cost-center": "c", "data-classification": "internal"}
 

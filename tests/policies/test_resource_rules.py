@@ -8,7 +8,7 @@ import json
 import pytest
 
 from mlops_blueprint.policies.model import UNKNOWN
-from mlops_blueprint.policies.testing import TAGS, run, view
+from support.policies import TAGS, run, view
 
 KEY = "aws:kms/key:Key"
 TRAIL = "aws:cloudtrail/trail:Trail"

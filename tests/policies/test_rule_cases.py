@@ -13,7 +13,7 @@ import pytest
 
 from mlops_blueprint.policies.model import ResourceView
 from mlops_blueprint.policies.rules import ALL_RULES, RULES_BY_NAME
-from mlops_blueprint.policies.testing import (
+from support.policies import (
     BUCKET,
     BUCKET_POLICY,
     ENCRYPTION,

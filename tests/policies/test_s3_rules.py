@@ -6,7 +6,7 @@ import json
 from dataclasses import replace
 
 from mlops_blueprint.policies.model import UNKNOWN
-from mlops_blueprint.policies.testing import (
+from support.policies import (
     BUCKET,
     BUCKET_POLICY,
     ENCRYPTION,

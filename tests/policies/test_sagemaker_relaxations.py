@@ -6,7 +6,7 @@ from __future__ import annotations
 from mlops_blueprint.policies.engine import evaluate
 from mlops_blueprint.policies.model import UNKNOWN, context_factory
 from mlops_blueprint.policies.rules import ALL_RULES
-from mlops_blueprint.policies.testing import view
+from support.policies import view
 
 CONFIG = "aws:sagemaker/endpointConfiguration:EndpointConfiguration"
 MODEL = "aws:sagemaker/model:Model"

@@ -1,4 +1,4 @@
-"""Every public ComponentResource (and its args) is importable from ``mlops_blueprint.components``."""
+"""The installed package: every public component exported, no test helper shipped."""
 
 from __future__ import annotations
 
@@ -31,3 +31,16 @@ def test_every_component_and_its_args_are_exported():
         args = f"{cls.__name__}Args"
         assert args in components.__all__, f"{args} is not exported"
         assert getattr(components, args).__module__.startswith(components.__name__)
+
+
+def test_no_test_helper_ships_in_the_package():
+    """Test builders live in tests/support (on pytest's path), never in the installed package."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    shipped = [p for folder in ("infra", "components", "pipelines", "policies", "stacks")
+               for p in (root / folder).rglob("*.py")]
+    assert shipped
+    offenders = [str(p.relative_to(root)) for p in shipped
+                 if "testing" in p.stem or "import pytest" in p.read_text() or "unittest import mock" in p.read_text()]
+    assert offenders == []

@@ -1,7 +1,7 @@
 """Builders of hand-made ResourceViews for rule tests: the camelCase inputs pulumi-aws v7 sends.
 
-In the package (not in tests/) because pytest's importlib mode lets test modules share only
-fixtures, and because whoever adds a rule needs the same builders. :func:`bucket_set` doubles as
+Shared by the rule tests through ``tests/support`` (on pytest's path); whoever adds a rule uses the
+same builders. :func:`bucket_set` doubles as
 the reference of what a compliant v7 bucket looks like to the S3 rules.
 """
 

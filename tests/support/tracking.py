@@ -1,7 +1,6 @@
 """A TrackingServer wired as the platform stack wires it, run under the mock runtime: for tests.
 
-In the package (like :mod:`mlops_blueprint.policies.testing`) because pytest's importlib mode lets
-test modules share only fixtures. :func:`run_tracking` builds the real Kms, Network, ArtifactStore
+Shared by the tracking tests through ``tests/support`` (on pytest's path). :func:`run_tracking` builds the real Kms, Network, ArtifactStore
 and PlatformRoles, an AWS provider with the stack's default tags and a Kubernetes provider, and the
 TrackingServer under test, and exports everything a test needs to match references.
 
