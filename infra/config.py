@@ -79,6 +79,11 @@ class PlatformConfig(Section):
     owner: str = Field(min_length=1, max_length=128, pattern=r"^[\w .:/=+@-]+$", description="team that owns the stack")
     cost_center: str = Field(min_length=1, max_length=128, pattern=r"^[\w .:/=+@-]+$", description="cost center to bill")
     data_classification: Literal["public", "internal", "confidential", "restricted"] = "confidential"
+    account_wide_names: Literal["regional", "legacy"] = Field(
+        default="regional",
+        description="regional: IAM roles and policies, dashboards, budgets and the trail carry the region, so "
+                    "stacks of one environment in two regions of an account never collide; legacy: the names "
+                    "of stacks created before (keeps their roles, and so their MLflow servers, in place)")
     protect_stateful: bool = Field(default=False, description="protect buckets, keys, log groups from deletion")
     retain_on_delete: bool = Field(default=False, description="keep stateful resources in AWS when removed from the stack")
     network: NetworkConfig = Field(default_factory=NetworkConfig)

@@ -89,6 +89,9 @@ class Naming:
     environment: str
     account_id: str
     region: str
+    # False: account-wide names without the region, as stacks created before regional names have
+    # them (renaming their roles would replace every resource created with a role, MLflow included).
+    regional_account_names: bool = True
 
     @property
     def prefix(self) -> str:
@@ -98,8 +101,8 @@ class Naming:
     def global_prefix(self) -> str:
         """``<project>-<environment>-<region>``: how this stack's account-wide names start, for
         ARN patterns such as ``role/<global_prefix>-*`` (``prefix`` alone also matches the same
-        environment's stacks in other regions)."""
-        return f"{self.prefix}-{self.region}"
+        environment's stacks in other regions). With ``regional_account_names`` off: ``prefix``."""
+        return f"{self.prefix}-{self.region}" if self.regional_account_names else self.prefix
 
     def name(self, *parts: str, kind: NameKind = NameKind.GENERIC) -> str:
         """A physical name for ``parts`` within ``kind``'s limits; with the region when ``kind``

@@ -26,11 +26,14 @@ def aws_provider(region: str, tagging: Tagging, name: str = "aws", opts: pulumi.
                         allowed_account_ids=list(allowed_account_ids) or None, opts=opts)
 
 
-def account_context(provider: aws.Provider, region: str, tagging: Tagging) -> StackContext:
+def account_context(provider: aws.Provider, region: str, tagging: Tagging, *,
+                    regional_account_names: bool = True) -> StackContext:
     """The context of the account ``provider``'s credentials reach: its id and partition name and
-    ARN everything, so a stack never hard-codes an account."""
+    ARN everything, so a stack never hard-codes an account. ``regional_account_names=False`` keeps
+    account-wide names (IAM, dashboards, budgets, the trail) without the region."""
     invoke = pulumi.InvokeOptions(provider=provider)
     account_id = aws.get_caller_identity(opts=invoke).account_id
     partition = aws.get_partition(opts=invoke).partition
-    naming = Naming(project=tagging.project, environment=tagging.environment, account_id=account_id, region=region)
+    naming = Naming(project=tagging.project, environment=tagging.environment, account_id=account_id, region=region,
+                    regional_account_names=regional_account_names)
     return StackContext(naming=naming, tagging=tagging, partition=partition)

@@ -50,7 +50,8 @@ def resolve_deployment(config: PlatformConfig) -> Deployment:
     config = config.model_copy(update={"models": models})
     tagging = _tagging(config)
     provider = aws_provider(config.region, tagging, allowed_account_ids=config.allowed_account_ids)
-    ctx = account_context(provider, config.region, tagging)
+    ctx = account_context(provider, config.region, tagging,
+                          regional_account_names=config.account_wide_names == "regional")
     require_account(config, ctx.account_id)  # what only the account can tell (boundary, OIDC providers)
     opts = pulumi.ResourceOptions(providers={"aws": provider})
     cluster = _cluster_provider(config)
