@@ -235,11 +235,12 @@ for _env in ENVIRONMENTS:
     )
 
 
-def _deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """``override`` on top of ``base``, nested mappings merged key by key (stack values over defaults)."""
     merged = dict(base)
     for key, value in override.items():
         if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
-            merged[key] = _deep_merge(merged[key], value)
+            merged[key] = deep_merge(merged[key], value)
         else:
             merged[key] = value
     return merged
@@ -308,7 +309,7 @@ def parse_config(values: Mapping[str, Any]) -> PlatformConfig:
         if environment is None:
             raise ConfigError([f"{PROJECT}:environment: required but not set (one of {', '.join(ENVIRONMENTS)})"])
         raise ConfigError([f"{PROJECT}:environment: {environment!r} is not an environment; expected one of {', '.join(ENVIRONMENTS)}"])
-    merged = _deep_merge(ENVIRONMENT_DEFAULTS[environment], values)
+    merged = deep_merge(ENVIRONMENT_DEFAULTS[environment], values)
     try:
         return PlatformConfig.model_validate(merged)
     except ValidationError as exc:

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from mlops_blueprint.config import _deep_merge
+from mlops_blueprint.config import deep_merge
 from mlops_blueprint.monitoring_config import (
     ALERTS_DEFAULTS,
     BUDGET_DEFAULTS,
@@ -136,7 +136,7 @@ def test_budget_thresholds_are_sorted_and_bounded() -> None:
 
 
 def test_stack_values_merge_over_defaults() -> None:
-    merged = _deep_merge(MONITORING_DEFAULTS["prod"], {"alarms": {"latencyMs": 200}})
+    merged = deep_merge(MONITORING_DEFAULTS["prod"], {"alarms": {"latencyMs": 200}})
     config = MonitoringConfig.model_validate(merged)
     assert config.alarms.latency_ms == 200
     assert config.alarms.min_invocations == MONITORING_DEFAULTS["prod"]["alarms"]["minInvocations"]  # sibling kept

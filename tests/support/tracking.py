@@ -11,7 +11,6 @@ managed password secret; a tracking server's URL), so tests can assert on the va
 from __future__ import annotations
 
 import contextlib
-import hashlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -32,8 +31,9 @@ from mlops_blueprint.components.tracking_server import (
     tracking_server_args,
     tracking_service_account,
 )
+from mlops_blueprint.config import deep_merge
 from mlops_blueprint.context import StackContext
-from mlops_blueprint.mock_runtime import MOCK_ACCOUNT_ID, MockRun, PlatformMocks, RecordingMonitor, mock_arn, run_program
+from mlops_blueprint.mock_runtime import MOCK_ACCOUNT_ID, MockRun, RecordingMonitor, run_program
 from mlops_blueprint.naming import Naming
 from mlops_blueprint.tags import Tagging
 from mlops_blueprint.tracking_config import TRACKING_DEFAULTS, TrackingConfig
@@ -55,17 +55,7 @@ def context(environment: str = "dev", region: str = "us-east-1") -> StackContext
 
 def tracking_config(environment: str, **overrides: Any) -> TrackingConfig:
     """The environment's tracking defaults with ``overrides`` (camelCase keys) on top."""
-    return TrackingConfig.model_validate(_deep_merge(TRACKING_DEFAULTS[environment], overrides))
-
-
-def _deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
-    merged = dict(base)
-    for key, value in override.items():
-        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
-            merged[key] = _deep_merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
+    return TrackingConfig.model_validate(deep_merge(TRACKING_DEFAULTS[environment], overrides))
 
 
 @dataclass
