@@ -17,12 +17,34 @@ POLL_SECONDS = 0.5
 GRACE_SECONDS = 5.0
 
 
+def _others_in_group_alive() -> bool:
+    """Whether a process of this group other than the watchdog still runs (zombies do not count).
+    Where /proc cannot tell, assume one does, so the whole grace period is given."""
+    group, me = os.getpgid(0), os.getpid()
+    try:
+        pids = [int(entry) for entry in os.listdir("/proc") if entry.isdigit()]
+    except OSError:
+        return True
+    for pid in pids:
+        if pid == me:
+            continue
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                state, _parent, pgrp = stat.read().rsplit(")", 1)[1].split()[:3]
+        except (OSError, ValueError):
+            continue  # gone meanwhile
+        if int(pgrp) == group and state != "Z":
+            return True
+    return False
+
+
 def _kill_group() -> None:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     try:
         os.killpg(0, signal.SIGTERM)
         deadline = time.monotonic() + GRACE_SECONDS
-        while time.monotonic() < deadline:
+        # The grace period ends early once everything else in the group has exited.
+        while time.monotonic() < deadline and _others_in_group_alive():
             time.sleep(0.2)
         os.killpg(0, signal.SIGKILL)  # also ends this process
     except ProcessLookupError:

@@ -48,7 +48,6 @@ LONGEST_FIRST = (
     "tests/pipelines/test_sandbox_processes.py",
     "tests/pipelines/test_registry_ownership.py",
     "tests/pipelines/test_leftovers.py",
-    "tests/components/test_serving_endpoint.py",
     "tests/test_config_properties.py",
 )
 # Long modules without module- or session-scoped fixtures: each test is a unit of its own, handed out

