@@ -12,14 +12,12 @@ import json
 import re
 from typing import Any
 
-import pytest
 from support.ci_templates import (
     DEPLOY_ORDER, GITHUB_CI, GITHUB_DEPLOY, GITLAB_CI, REPO, STACKS, all_scripts, calls_named, expand_github,
     github_workflows, gitlab, gitlab_jobs, gitlab_stack_values, load_yaml, make_targets_called, makefile_targets,
-    matrix_values, plans_written_by_make_preview, simple_commands, triggers,
+    matrix_values, plans_written_by_make_preview, simple_commands, triggers, parsed_cli_calls,
 )
 
-from mlops_blueprint.cli import build_parser
 
 # pulumi/actions@v6 inputs (action.yml); a misspelt input is silently ignored by GitHub.
 PULUMI_ACTION_INPUTS = {
@@ -60,14 +58,8 @@ def test_every_make_target_called_exists_in_the_makefile():
 
 
 def test_every_mlops_blueprint_command_is_accepted_by_the_cli_parser():
-    parser = build_parser()
-    calls = commands_named("mlops-blueprint")
     subcommands = set()
-    for where, argv in calls:
-        try:
-            args = parser.parse_args(argv)
-        except SystemExit:
-            pytest.fail(f"{where}: `mlops-blueprint {' '.join(argv)}` is rejected by mlops_blueprint.cli")
+    for where, args in parsed_cli_calls(commands_named("mlops-blueprint")):
         subcommands.add(args.command)
         if args.command == "diff":
             assert args.format == "markdown", f"{where}: the PR/MR comment needs --format markdown"

@@ -8,7 +8,6 @@ import io
 import json
 import re
 from datetime import datetime, timezone
-from fnmatch import fnmatchcase
 from typing import Any
 
 import pulumi
@@ -16,6 +15,7 @@ import pytest
 
 from mlops_blueprint.components.drift_job import EXECUTION_ID, job_name_prefix, processing_job_request
 from mlops_blueprint.components.monitoring import MonitoredModel, Monitoring, MonitoringArgs, ModelQuality
+from support.policies import allowed
 from support.sagemaker_requests import request_problems
 from mlops_blueprint.context import StackContext
 from mlops_blueprint.mock_runtime import MOCK_ACCOUNT_ID, MockRun, run_program
@@ -69,16 +69,6 @@ def request_of(run: MockRun, model: str = "churn") -> dict[str, Any]:
 def policy_named(run: MockRun, fragment: str) -> dict[str, Any]:
     [policy] = [p for p in run.of_type(ROLE_POLICY) if fragment in p.name]
     return json.loads(policy.inputs["policy"])
-
-
-def allowed(policy: dict[str, Any], action: str, resource: str) -> bool:
-    for s in policy["Statement"]:
-        actions = s["Action"] if isinstance(s["Action"], list) else [s["Action"]]
-        resources = s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]]
-        if s["Effect"] == "Allow" and any(fnmatchcase(action, a) for a in actions) \
-                and any(fnmatchcase(resource, r) for r in resources):
-            return True
-    return False
 
 
 def test_default_engine_has_no_model_monitor_resources(dev_context: StackContext) -> None:

@@ -4,7 +4,6 @@ store with KMS, in the VPC and network-isolated; the monitoring role reaches onl
 from __future__ import annotations
 
 import json
-from fnmatch import fnmatchcase
 from typing import Any
 
 import pulumi
@@ -19,6 +18,7 @@ from mlops_blueprint.components.monitoring import (
     MonitoringArgs,
     model_monitor_image,
 )
+from support.policies import allowed
 from support.sagemaker_requests import request_problems, to_api_request
 from mlops_blueprint.context import StackContext
 from mlops_blueprint.mock_runtime import MOCK_ACCOUNT_ID, MockRun, Registration, run_program
@@ -79,17 +79,6 @@ def definition_of(run: MockRun, model: str) -> Registration:
 def role_policy(run: MockRun) -> dict[str, Any]:
     [policy] = run.of_type(ROLE_POLICY)
     return json.loads(policy.inputs["policy"])
-
-
-def allowed(policy: dict[str, Any], action: str, resource: str) -> bool:
-    """Whether an Allow statement covers ``action`` on ``resource`` (IAM wildcard matching)."""
-    for s in policy["Statement"]:
-        actions = s["Action"] if isinstance(s["Action"], list) else [s["Action"]]
-        resources = s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]]
-        if s["Effect"] == "Allow" and any(fnmatchcase(action, a) for a in actions) \
-                and any(fnmatchcase(resource, r) for r in resources):
-            return True
-    return False
 
 
 # -- data quality --------------------------------------------------------------------------------

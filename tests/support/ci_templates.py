@@ -253,3 +253,16 @@ def plans_written_by_make_preview(stack: str) -> set[str]:
                 paths.add(args.json)
     assert paths, "make preview writes no plan"
     return paths
+
+
+def parsed_cli_calls(calls: Iterable[tuple[str, list[str]]]) -> list[tuple[str, Any]]:
+    """``(where, parsed args)`` for each ``mlops-blueprint`` call; a call the CLI rejects fails the test."""
+    from mlops_blueprint.cli import build_parser
+
+    parser, parsed = build_parser(), []
+    for where, argv in calls:
+        try:
+            parsed.append((where, parser.parse_args(argv)))
+        except SystemExit:
+            pytest.fail(f"{where}: `mlops-blueprint {' '.join(argv)}` is rejected by mlops_blueprint.cli")
+    return parsed

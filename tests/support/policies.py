@@ -8,6 +8,7 @@ the reference of what a compliant v7 bucket looks like to the S3 rules.
 from __future__ import annotations
 
 import json
+from fnmatch import fnmatchcase
 from typing import Any
 
 from mlops_blueprint.policies.engine import Finding, evaluate
@@ -113,3 +114,14 @@ def bucket_set(name: str, *, log_to: str | None = "platform-logs", log_target: b
 def platform_buckets(**model_overrides: Any) -> list[ResourceView]:
     """A log bucket (SSE-S3, an access-log target) and a models bucket logging to it."""
     return bucket_set("platform-logs", log_to=None, log_target=True) + bucket_set("models", **model_overrides)
+
+
+def allowed(policy: dict[str, Any], action: str, resource: str) -> bool:
+    """Whether an Allow statement covers ``action`` on ``resource`` (IAM wildcard matching)."""
+    for s in policy["Statement"]:
+        actions = s["Action"] if isinstance(s["Action"], list) else [s["Action"]]
+        resources = s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]]
+        if s["Effect"] == "Allow" and any(fnmatchcase(action, a) for a in actions) \
+                and any(fnmatchcase(resource, r) for r in resources):
+            return True
+    return False
