@@ -35,6 +35,7 @@ from mlops_blueprint.plan_values import (  # noqa: F401  (building blocks, re-ex
     STACK_COMPONENT, STACK_TYPE, _Changes, _is_secret, _same, _secret_same, _unwrap, component_of, diff_inputs,
     forces_replacement, redact, stackless_key, urn_type_and_name,
 )
+from mlops_blueprint.policies.model import Finding as PlanFinding
 from mlops_blueprint.resource_types import stateful_types
 
 __all__ = [
@@ -173,15 +174,12 @@ class OutputChange:
     after: Any
 
 
-@dataclass(frozen=True)
-class Finding:
-    """A policy finding; compared across plans by (policy, stack-less urn, message)."""
+class Finding(PlanFinding):
+    """A plan's policy finding; compared across plans by (policy, stack-less urn, message)."""
 
-    policy: str
-    enforcement: str
-    urn: str
-    key: str
-    message: str
+    @property
+    def key(self) -> str:
+        return stackless_key(self.urn)
 
     @property
     def identity(self) -> tuple[str, str, str]:
@@ -307,12 +305,10 @@ def _compare_resource(
 
 
 def _finding(raw: Mapping[str, Any]) -> Finding:
-    urn = str(raw.get("urn") or "")
     return Finding(
         policy=str(raw.get("policy", "")),
         enforcement=str(raw.get("enforcement", "")),
-        urn=urn,
-        key=stackless_key(urn),
+        urn=str(raw.get("urn") or ""),
         message=str(raw.get("message", "")),
     )
 

@@ -11,6 +11,7 @@ import re
 from collections.abc import Mapping
 from typing import Any, Final
 
+from mlops_blueprint.policies.model import Sentinel
 from mlops_blueprint.resource_types import replacement_inputs
 
 #: Pulumi's secret signature: ``{SECRET_SIG_KEY: SECRET_SIG_VALUE, "value": ...}``.
@@ -40,31 +41,17 @@ PHYSICAL_NAME_INPUTS: Final = ("name", "namePrefix", "bucket", "identifier")
 _K8S_REPLACE_PATHS: Final = ("metadata.name", "metadata.namespace")
 
 
-class _Absent:
+class _Absent(Sentinel):
     """Marks the missing side of an added/removed key (``None`` is a legitimate value)."""
 
-    _instance: _Absent | None = None
-
-    def __new__(cls) -> _Absent:
-        if cls._instance is None:
-            cls._instance = super().__new__(cls)
-        return cls._instance
-
-    def __repr__(self) -> str:
-        return "<absent>"
+    ABSENT = "<absent>"
 
     def __bool__(self) -> bool:
         return False
 
-    def __copy__(self) -> _Absent:
-        return self
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> _Absent:
-        return self
-
 
 #: The before (for an added key) or after (for a removed key) of a changed path.
-ABSENT: Final = _Absent()
+ABSENT: Final = _Absent.ABSENT
 
 # --------------------------------------------------------------------------------------------
 # URNs, components, secrets

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from mlops_blueprint.resource_type_model import Arn, Parent, ResourceType
 from mlops_blueprint.resource_type_model import provider_source as _src
 
@@ -22,6 +24,31 @@ _SG = Arn("ec2", "security-group", {"SecurityGroupId": "$id"})
 _ON_SG = Parent("securityGroupId", "aws:ec2/securityGroup:SecurityGroup")
 _SG_RULE = Arn("ec2", "security-group-rule", {"SecurityGroupRuleId": "$id"})
 _ON_ROLE = Parent("role", "aws:iam/role:Role")
+
+
+#: What changing a security group's inline rules calls.
+_SG_RULE_CHANGES = ("ec2:AuthorizeSecurityGroupEgress", "ec2:AuthorizeSecurityGroupIngress",
+                    "ec2:RevokeSecurityGroupEgress", "ec2:RevokeSecurityGroupIngress")
+
+
+def _ec2(token: str, *, create: tuple[str, ...], **spec: Any) -> ResourceType:
+    """An EC2 type with random ids: tag-fenced, so tagged at creation (ec2:CreateTags) and through
+    EC2's tag actions."""
+    return ResourceType(token, "tag", create=tuple(sorted((*create, "ec2:CreateTags"))), tag=_EC2_TAGS,
+                        taggable=True, **spec)
+
+
+def _sg_rule(direction: str, source: str) -> ResourceType:
+    """``aws:vpc/securityGroup<direction>Rule``: authorized on its group, tagged on its own ARN; the
+    ingress and egress types differ only in the direction their EC2 actions name."""
+    return ResourceType(
+        f"aws:vpc/securityGroup{direction}Rule:SecurityGroup{direction}Rule", "tag",
+        create=(f"ec2:AuthorizeSecurityGroup{direction}",),
+        update=("ec2:ModifySecurityGroupRules", f"ec2:UpdateSecurityGroupRuleDescriptions{direction}"),
+        delete=(f"ec2:RevokeSecurityGroup{direction}",), tag=_EC2_TAGS, read=("ec2:DescribeSecurityGroupRules",),
+        taggable=True, replace_on=("securityGroupId",), arn=_ON_SG, tag_arn=_SG_RULE, source=source,
+    )
+
 
 FOUNDATION_TYPES: tuple[ResourceType, ...] = (
     # -- S3 ---------------------------------------------------------------------------------------
@@ -77,65 +104,34 @@ FOUNDATION_TYPES: tuple[ResourceType, ...] = (
         source=_src("kms/alias.go", "01c08000ddb14181b5bd19201d8fca311dc570e4"),
     ),
     # -- EC2 / VPC (random ids: tag fence) -----------------------------------------------------------
-    ResourceType(
-        "aws:ec2/vpc:Vpc", "tag",
-        create=("ec2:CreateTags", "ec2:CreateVpc"), update=("ec2:ModifyVpcAttribute",), delete=("ec2:DeleteVpc",),
-        tag=_EC2_TAGS, read=("ec2:DescribeVpcAttribute", "ec2:DescribeVpcs"),
-        taggable=True, replace_on=("cidrBlock", "ipv4IpamPoolId", "ipv4NetmaskLength"),
-        arn=Arn("ec2", "vpc", {"VpcId": "$id"}), source=_src("ec2/vpc_.go", "00081ce41cc691433ac19bf42227cdabffd0454d"),
-    ),
-    ResourceType(
-        "aws:ec2/subnet:Subnet", "tag",
-        create=("ec2:CreateSubnet", "ec2:CreateTags"), update=("ec2:ModifySubnetAttribute",),
-        delete=("ec2:DeleteSubnet",), tag=_EC2_TAGS, read=("ec2:DescribeSubnets",), taggable=True,
-        replace_on=("availabilityZone", "availabilityZoneId", "cidrBlock", "ipv4IpamPoolId", "ipv4NetmaskLength",
-                    "ipv6IpamPoolId", "ipv6Native", "ipv6NetmaskLength", "outpostArn", "vpcId"),
-        arn=Arn("ec2", "subnet", {"SubnetId": "$id"}),
-        source=_src("ec2/vpc_subnet.go", "00cda125a19d31754cb0d073cf551264c57955cb"),
-    ),
-    ResourceType(
-        "aws:ec2/securityGroup:SecurityGroup", "tag",
-        # The provider revokes AWS's default allow-all egress right after CreateSecurityGroup.
-        create=("ec2:CreateSecurityGroup", "ec2:CreateTags"),
-        update=("ec2:AuthorizeSecurityGroupEgress", "ec2:AuthorizeSecurityGroupIngress",
-                "ec2:RevokeSecurityGroupEgress", "ec2:RevokeSecurityGroupIngress"),
-        delete=("ec2:DeleteSecurityGroup",), tag=_EC2_TAGS, read=("ec2:DescribeSecurityGroups",), taggable=True,
-        replace_on=("description", "name", "namePrefix", "vpcId"), arn=_SG,
-        source=_src("ec2/vpc_security_group.go", "01606926a0c0ab9174aec440f976a48b0baee722"),
-    ),
-    ResourceType(
-        # Adopts the VPC's default group: strips its rules and tags it (no create, no delete).
-        "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup", "tag",
-        create=("ec2:CreateTags", "ec2:RevokeSecurityGroupEgress", "ec2:RevokeSecurityGroupIngress"),
-        update=("ec2:AuthorizeSecurityGroupEgress", "ec2:AuthorizeSecurityGroupIngress",
-                "ec2:RevokeSecurityGroupEgress", "ec2:RevokeSecurityGroupIngress"),
-        tag=_EC2_TAGS, read=("ec2:DescribeSecurityGroups",), taggable=True, replace_on=("vpcId",), arn=_SG,
-        source=_src("ec2/vpc_default_security_group.go", "01f431114674c27cf790fafb67ac274bf8f765e1"),
-    ),
-    ResourceType(
-        "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "tag",
-        create=("ec2:AuthorizeSecurityGroupIngress",),
-        update=("ec2:ModifySecurityGroupRules", "ec2:UpdateSecurityGroupRuleDescriptionsIngress"),
-        delete=("ec2:RevokeSecurityGroupIngress",), tag=_EC2_TAGS, read=("ec2:DescribeSecurityGroupRules",),
-        taggable=True, replace_on=("securityGroupId",), arn=_ON_SG, tag_arn=_SG_RULE,
-        source=_src("ec2/vpc_security_group_ingress_rule.go", "00a322094b4b9ade8a81b244345dbcf4b52ee8d6"),
-    ),
-    ResourceType(
-        "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule", "tag",
-        create=("ec2:AuthorizeSecurityGroupEgress",),
-        update=("ec2:ModifySecurityGroupRules", "ec2:UpdateSecurityGroupRuleDescriptionsEgress"),
-        delete=("ec2:RevokeSecurityGroupEgress",), tag=_EC2_TAGS, read=("ec2:DescribeSecurityGroupRules",),
-        taggable=True, replace_on=("securityGroupId",), arn=_ON_SG, tag_arn=_SG_RULE,
-        # The egress rule shares the ingress rule's schema (resourceSecurityGroupRule).
-        source=_src("ec2/vpc_security_group_egress_rule.go", "050ac11163cab8cdae5936a7f40b0e528ff780df"),
-    ),
-    ResourceType(
-        "aws:ec2/routeTable:RouteTable", "tag",
-        create=("ec2:CreateRouteTable", "ec2:CreateTags"), update=("ec2:CreateRoute", "ec2:DeleteRoute", "ec2:ReplaceRoute"),
-        delete=("ec2:DeleteRouteTable",), tag=_EC2_TAGS, read=("ec2:DescribeRouteTables",), taggable=True,
-        replace_on=("vpcId",), arn=Arn("ec2", "route-table", {"RouteTableId": "$id"}),
-        source=_src("ec2/vpc_route_table.go", "022092419b7cda11527df3c6b51cbfe1876c1722"),
-    ),
+    _ec2("aws:ec2/vpc:Vpc", create=("ec2:CreateVpc",), update=("ec2:ModifyVpcAttribute",), delete=("ec2:DeleteVpc",),
+         read=("ec2:DescribeVpcAttribute", "ec2:DescribeVpcs"),
+         replace_on=("cidrBlock", "ipv4IpamPoolId", "ipv4NetmaskLength"), arn=Arn("ec2", "vpc", {"VpcId": "$id"}),
+         source=_src("ec2/vpc_.go", "00081ce41cc691433ac19bf42227cdabffd0454d")),
+    _ec2("aws:ec2/subnet:Subnet", create=("ec2:CreateSubnet",), update=("ec2:ModifySubnetAttribute",),
+         delete=("ec2:DeleteSubnet",), read=("ec2:DescribeSubnets",),
+         replace_on=("availabilityZone", "availabilityZoneId", "cidrBlock", "ipv4IpamPoolId", "ipv4NetmaskLength",
+                     "ipv6IpamPoolId", "ipv6Native", "ipv6NetmaskLength", "outpostArn", "vpcId"),
+         arn=Arn("ec2", "subnet", {"SubnetId": "$id"}),
+         source=_src("ec2/vpc_subnet.go", "00cda125a19d31754cb0d073cf551264c57955cb")),
+    # The provider revokes AWS's default allow-all egress right after CreateSecurityGroup.
+    _ec2("aws:ec2/securityGroup:SecurityGroup", create=("ec2:CreateSecurityGroup",), update=_SG_RULE_CHANGES,
+         delete=("ec2:DeleteSecurityGroup",), read=("ec2:DescribeSecurityGroups",),
+         replace_on=("description", "name", "namePrefix", "vpcId"), arn=_SG,
+         source=_src("ec2/vpc_security_group.go", "01606926a0c0ab9174aec440f976a48b0baee722")),
+    # Adopts the VPC's default group: strips its rules and tags it (no create, no delete).
+    _ec2("aws:ec2/defaultSecurityGroup:DefaultSecurityGroup",
+         create=("ec2:RevokeSecurityGroupEgress", "ec2:RevokeSecurityGroupIngress"), update=_SG_RULE_CHANGES,
+         read=("ec2:DescribeSecurityGroups",), replace_on=("vpcId",), arn=_SG,
+         source=_src("ec2/vpc_default_security_group.go", "01f431114674c27cf790fafb67ac274bf8f765e1")),
+    _sg_rule("Ingress", _src("ec2/vpc_security_group_ingress_rule.go", "00a322094b4b9ade8a81b244345dbcf4b52ee8d6")),
+    # The egress rule shares the ingress rule's schema (resourceSecurityGroupRule).
+    _sg_rule("Egress", _src("ec2/vpc_security_group_egress_rule.go", "050ac11163cab8cdae5936a7f40b0e528ff780df")),
+    _ec2("aws:ec2/routeTable:RouteTable", create=("ec2:CreateRouteTable",),
+         update=("ec2:CreateRoute", "ec2:DeleteRoute", "ec2:ReplaceRoute"), delete=("ec2:DeleteRouteTable",),
+         read=("ec2:DescribeRouteTables",), replace_on=("vpcId",),
+         arn=Arn("ec2", "route-table", {"RouteTableId": "$id"}),
+         source=_src("ec2/vpc_route_table.go", "022092419b7cda11527df3c6b51cbfe1876c1722")),
     ResourceType(
         "aws:ec2/routeTableAssociation:RouteTableAssociation", "tag",
         create=("ec2:AssociateRouteTable",), update=("ec2:ReplaceRouteTableAssociation",),
@@ -143,27 +139,20 @@ FOUNDATION_TYPES: tuple[ResourceType, ...] = (
         replace_on=("gatewayId", "subnetId"), arn=Parent("routeTableId", "aws:ec2/routeTable:RouteTable"),
         source=_src("ec2/vpc_route_table_association.go", "0be71beb458ad8875e0acc5c91519c0ceeb214aa"),
     ),
-    ResourceType(
-        "aws:ec2/vpcEndpoint:VpcEndpoint", "tag",
-        create=("ec2:CreateTags", "ec2:CreateVpcEndpoint"), update=("ec2:ModifyVpcEndpoint",),
-        delete=("ec2:DeleteVpcEndpoints",), tag=_EC2_TAGS, read=("ec2:DescribePrefixLists", "ec2:DescribeVpcEndpoints"),
-        taggable=True,
-        replace_on=("dnsOptions.privateDnsPreference", "dnsOptions.privateDnsSpecifiedDomains",
-                    "resourceConfigurationArn", "serviceName", "serviceNetworkArn", "serviceRegion",
-                    "vpcEndpointType", "vpcId"),
-        arn=Arn("ec2", "vpc-endpoint", {"VpcEndpointId": "$id"}),
-        source=_src("ec2/vpc_endpoint.go", "008db85aad5e56627b1eecab8830464a282552ed"),
-    ),
-    ResourceType(
-        "aws:ec2/flowLog:FlowLog", "tag",
-        create=("ec2:CreateFlowLogs", "ec2:CreateTags"), delete=("ec2:DeleteFlowLogs",), tag=_EC2_TAGS,
-        read=("ec2:DescribeFlowLogs",), taggable=True,
-        replace_on=("deliverCrossAccountRole", "destinationOptions", "eniId", "iamRoleArn", "logDestination",
-                    "logDestinationType", "logFormat", "maxAggregationInterval", "regionalNatGatewayId",
-                    "subnetId", "trafficType", "transitGatewayAttachmentId", "transitGatewayId", "vpcId"),
-        arn=Arn("ec2", "vpc-flow-log", {"VpcFlowLogId": "$id"}),
-        source=_src("ec2/vpc_flow_log.go", "00a35305dc1b297a6fcdecdfbba33f1e63c3da39"),
-    ),
+    _ec2("aws:ec2/vpcEndpoint:VpcEndpoint", create=("ec2:CreateVpcEndpoint",), update=("ec2:ModifyVpcEndpoint",),
+         delete=("ec2:DeleteVpcEndpoints",), read=("ec2:DescribePrefixLists", "ec2:DescribeVpcEndpoints"),
+         replace_on=("dnsOptions.privateDnsPreference", "dnsOptions.privateDnsSpecifiedDomains",
+                     "resourceConfigurationArn", "serviceName", "serviceNetworkArn", "serviceRegion",
+                     "vpcEndpointType", "vpcId"),
+         arn=Arn("ec2", "vpc-endpoint", {"VpcEndpointId": "$id"}),
+         source=_src("ec2/vpc_endpoint.go", "008db85aad5e56627b1eecab8830464a282552ed")),
+    _ec2("aws:ec2/flowLog:FlowLog", create=("ec2:CreateFlowLogs",), delete=("ec2:DeleteFlowLogs",),
+         read=("ec2:DescribeFlowLogs",),
+         replace_on=("deliverCrossAccountRole", "destinationOptions", "eniId", "iamRoleArn", "logDestination",
+                     "logDestinationType", "logFormat", "maxAggregationInterval", "regionalNatGatewayId",
+                     "subnetId", "trafficType", "transitGatewayAttachmentId", "transitGatewayId", "vpcId"),
+         arn=Arn("ec2", "vpc-flow-log", {"VpcFlowLogId": "$id"}),
+         source=_src("ec2/vpc_flow_log.go", "00a35305dc1b297a6fcdecdfbba33f1e63c3da39")),
     # -- IAM --------------------------------------------------------------------------------------
     ResourceType(
         "aws:iam/role:Role", "iam",

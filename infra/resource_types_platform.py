@@ -3,28 +3,42 @@ autoscaling, Step Functions, Prometheus/Grafana and Kubernetes (see :mod:`mlops_
 
 from __future__ import annotations
 
-from mlops_blueprint.resource_type_model import Arn, Parent, ResourceType
+from typing import Any
+
+from mlops_blueprint.resource_type_model import Arn, Fence, Parent, ResourceType
 from mlops_blueprint.resource_type_model import provider_source as _src
 
-_SAGEMAKER_TAGS = ("sagemaker:AddTags", "sagemaker:DeleteTags")
-_SAGEMAKER_READ = ("sagemaker:ListTags",)
 _K8S_REPLACE = ("metadata.name", "metadata.namespace")
+
+TagApi = tuple[str, str, str]
+"""A service's tag actions: (tag, untag, list tags)."""
+_SAGEMAKER_TAG_API: TagApi = ("sagemaker:AddTags", "sagemaker:DeleteTags", "sagemaker:ListTags")
+
+
+def _standard_tags(service: str) -> TagApi:
+    """The tag actions most services share: ``TagResource``, ``UntagResource``, ``ListTagsForResource``."""
+    return (f"{service}:TagResource", f"{service}:UntagResource", f"{service}:ListTagsForResource")
+
+
+def _tagged(tags: TagApi, token: str, fence: Fence, *, create: tuple[str, ...], read: tuple[str, ...] = (),
+            **spec: Any) -> ResourceType:
+    """A taggable type whose service tags through ``tags``: it tags at creation (so the tag
+    condition of a ``tag`` fence holds), tags and untags later, and a refresh lists the tags."""
+    tag, untag, list_tags = tags
+    return ResourceType(token, fence, create=tuple(sorted({*create, tag})), tag=(tag, untag),
+                        read=tuple(sorted({*read, list_tags})), taggable=True, **spec)
+
 
 PLATFORM_TYPES: tuple[ResourceType, ...] = (
 
     # -- Logs, metrics, events, notifications ------------------------------------------------------
-    ResourceType(
-        "aws:cloudwatch/logGroup:LogGroup", "name",
-        create=("logs:CreateLogGroup", "logs:PutLogGroupDeletionProtection", "logs:PutRetentionPolicy",
-                "logs:TagResource"),
-        update=("logs:AssociateKmsKey", "logs:DeleteRetentionPolicy", "logs:DisassociateKmsKey",
-                "logs:PutLogGroupDeletionProtection", "logs:PutRetentionPolicy"),
-        delete=("logs:DeleteLogGroup",), tag=("logs:TagResource", "logs:UntagResource"),
-        read=("logs:DescribeLogGroups", "logs:ListTagsForResource"),
-        stateful=True, taggable=True, replace_on=("logGroupClass", "name", "namePrefix"),
-        arn=Arn("logs", "log-group", {"LogGroupName": "name"}),
-        source=_src("logs/group.go", "0073593e7d6993ba482409f4dc35438daaa79bb3"),
-    ),
+    _tagged(_standard_tags("logs"), "aws:cloudwatch/logGroup:LogGroup", "name",
+            create=("logs:CreateLogGroup", "logs:PutLogGroupDeletionProtection", "logs:PutRetentionPolicy"),
+            update=("logs:AssociateKmsKey", "logs:DeleteRetentionPolicy", "logs:DisassociateKmsKey",
+                    "logs:PutLogGroupDeletionProtection", "logs:PutRetentionPolicy"),
+            delete=("logs:DeleteLogGroup",), read=("logs:DescribeLogGroups",), stateful=True,
+            replace_on=("logGroupClass", "name", "namePrefix"), arn=Arn("logs", "log-group", {"LogGroupName": "name"}),
+            source=_src("logs/group.go", "0073593e7d6993ba482409f4dc35438daaa79bb3")),
     ResourceType(
         # The processing drift engine's metrics: lines of the drift jobs' logs.
         "aws:cloudwatch/logMetricFilter:LogMetricFilter", "name",
@@ -41,15 +55,12 @@ PLATFORM_TYPES: tuple[ResourceType, ...] = (
         arn=Arn("scheduler", "schedule", {"GroupName": "groupName", "ScheduleName": "name"}),
         source=_src("scheduler/schedule.go", "02f524b9e9cc109457eeba63867c83e70af99455"),
     ),
-    ResourceType(
-        "aws:cloudwatch/metricAlarm:MetricAlarm", "name",
-        create=("cloudwatch:PutMetricAlarm", "cloudwatch:TagResource"), update=("cloudwatch:PutMetricAlarm",),
-        delete=("cloudwatch:DeleteAlarms",), tag=("cloudwatch:TagResource", "cloudwatch:UntagResource"),
-        read=("cloudwatch:DescribeAlarms", "cloudwatch:ListTagsForResource"), taggable=True,
-        replace_on=("name",),  # alarm_name
-        arn=Arn("cloudwatch", "alarm", {"AlarmName": "name"}),
-        source=_src("cloudwatch/metric_alarm.go", "055611a654738da73e7b1e2b5d2b7672c6d4d531"),
-    ),
+    _tagged(_standard_tags("cloudwatch"), "aws:cloudwatch/metricAlarm:MetricAlarm", "name",
+            create=("cloudwatch:PutMetricAlarm",), update=("cloudwatch:PutMetricAlarm",),
+            delete=("cloudwatch:DeleteAlarms",), read=("cloudwatch:DescribeAlarms",),
+            replace_on=("name",),  # alarm_name
+            arn=Arn("cloudwatch", "alarm", {"AlarmName": "name"}),
+            source=_src("cloudwatch/metric_alarm.go", "055611a654738da73e7b1e2b5d2b7672c6d4d531")),
     ResourceType(
         "aws:cloudwatch/dashboard:Dashboard", "name",
         create=("cloudwatch:PutDashboard",), update=("cloudwatch:PutDashboard",), delete=("cloudwatch:DeleteDashboards",),
@@ -57,14 +68,11 @@ PLATFORM_TYPES: tuple[ResourceType, ...] = (
         arn=Arn("cloudwatch", "dashboard", {"DashboardName": "dashboardName"}),
         source=_src("cloudwatch/dashboard.go", "0620f2a6a126dfcbc4aecbc9a117b0fbea1656ff"),
     ),
-    ResourceType(
-        "aws:cloudwatch/eventRule:EventRule", "name",
-        create=("events:PutRule", "events:TagResource"), update=("events:PutRule",), delete=("events:DeleteRule",),
-        tag=("events:TagResource", "events:UntagResource"), read=("events:DescribeRule", "events:ListTagsForResource"),
-        taggable=True, replace_on=("eventBusName", "name", "namePrefix"),
-        arn=Arn("events", "rule-on-default-event-bus", {"RuleName": "name"}),
-        source=_src("events/rule.go", "0cdab4ae09a963535e03dde0bff4784afe8e3517"),
-    ),
+    _tagged(_standard_tags("events"), "aws:cloudwatch/eventRule:EventRule", "name",
+            create=("events:PutRule",), update=("events:PutRule",), delete=("events:DeleteRule",),
+            read=("events:DescribeRule",), replace_on=("eventBusName", "name", "namePrefix"),
+            arn=Arn("events", "rule-on-default-event-bus", {"RuleName": "name"}),
+            source=_src("events/rule.go", "0cdab4ae09a963535e03dde0bff4784afe8e3517")),
     ResourceType(
         "aws:cloudwatch/eventTarget:EventTarget", "name",
         create=("events:PutTargets",), update=("events:PutTargets",), delete=("events:RemoveTargets",),
@@ -72,14 +80,11 @@ PLATFORM_TYPES: tuple[ResourceType, ...] = (
         arn=Parent("rule", "aws:cloudwatch/eventRule:EventRule"),
         source=_src("events/target.go", "0762c41e2027fcd3cb8340d3e6886c6975fc0a59"),
     ),
-    ResourceType(
-        "aws:sns/topic:Topic", "name",
-        create=("sns:CreateTopic", "sns:SetTopicAttributes", "sns:TagResource"), update=("sns:SetTopicAttributes",),
-        delete=("sns:DeleteTopic",), tag=("sns:TagResource", "sns:UntagResource"),
-        read=("sns:GetTopicAttributes", "sns:ListTagsForResource"), taggable=True,
-        replace_on=("fifoTopic", "name", "namePrefix"), arn=Arn("sns", "topic", {"TopicName": "name"}),
-        source=_src("sns/topic.go", "00a35305dc1b297a6fcdecdfbba33f1e63c3da39"),
-    ),
+    _tagged(_standard_tags("sns"), "aws:sns/topic:Topic", "name",
+            create=("sns:CreateTopic", "sns:SetTopicAttributes"), update=("sns:SetTopicAttributes",),
+            delete=("sns:DeleteTopic",), read=("sns:GetTopicAttributes",),
+            replace_on=("fifoTopic", "name", "namePrefix"), arn=Arn("sns", "topic", {"TopicName": "name"}),
+            source=_src("sns/topic.go", "00a35305dc1b297a6fcdecdfbba33f1e63c3da39")),
     ResourceType(
         "aws:sns/topicPolicy:TopicPolicy", "name",
         create=("sns:SetTopicAttributes",), update=("sns:SetTopicAttributes",), delete=("sns:SetTopicAttributes",),
@@ -113,15 +118,11 @@ PLATFORM_TYPES: tuple[ResourceType, ...] = (
         source=_src("cloudtrail/trail.go", "0a9af16a978467b3f82b89fa32e83c06ca152652"),
     ),
     # -- Containers, databases, secrets ------------------------------------------------------------
-    ResourceType(
-        "aws:ecr/repository:Repository", "name",
-        create=("ecr:CreateRepository", "ecr:TagResource"),
-        update=("ecr:PutImageScanningConfiguration", "ecr:PutImageTagMutability"),
-        delete=("ecr:DeleteRepository",), tag=("ecr:TagResource", "ecr:UntagResource"),
-        read=("ecr:DescribeRepositories", "ecr:ListTagsForResource"), stateful=True, taggable=True,
-        replace_on=("encryptionConfigurations", "name"), arn=Arn("ecr", "repository", {"RepositoryName": "name"}),
-        source=_src("ecr/repository.go", "0072eea2d6046230a1fb7717741c17fd2122175e"),
-    ),
+    _tagged(_standard_tags("ecr"), "aws:ecr/repository:Repository", "name",
+            create=("ecr:CreateRepository",), update=("ecr:PutImageScanningConfiguration", "ecr:PutImageTagMutability"),
+            delete=("ecr:DeleteRepository",), read=("ecr:DescribeRepositories",), stateful=True,
+            replace_on=("encryptionConfigurations", "name"), arn=Arn("ecr", "repository", {"RepositoryName": "name"}),
+            source=_src("ecr/repository.go", "0072eea2d6046230a1fb7717741c17fd2122175e")),
     ResourceType(
         # No update: a new policy text replaces the resource.
         "aws:ecr/lifecyclePolicy:LifecyclePolicy", "name",
@@ -151,96 +152,67 @@ PLATFORM_TYPES: tuple[ResourceType, ...] = (
         source=_src("rds/subnet_group.go", "01c08000ddb14181b5bd19201d8fca311dc570e4"),
     ),
     # -- SageMaker ---------------------------------------------------------------------------------
-    ResourceType(
-        "aws:sagemaker/endpoint:Endpoint", "name",
-        create=("sagemaker:AddTags", "sagemaker:CreateEndpoint"), update=("sagemaker:UpdateEndpoint",),
-        delete=("sagemaker:DeleteEndpoint",), tag=_SAGEMAKER_TAGS,
-        read=("sagemaker:DescribeEndpoint", *_SAGEMAKER_READ), taggable=True,
-        replace_on=("deploymentConfig.autoRollbackConfiguration", "name"),
-        arn=Arn("sagemaker", "endpoint", {"EndpointName": "name"}),
-        source=_src("sagemaker/endpoint.go", "033616433b62eecd21bf862855f43202b7500c2f"),
-    ),
-    ResourceType(
-        "aws:sagemaker/endpointConfiguration:EndpointConfiguration", "name",
-        create=("sagemaker:AddTags", "sagemaker:CreateEndpointConfig"), delete=("sagemaker:DeleteEndpointConfig",),
-        tag=_SAGEMAKER_TAGS, read=("sagemaker:DescribeEndpointConfig", *_SAGEMAKER_READ), taggable=True,
-        replace_on=("*",), arn=Arn("sagemaker", "endpoint-config", {"EndpointConfigName": "name"}),
-        source=_src("sagemaker/endpoint_configuration.go", "050ac11163cab8cdae5936a7f40b0e528ff780df"),
-    ),
-    ResourceType(
-        "aws:sagemaker/model:Model", "name",
-        create=("sagemaker:AddTags", "sagemaker:CreateModel"), delete=("sagemaker:DeleteModel",), tag=_SAGEMAKER_TAGS,
-        read=("sagemaker:DescribeModel", *_SAGEMAKER_READ), taggable=True, replace_on=("*",),
-        arn=Arn("sagemaker", "model", {"ModelName": "name"}),
-        source=_src("sagemaker/model.go", "0cafd6b50f8e41065a3537744e2985d5bdce7d59"),
-    ),
-    ResourceType(
-        "aws:sagemaker/modelPackageGroup:ModelPackageGroup", "name",
-        create=("sagemaker:AddTags", "sagemaker:CreateModelPackageGroup"),
-        delete=("sagemaker:DeleteModelPackageGroup",), tag=_SAGEMAKER_TAGS,
-        read=("sagemaker:DescribeModelPackageGroup", *_SAGEMAKER_READ), stateful=True, taggable=True,
-        replace_on=("modelPackageGroupDescription", "modelPackageGroupName"),
-        arn=Arn("sagemaker", "model-package-group", {"ModelPackageGroupName": "modelPackageGroupName"}),
-        source=_src("sagemaker/model_package_group.go", "050ac11163cab8cdae5936a7f40b0e528ff780df"),
-    ),
-    ResourceType(
-        "aws:sagemaker/monitoringSchedule:MonitoringSchedule", "name",
-        create=("sagemaker:AddTags", "sagemaker:CreateMonitoringSchedule"),
-        update=("sagemaker:UpdateMonitoringSchedule",), delete=("sagemaker:DeleteMonitoringSchedule",),
-        tag=_SAGEMAKER_TAGS, read=("sagemaker:DescribeMonitoringSchedule", *_SAGEMAKER_READ), taggable=True,
-        replace_on=("name",), arn=Arn("sagemaker", "monitoring-schedule", {"MonitoringScheduleName": "name"}),
-        source=_src("sagemaker/monitoring_schedule.go", "04a2e6e5bc625ec85ea8c678219b483fc674877e"),
-    ),
-    ResourceType(
-        # Job definitions cannot be updated: every input but roleArn (and tags) is ForceNew.
-        "aws:sagemaker/dataQualityJobDefinition:DataQualityJobDefinition", "name",
-        create=("sagemaker:AddTags", "sagemaker:CreateDataQualityJobDefinition"),
-        delete=("sagemaker:DeleteDataQualityJobDefinition",), tag=_SAGEMAKER_TAGS,
-        read=("sagemaker:DescribeDataQualityJobDefinition", *_SAGEMAKER_READ), taggable=True,
-        replace_on=("dataQualityAppSpecification", "dataQualityBaselineConfig", "dataQualityJobInput",
-                    "dataQualityJobOutputConfig", "jobResources", "name", "networkConfig", "stoppingCondition"),
-        arn=Arn("sagemaker", "data-quality-job-definition", {"DataQualityJobDefinitionName": "name"}),
-        source=_src("sagemaker/data_quality_job_definition.go", "0105d2191ae7e43ba37ba011b916843eddf361ed"),
-    ),
-    ResourceType(
-        "aws:sagemaker/pipeline:Pipeline", "name",
-        create=("sagemaker:AddTags", "sagemaker:CreatePipeline"), update=("sagemaker:UpdatePipeline",),
-        delete=("sagemaker:DeletePipeline",), tag=_SAGEMAKER_TAGS,
-        read=("sagemaker:DescribePipeline", *_SAGEMAKER_READ), taggable=True, replace_on=("pipelineName",),
-        arn=Arn("sagemaker", "pipeline", {"PipelineName": "pipelineName"}),
-        source=_src("sagemaker/pipeline.go", "1a3007b2a118bde6571cfba0c0c0c915e4c67483"),
-    ),
-    ResourceType(
-        "aws:sagemaker/mlflowTrackingServer:MlflowTrackingServer", "name",
-        create=("sagemaker:AddTags", "sagemaker:CreateMlflowTrackingServer"),
-        update=("sagemaker:UpdateMlflowTrackingServer",), delete=("sagemaker:DeleteMlflowTrackingServer",),
-        tag=_SAGEMAKER_TAGS, read=("sagemaker:DescribeMlflowTrackingServer", *_SAGEMAKER_READ),
-        stateful=True, taggable=True, replace_on=("mlflowVersion", "roleArn", "trackingServerName"),
-        arn=Arn("sagemaker", "mlflow-tracking-server", {"MlflowTrackingServerName": "trackingServerName"}),
-        source=_src("sagemaker/mlflow_tracking_server.go", "07eed3b0ddd7e6809a9599d7ab9f08848a8e51cf"),
-    ),
-    ResourceType(
-        # ARNs carry a generated app id, not the name: fenced by tags. The name is updatable.
-        "aws:sagemaker/mlflowApp:MlflowApp", "tag",
-        create=("sagemaker:AddTags", "sagemaker:CreateMlflowApp"), update=("sagemaker:UpdateMlflowApp",),
-        delete=("sagemaker:DeleteMlflowApp",), tag=_SAGEMAKER_TAGS,
-        read=("sagemaker:DescribeMlflowApp", *_SAGEMAKER_READ), stateful=True, taggable=True, replace_on=("roleArn",),
-        arn=Arn("sagemaker", "mlflow-app", {"MLflowAppId": "$id"}),
-        source=_src("sagemaker/mlflow_app.go", "09ee0d1e63ab8b54f46537ef7b5f9c7539dc81eb"),
-    ),
+    _tagged(_SAGEMAKER_TAG_API, "aws:sagemaker/endpoint:Endpoint", "name",
+            create=("sagemaker:CreateEndpoint",), update=("sagemaker:UpdateEndpoint",),
+            delete=("sagemaker:DeleteEndpoint",), read=("sagemaker:DescribeEndpoint",),
+            replace_on=("deploymentConfig.autoRollbackConfiguration", "name"),
+            arn=Arn("sagemaker", "endpoint", {"EndpointName": "name"}),
+            source=_src("sagemaker/endpoint.go", "033616433b62eecd21bf862855f43202b7500c2f")),
+    _tagged(_SAGEMAKER_TAG_API, "aws:sagemaker/endpointConfiguration:EndpointConfiguration", "name",
+            create=("sagemaker:CreateEndpointConfig",), delete=("sagemaker:DeleteEndpointConfig",),
+            read=("sagemaker:DescribeEndpointConfig",), replace_on=("*",),
+            arn=Arn("sagemaker", "endpoint-config", {"EndpointConfigName": "name"}),
+            source=_src("sagemaker/endpoint_configuration.go", "050ac11163cab8cdae5936a7f40b0e528ff780df")),
+    _tagged(_SAGEMAKER_TAG_API, "aws:sagemaker/model:Model", "name",
+            create=("sagemaker:CreateModel",), delete=("sagemaker:DeleteModel",), read=("sagemaker:DescribeModel",),
+            replace_on=("*",), arn=Arn("sagemaker", "model", {"ModelName": "name"}),
+            source=_src("sagemaker/model.go", "0cafd6b50f8e41065a3537744e2985d5bdce7d59")),
+    _tagged(_SAGEMAKER_TAG_API, "aws:sagemaker/modelPackageGroup:ModelPackageGroup", "name",
+            create=("sagemaker:CreateModelPackageGroup",), delete=("sagemaker:DeleteModelPackageGroup",),
+            read=("sagemaker:DescribeModelPackageGroup",), stateful=True,
+            replace_on=("modelPackageGroupDescription", "modelPackageGroupName"),
+            arn=Arn("sagemaker", "model-package-group", {"ModelPackageGroupName": "modelPackageGroupName"}),
+            source=_src("sagemaker/model_package_group.go", "050ac11163cab8cdae5936a7f40b0e528ff780df")),
+    _tagged(_SAGEMAKER_TAG_API, "aws:sagemaker/monitoringSchedule:MonitoringSchedule", "name",
+            create=("sagemaker:CreateMonitoringSchedule",), update=("sagemaker:UpdateMonitoringSchedule",),
+            delete=("sagemaker:DeleteMonitoringSchedule",), read=("sagemaker:DescribeMonitoringSchedule",),
+            replace_on=("name",), arn=Arn("sagemaker", "monitoring-schedule", {"MonitoringScheduleName": "name"}),
+            source=_src("sagemaker/monitoring_schedule.go", "04a2e6e5bc625ec85ea8c678219b483fc674877e")),
+    # Job definitions cannot be updated: every input but roleArn (and tags) is ForceNew.
+    _tagged(_SAGEMAKER_TAG_API, "aws:sagemaker/dataQualityJobDefinition:DataQualityJobDefinition", "name",
+            create=("sagemaker:CreateDataQualityJobDefinition",), delete=("sagemaker:DeleteDataQualityJobDefinition",),
+            read=("sagemaker:DescribeDataQualityJobDefinition",),
+            replace_on=("dataQualityAppSpecification", "dataQualityBaselineConfig", "dataQualityJobInput",
+                        "dataQualityJobOutputConfig", "jobResources", "name", "networkConfig", "stoppingCondition"),
+            arn=Arn("sagemaker", "data-quality-job-definition", {"DataQualityJobDefinitionName": "name"}),
+            source=_src("sagemaker/data_quality_job_definition.go", "0105d2191ae7e43ba37ba011b916843eddf361ed")),
+    _tagged(_SAGEMAKER_TAG_API, "aws:sagemaker/pipeline:Pipeline", "name",
+            create=("sagemaker:CreatePipeline",), update=("sagemaker:UpdatePipeline",),
+            delete=("sagemaker:DeletePipeline",), read=("sagemaker:DescribePipeline",), replace_on=("pipelineName",),
+            arn=Arn("sagemaker", "pipeline", {"PipelineName": "pipelineName"}),
+            source=_src("sagemaker/pipeline.go", "1a3007b2a118bde6571cfba0c0c0c915e4c67483")),
+    _tagged(_SAGEMAKER_TAG_API, "aws:sagemaker/mlflowTrackingServer:MlflowTrackingServer", "name",
+            create=("sagemaker:CreateMlflowTrackingServer",), update=("sagemaker:UpdateMlflowTrackingServer",),
+            delete=("sagemaker:DeleteMlflowTrackingServer",), read=("sagemaker:DescribeMlflowTrackingServer",),
+            stateful=True, replace_on=("mlflowVersion", "roleArn", "trackingServerName"),
+            arn=Arn("sagemaker", "mlflow-tracking-server", {"MlflowTrackingServerName": "trackingServerName"}),
+            source=_src("sagemaker/mlflow_tracking_server.go", "07eed3b0ddd7e6809a9599d7ab9f08848a8e51cf")),
+    # ARNs carry a generated app id, not the name: fenced by tags. The name is updatable.
+    _tagged(_SAGEMAKER_TAG_API, "aws:sagemaker/mlflowApp:MlflowApp", "tag",
+            create=("sagemaker:CreateMlflowApp",), update=("sagemaker:UpdateMlflowApp",),
+            delete=("sagemaker:DeleteMlflowApp",), read=("sagemaker:DescribeMlflowApp",), stateful=True,
+            replace_on=("roleArn",), arn=Arn("sagemaker", "mlflow-app", {"MLflowAppId": "$id"}),
+            source=_src("sagemaker/mlflow_app.go", "09ee0d1e63ab8b54f46537ef7b5f9c7539dc81eb")),
     # -- Serving autoscaling, retraining, monitoring -----------------------------------------------
-    ResourceType(
-        # Scalable targets have no usable name or tag condition on every call: region fence.
-        "aws:appautoscaling/target:Target", "region",
-        create=("application-autoscaling:RegisterScalableTarget", "application-autoscaling:TagResource"),
-        update=("application-autoscaling:RegisterScalableTarget",),
-        delete=("application-autoscaling:DeregisterScalableTarget",),
-        tag=("application-autoscaling:TagResource", "application-autoscaling:UntagResource"),
-        read=("application-autoscaling:DescribeScalableTargets", "application-autoscaling:ListTagsForResource"),
-        taggable=True, replace_on=("resourceId", "scalableDimension", "serviceNamespace"),
-        arn=Arn("application-autoscaling", "ScalableTarget", {"ResourceId": "$id"}),
-        source=_src("appautoscaling/target.go", "0105d2191ae7e43ba37ba011b916843eddf361ed"),
-    ),
+    # Scalable targets have no usable name or tag condition on every call: region fence.
+    _tagged(_standard_tags("application-autoscaling"), "aws:appautoscaling/target:Target", "region",
+            create=("application-autoscaling:RegisterScalableTarget",),
+            update=("application-autoscaling:RegisterScalableTarget",),
+            delete=("application-autoscaling:DeregisterScalableTarget",),
+            read=("application-autoscaling:DescribeScalableTargets",),
+            replace_on=("resourceId", "scalableDimension", "serviceNamespace"),
+            arn=Arn("application-autoscaling", "ScalableTarget", {"ResourceId": "$id"}),
+            source=_src("appautoscaling/target.go", "0105d2191ae7e43ba37ba011b916843eddf361ed")),
     ResourceType(
         "aws:appautoscaling/policy:Policy", "region",
         create=("application-autoscaling:PutScalingPolicy",), update=("application-autoscaling:PutScalingPolicy",),
@@ -249,15 +221,12 @@ PLATFORM_TYPES: tuple[ResourceType, ...] = (
         arn=Parent("resourceId", "aws:appautoscaling/target:Target"),
         source=_src("appautoscaling/policy.go", "048320e88399c508ae6481be5d8ef6fd6f71a9f6"),
     ),
-    ResourceType(
-        "aws:sfn/stateMachine:StateMachine", "name",
-        create=("states:CreateStateMachine", "states:TagResource"), update=("states:UpdateStateMachine",),
-        delete=("states:DeleteStateMachine",), tag=("states:TagResource", "states:UntagResource"),
-        read=("states:DescribeStateMachine", "states:ListStateMachineVersions", "states:ListTagsForResource"),
-        taggable=True, replace_on=("name", "namePrefix", "type"),
-        arn=Arn("states", "statemachine", {"StateMachineName": "name"}),
-        source=_src("sfn/state_machine.go", "01f431114674c27cf790fafb67ac274bf8f765e1"),
-    ),
+    _tagged(_standard_tags("states"), "aws:sfn/stateMachine:StateMachine", "name",
+            create=("states:CreateStateMachine",), update=("states:UpdateStateMachine",),
+            delete=("states:DeleteStateMachine",),
+            read=("states:DescribeStateMachine", "states:ListStateMachineVersions"),
+            replace_on=("name", "namePrefix", "type"), arn=Arn("states", "statemachine", {"StateMachineName": "name"}),
+            source=_src("sfn/state_machine.go", "01f431114674c27cf790fafb67ac274bf8f765e1")),
     ResourceType(
         # CloudFormation creates the template's resources with the deployer's credentials; the
         # platform's only template holds a SageMaker model-quality job definition (pulumi-aws has
@@ -278,27 +247,21 @@ PLATFORM_TYPES: tuple[ResourceType, ...] = (
         source=_src("cloudformation/stack.go", "01606926a0c0ab9174aec440f976a48b0baee722"),
     ),
     # -- Optional Prometheus / Grafana (ids are generated: tag fence) -------------------------------
-    ResourceType(
-        "aws:amp/workspace:Workspace", "tag",
-        create=("aps:CreateWorkspace", "aps:TagResource"),
-        update=("aps:CreateLoggingConfiguration", "aps:DeleteLoggingConfiguration",
-                "aps:UpdateLoggingConfiguration", "aps:UpdateWorkspaceAlias"),
-        delete=("aps:DeleteWorkspace",), tag=("aps:TagResource", "aps:UntagResource"),
-        read=("aps:DescribeLoggingConfiguration", "aps:DescribeWorkspace", "aps:ListTagsForResource"),
-        stateful=True, taggable=True, replace_on=("kmsKeyArn",),  # and alias once set cannot be unset
-        arn=Arn("aps", "workspace", {"WorkspaceId": "$id"}),
-        source=_src("amp/workspace.go", "0620f2a6a126dfcbc4aecbc9a117b0fbea1656ff"),
-    ),
-    ResourceType(
-        "aws:grafana/workspace:Workspace", "tag",
-        create=("grafana:CreateWorkspace", "grafana:TagResource"),
-        update=("grafana:UpdateWorkspace", "grafana:UpdateWorkspaceConfiguration"),
-        delete=("grafana:DeleteWorkspace",), tag=("grafana:TagResource", "grafana:UntagResource"),
-        read=("grafana:DescribeWorkspace", "grafana:DescribeWorkspaceConfiguration", "grafana:ListTagsForResource"),
-        taggable=True, replace_on=("authenticationProviders", "kmsKeyId"),
-        arn=Arn("grafana", "workspace", {"ResourceId": "$id"}),
-        source=_src("grafana/workspace.go", "00a35305dc1b297a6fcdecdfbba33f1e63c3da39"),
-    ),
+    _tagged(_standard_tags("aps"), "aws:amp/workspace:Workspace", "tag",
+            create=("aps:CreateWorkspace",),
+            update=("aps:CreateLoggingConfiguration", "aps:DeleteLoggingConfiguration",
+                    "aps:UpdateLoggingConfiguration", "aps:UpdateWorkspaceAlias"),
+            delete=("aps:DeleteWorkspace",), read=("aps:DescribeLoggingConfiguration", "aps:DescribeWorkspace"),
+            stateful=True, replace_on=("kmsKeyArn",),  # and alias once set cannot be unset
+            arn=Arn("aps", "workspace", {"WorkspaceId": "$id"}),
+            source=_src("amp/workspace.go", "0620f2a6a126dfcbc4aecbc9a117b0fbea1656ff")),
+    _tagged(_standard_tags("grafana"), "aws:grafana/workspace:Workspace", "tag",
+            create=("grafana:CreateWorkspace",),
+            update=("grafana:UpdateWorkspace", "grafana:UpdateWorkspaceConfiguration"),
+            delete=("grafana:DeleteWorkspace",),
+            read=("grafana:DescribeWorkspace", "grafana:DescribeWorkspaceConfiguration"),
+            replace_on=("authenticationProviders", "kmsKeyId"), arn=Arn("grafana", "workspace", {"ResourceId": "$id"}),
+            source=_src("grafana/workspace.go", "00a35305dc1b297a6fcdecdfbba33f1e63c3da39")),
     # -- Kubernetes (cluster RBAC, not IAM) --------------------------------------------------------
     *(
         ResourceType(token, "cluster", replace_on=_K8S_REPLACE, source="pulumi-kubernetes: name and namespace identify an object")

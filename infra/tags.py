@@ -10,7 +10,7 @@ spelled out in the request itself.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 MANDATORY_TAG_KEYS: tuple[str, ...] = (
     "project",
@@ -33,15 +33,9 @@ class Tagging:
     data_classification: str
 
     def default_tags(self) -> dict[str, str]:
-        """Tags every resource carries, for the provider's ``default_tags``."""
-        return {
-            "project": self.project,
-            "environment": self.environment,
-            "owner": self.owner,
-            "cost-center": self.cost_center,
-            "data-classification": self.data_classification,
-            "managed-by": "pulumi",
-        }
+        """Tags every resource carries, for the provider's ``default_tags``: each field under its
+        tag key (``cost_center`` -> ``cost-center``), and ``managed-by``."""
+        return {**{f.name.replace("_", "-"): getattr(self, f.name) for f in fields(self)}, "managed-by": "pulumi"}
 
     def resource(self, component: str, name: str | None = None) -> dict[str, str]:
         """Per-resource tags on top of the default tags: the owning component and a Name."""

@@ -17,12 +17,21 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, is_dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from rich.console import Console
 
 from mlops_blueprint.outputs import Out
-from mlops_blueprint.pipelines.errors import EXIT_FAILED, EXIT_INPUT, EXIT_INTERRUPTED, EXIT_OK, PipelineError
+from mlops_blueprint.pipelines.errors import (
+    EXIT_FAILED,
+    EXIT_INPUT,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    InputError,
+    PipelineError,
+)
+
+R = TypeVar("R")
 
 DEFAULT_MODEL = "churn"
 DEFAULT_METRIC = "accuracy"
@@ -47,6 +56,50 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, Path):
         return str(value)
     return value
+
+
+def print_error(exc: BaseException) -> None:
+    """``error: <exc>`` on stderr (the message is text, not markup)."""
+    from rich.markup import escape
+
+    _err().print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+
+
+def report_handler(
+    build: Callable[[argparse.Namespace], R],
+    payload: Callable[[R], Any],
+    render: Callable[[R, Console], None],
+    failed: Callable[[R], bool],
+) -> Callable[[argparse.Namespace], int]:
+    """The handler of a command that reports on a stack: ``build`` the report (bad input: the error,
+    exit 2), print ``payload(report)`` as JSON with ``--json`` (dataclasses as objects) or ``render``
+    it, and exit 1 when it ``failed``."""
+
+    def handler(args: argparse.Namespace) -> int:
+        try:
+            report = build(args)
+        except InputError as exc:
+            print_error(exc)
+            return EXIT_INPUT
+        if args.json:
+            sys.stdout.write(json.dumps(_jsonable(payload(report)), indent=2) + "\n")
+        else:
+            render(report, Console())
+        return EXIT_FAILED if failed(report) else EXIT_OK
+
+    return handler
+
+
+def add_report_command(subparsers: Any, name: str, handler: Callable[[argparse.Namespace], int], *, about: str,
+                       stack: str, outputs: str, as_json: str) -> argparse.ArgumentParser:
+    """Register a command that reports on one stack's live resources, with the options they share:
+    ``--stack``, ``--outputs FILE`` and ``--json`` (their help texts given); the caller adds the rest."""
+    cmd = subparsers.add_parser(name, help=about)
+    cmd.add_argument("--stack", required=True, help=stack)
+    cmd.add_argument("--outputs", metavar="FILE", help=outputs)
+    cmd.add_argument("--json", action="store_true", help=as_json)
+    cmd.set_defaults(handler=handler)
+    return cmd
 
 
 # The outputs each step reads (per-model ones: an entry for --model-name), checked before anything else.
@@ -93,16 +146,13 @@ def _context(args: argparse.Namespace, *, tracking: bool = True) -> Any:
 
 def _run(step: Callable[[argparse.Namespace], Any]) -> Callable[[argparse.Namespace], int]:
     def handler(args: argparse.Namespace) -> int:
-        err = _err()
         try:
             result = step(args)
         except PipelineError as exc:
-            from rich.markup import escape
-
-            err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+            print_error(exc)
             return exc.exit_code
         except KeyboardInterrupt:
-            err.print("interrupted")
+            _err().print("interrupted")
             return EXIT_INTERRUPTED
         if getattr(args, "json", False) and result is not None:
             sys.stdout.write(json.dumps(_jsonable(result), indent=2, sort_keys=True, default=str) + "\n")
@@ -160,16 +210,21 @@ def _deploy(args: argparse.Namespace) -> Any:
     return result
 
 
+def _registry_only(result: Any, change: str, rollout: str) -> Any:
+    """Reports a change made in the model registry alone (a Pulumi-owned endpoint follows it at the
+    next deployment, as ``rollout`` says) and passes ``result`` on."""
+    _err().print(f"{change} (the registry only); {rollout}", soft_wrap=True, markup=False)
+    return result
+
+
 def _promote(args: argparse.Namespace) -> Any:
     from mlops_blueprint.pipelines.deploy import promote
 
-    ctx = _context(args)
-    result = promote(ctx, args.version, metric=args.metric, min_improvement=args.min_improvement,
+    result = promote(_context(args), args.version, metric=args.metric, min_improvement=args.min_improvement,
                      min_metric=args.min_metric)
     if result.registry is not None:
-        _err().print(f"promoted — {result.gate.reason}; approved {result.registry.approved_package} "
-                     f"(the registry only); {result.registry.rollout}", soft_wrap=True, markup=False)
-        return result
+        return _registry_only(result, f"promoted — {result.gate.reason}; approved {result.registry.approved_package}",
+                              result.registry.rollout)
     _err().print(f"promoted — {result.gate.reason}; endpoint {result.deploy.endpoint} on "
                  f"{result.deploy.config_name}: {result.deploy.weights}")
     return result
@@ -178,12 +233,10 @@ def _promote(args: argparse.Namespace) -> Any:
 def _rollback(args: argparse.Namespace) -> Any:
     from mlops_blueprint.pipelines.deploy import rollback
 
-    ctx = _context(args)
-    result = rollback(ctx)
+    result = rollback(_context(args))
     if not hasattr(result, "to_config"):  # a Pulumi-owned endpoint: the registry changed
-        _err().print(f"champion back to v{result.champion_version}: rejected {result.rejected_package}, approved "
-                     f"{result.approved_package} (the registry only); {result.rollout}", soft_wrap=True, markup=False)
-        return result
+        return _registry_only(result, f"champion back to v{result.champion_version}: rejected "
+                              f"{result.rejected_package}, approved {result.approved_package}", result.rollout)
     _err().print(f"endpoint {result.endpoint} rolled back from {result.from_config} to {result.to_config}; "
                  f"champion v{result.champion_version}: {result.weights}")
     return result
@@ -268,6 +321,18 @@ def _common(parser: argparse.ArgumentParser, *, tracking: bool = True) -> None:
     parser.set_defaults(tracking_uri=None)
 
 
+def _step(steps: Any, name: str, step: Callable[[argparse.Namespace], Any], about: str, *, tracking: bool = True,
+          endpoint: bool = False) -> argparse.ArgumentParser:
+    """A ``pipeline`` step's parser: the common options (``--endpoint-name`` for the steps that change
+    an endpoint), run by :func:`_run`; the caller adds the step's own options."""
+    parser = steps.add_parser(name, help=about)
+    _common(parser, tracking=tracking)
+    if endpoint:
+        _endpoint_option(parser)
+    parser.set_defaults(handler=_run(step))
+    return parser
+
+
 def _endpoint_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--endpoint-name", metavar="NAME",
                         help="an endpoint the stack does not declare, managed by these steps alone (default: the "
@@ -292,60 +357,47 @@ def add_commands(subparsers: Any) -> None:
                                                  "against a stack's outputs.")
     steps = pipeline.add_subparsers(dest="step", required=True, metavar="STEP")
 
-    dataset = steps.add_parser("dataset", help="generate a dataset version and upload it to datasetsBucketName")
-    _common(dataset, tracking=False)
+    dataset = _step(steps, "dataset", _dataset, "generate a dataset version and upload it to datasetsBucketName",
+                    tracking=False)
     dataset.add_argument("--kind", choices=("baseline", "drifted"), default="baseline")
     dataset.add_argument("--seed", type=int, default=11)
     dataset.add_argument("--dataset-key", help="object key (default: <model>/train.csv)")
-    dataset.set_defaults(handler=_run(_dataset))
 
-    train = steps.add_parser("train", help="train on a dataset version; log params, metrics, data version, model")
-    _common(train)
+    train = _step(steps, "train", _train, "train on a dataset version; log params, metrics, data version, model")
     train.add_argument("--dataset-key", help="object key in datasetsBucketName (default: <model>/train.csv)")
     train.add_argument("--data-version", help="S3 version id to train on (default: the latest)")
     train.add_argument("--param", action="append", metavar="NAME=VALUE",
                        help="hyperparameter of the random forest, e.g. --param max_depth=6 (repeatable)")
-    train.set_defaults(handler=_run(_train))
 
-    register = steps.add_parser("register", help="register a run's model in MLflow and as a SageMaker model package")
-    _common(register)
+    register = _step(steps, "register", _register,
+                     "register a run's model in MLflow and as a SageMaker model package")
     register.add_argument("--run-id", help="training run (default: the latest finished run of the model)")
     register.add_argument("--alias", default="challenger", help="alias of the new version (default: challenger)")
     register.add_argument("--image", help="serving image (default: <ecrRepositoryUrls.inference>:<mlflow version>)")
     register.add_argument("--metric", choices=METRIC_CHOICES, default=DEFAULT_METRIC)
     register.add_argument("--min-metric", type=float, help="refuse (exit 1) a run whose metric is below this")
-    register.set_defaults(handler=_run(_register))
 
-    deploy = steps.add_parser("deploy", help="deploy a version to an endpoint the stack does not declare (canary "
-                                             "next to the champion); refuses a Pulumi-owned endpoint")
-    _common(deploy)
+    deploy = _step(steps, "deploy", _deploy, "deploy a version to an endpoint the stack does not declare (canary "
+                   "next to the champion); refuses a Pulumi-owned endpoint", endpoint=True)
     deploy.add_argument("--version", help="MLflow version (default: the 'challenger' alias)")
     deploy.add_argument("--canary-weight", type=_weight, default=0.1,
                         help="share of traffic for the new version next to the champion (default 0.1; 1 = replace)")
     deploy.add_argument("--instance-type", help="for new variants (default: the endpoint's current, or ml.m5.large)")
     deploy.add_argument("--instance-count", type=int, help="for new variants (default: the endpoint's current, or 1)")
-    _endpoint_option(deploy)
-    deploy.set_defaults(handler=_run(_deploy))
 
-    promote = steps.add_parser("promote", help="metric gate, then the challenger becomes champion: its package is "
-                                               "approved (Pulumi-owned endpoint: the deploy workflow rolls it out)")
-    _common(promote)
+    promote = _step(steps, "promote", _promote, "metric gate, then the challenger becomes champion: its package is "
+                    "approved (Pulumi-owned endpoint: the deploy workflow rolls it out)", endpoint=True)
     promote.add_argument("--version", help="MLflow version (default: the 'challenger' alias)")
     promote.add_argument("--metric", choices=METRIC_CHOICES, default=DEFAULT_METRIC)
     promote.add_argument("--min-improvement", type=float, default=0.0,
                          help="the challenger must beat the champion by more than this")
     promote.add_argument("--min-metric", type=float, help="and reach at least this")
-    _endpoint_option(promote)
-    promote.set_defaults(handler=_run(_promote))
 
-    rollback = steps.add_parser("rollback", help="back to the previous champion: its package re-approved, the current "
-                                                 "one rejected (endpoints outside the stack: the previous configuration)")
-    _common(rollback)
-    _endpoint_option(rollback)
-    rollback.set_defaults(handler=_run(_rollback))
+    _step(steps, "rollback", _rollback, "back to the previous champion: its package re-approved, the current one "
+          "rejected (endpoints outside the stack: the previous configuration)", endpoint=True)
 
-    retrain = steps.add_parser("retrain", help="on a drift signal: train + register a challenger, promote it if it wins")
-    _common(retrain)
+    retrain = _step(steps, "retrain", _retrain,
+                    "on a drift signal: train + register a challenger, promote it if it wins", endpoint=True)
     retrain.add_argument("--drift-report", required=True, metavar="FILE_OR_S3_URI",
                          help="Model Monitor constraint_violations.json, or the drift alarm's EventBridge event "
                               "(shapes: mlops_blueprint.pipelines.drift)")
@@ -356,31 +408,23 @@ def add_commands(subparsers: Any) -> None:
     retrain.add_argument("--canary-weight", type=_weight, default=0.1)
     retrain.add_argument("--no-promote", action="store_true", help="stop at the canary; promote later")
     retrain.add_argument("--image", help="serving image of the package")
-    _endpoint_option(retrain)
-    retrain.set_defaults(handler=_run(_retrain))
 
-    drift_check = steps.add_parser("drift-check", help="compare two dataset versions; write a violations report "
-                                                       "(a local stand-in for a Model Monitor execution)")
-    _common(drift_check, tracking=False)
+    drift_check = _step(steps, "drift-check", _drift_check, "compare two dataset versions; write a violations report "
+                        "(a local stand-in for a Model Monitor execution)", tracking=False)
     drift_check.add_argument("--baseline-version", required=True, help="S3 version id of the baseline data")
     drift_check.add_argument("--current-version", help="S3 version id of the current data (default: latest)")
     drift_check.add_argument("--dataset-key", help="object key (default: <model>/train.csv)")
     drift_check.add_argument("--threshold", type=float, default=0.1)
     drift_check.add_argument("--out", default="constraint_violations.json")
-    drift_check.set_defaults(handler=_run(_drift_check))
 
-    baseline = steps.add_parser("baseline", help="write the drift baseline of a training dataset version to "
-                                                 "s3://<modelsBucketName>/monitoring/<model>/baseline/")
-    _common(baseline, tracking=False)
+    baseline = _step(steps, "baseline", _baseline, "write the drift baseline of a training dataset version to "
+                     "s3://<modelsBucketName>/monitoring/<model>/baseline/", tracking=False)
     baseline.add_argument("--dataset-key", help="object key in datasetsBucketName (default: <model>/train.csv)")
     baseline.add_argument("--data-version", help="S3 version id of the training data (default: the latest)")
-    baseline.set_defaults(handler=_run(_baseline))
 
-    cleanup = steps.add_parser("cleanup", help="remove what the pipeline steps created (endpoint configurations, "
-                                               "models, endpoints not in the stack); never the stack's own resources")
-    _common(cleanup, tracking=False)
+    cleanup = _step(steps, "cleanup", _cleanup, "remove what the pipeline steps created (endpoint configurations, "
+                    "models, endpoints not in the stack); never the stack's own resources", tracking=False)
     cleanup.add_argument("--dry-run", action="store_true", help="list what would be removed, remove nothing")
-    cleanup.set_defaults(handler=_run(_cleanup))
 
     sandbox = subparsers.add_parser("sandbox", help="run the whole ML lifecycle locally (moto + MLflow), then stop",
                                     description="Start moto and a real MLflow server on 127.0.0.1, create what the "

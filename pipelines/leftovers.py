@@ -42,7 +42,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from mlops_blueprint.outputs import Out
-from mlops_blueprint.pipelines.errors import EXIT_FAILED, EXIT_INPUT, EXIT_OK, InputError
+from mlops_blueprint.pipelines.cli import add_report_command, report_handler
+from mlops_blueprint.pipelines.errors import InputError
 
 PROJECT = "mlops-platform"
 MANAGED_BY = ("managed-by", "pulumi")
@@ -358,42 +359,35 @@ def _session(region: str) -> Any:
     return boto3.session.Session(region_name=region)
 
 
-def _leftovers(args: argparse.Namespace) -> int:
-    err = Console(stderr=True)
-    try:
-        if args.outputs:
-            from mlops_blueprint.pipelines.outputs import outputs_from_file
+def _find(args: argparse.Namespace) -> LeftoverReport:
+    if args.outputs:
+        from mlops_blueprint.pipelines.outputs import outputs_from_file
 
-            identity = identity_from_outputs(outputs_from_file(args.outputs, args.stack))
-        else:
-            identity = identity_from_stack_file(args.stack, args.config_file)
-        report = find_leftovers(identity, _session(identity.region).client)
-    except InputError as exc:
-        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
-        return EXIT_INPUT
-    if args.json:
-        import json
-        from dataclasses import asdict
-
-        print(json.dumps({"stack": identity.stack, "prefix": identity.prefix, "region": identity.region,
-                          "monthly": report.monthly, "left": len(report.left),
-                          "items": [asdict(i) for i in report.items]}, indent=2))
+        identity = identity_from_outputs(outputs_from_file(args.outputs, args.stack))
     else:
-        render(report, Console())
-    return EXIT_FAILED if report.left else EXIT_OK
+        identity = identity_from_stack_file(args.stack, args.config_file)
+    return find_leftovers(identity, _session(identity.region).client)
+
+
+def _payload(report: LeftoverReport) -> dict[str, Any]:
+    identity = report.identity
+    return {"stack": identity.stack, "prefix": identity.prefix, "region": identity.region,
+            "monthly": report.monthly, "left": len(report.left), "items": report.items}
+
+
+_leftovers = report_handler(_find, _payload, render, failed=lambda report: bool(report.left))
 
 
 def add_leftovers_command(subparsers: Any) -> argparse.ArgumentParser:
     """Register ``leftovers`` on the CLI's subparsers (``cli.build_parser``)."""
-    cmd = subparsers.add_parser("leftovers", help="list what of a stack still exists in AWS, with its monthly cost "
-                                                  "(exit 1 if anything is left)")
-    cmd.add_argument("--stack", required=True, help="stack name: dev, staging or prod")
+    cmd = add_report_command(
+        subparsers, "leftovers", _leftovers,
+        about="list what of a stack still exists in AWS, with its monthly cost (exit 1 if anything is left)",
+        stack="stack name: dev, staging or prod",
+        outputs="the stack's outputs saved before the destroy (`pulumi stack output --json > FILE`): adds its VPC "
+                "and security group",
+        as_json="print the items as JSON instead of a table")
     cmd.add_argument("--config-file", help="a stack file to use instead of stacks/Pulumi.<stack>.yaml")
-    cmd.add_argument("--outputs", metavar="FILE", help="the stack's outputs saved before the destroy "
-                                                       "(`pulumi stack output --json > FILE`): adds its VPC and "
-                                                       "security group")
-    cmd.add_argument("--json", action="store_true", help="print the items as JSON instead of a table")
-    cmd.set_defaults(handler=_leftovers)
     return cmd
 
 

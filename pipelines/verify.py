@@ -30,7 +30,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from mlops_blueprint.outputs import Out
-from mlops_blueprint.pipelines.errors import EXIT_FAILED, EXIT_INPUT, EXIT_OK, InputError
+from mlops_blueprint.pipelines.cli import add_report_command, report_handler
+from mlops_blueprint.pipelines.errors import InputError
 
 OK, MISMATCH, SKIPPED = "ok", "mismatch", "skipped"
 WEIGHT_TOLERANCE = 0.005  # shares of the traffic; SageMaker keeps weights as floats
@@ -52,12 +53,12 @@ class VerifyReport:
     checks: list[Check] = field(default_factory=list)
 
     @property
-    def mismatches(self) -> list[Check]:
-        return [c for c in self.checks if c.status == MISMATCH]
-
-    @property
     def ok(self) -> bool:
         return not self.mismatches
+
+    @property
+    def mismatches(self) -> list[Check]:
+        return [c for c in self.checks if c.status == MISMATCH]
 
     def add(self, *args: Any, **kwargs: Any) -> None:
         self.checks.append(Check(*args, **kwargs))
@@ -216,35 +217,24 @@ def session_for(outputs: Any) -> Any:
     return boto3.session.Session(region_name=str(outputs.require(Out.REGION, "every AWS client")))
 
 
-def _verify(args: argparse.Namespace) -> int:
+def _verify_stack(args: argparse.Namespace) -> VerifyReport:
     from mlops_blueprint.pipelines.outputs import load_outputs
 
-    err = Console(stderr=True)
-    try:
-        outputs = load_outputs(args.stack, args.outputs)
-        report = verify(outputs, session_for(outputs), models=args.model_name or None)
-    except InputError as exc:
-        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
-        return EXIT_INPUT
-    if args.json:
-        import json
-        from dataclasses import asdict
+    outputs = load_outputs(args.stack, args.outputs)
+    return verify(outputs, session_for(outputs), models=args.model_name or None)
 
-        print(json.dumps({"stack": report.stack, "ok": report.ok, "checks": [asdict(c) for c in report.checks]},
-                         indent=2))
-    else:
-        render(report, Console())
-    return EXIT_OK if report.ok else EXIT_FAILED
+
+_verify = report_handler(_verify_stack, lambda r: {"stack": r.stack, "ok": r.ok, "checks": r.checks}, render,
+                         failed=lambda report: not report.ok)
 
 
 def add_verify_command(subparsers: Any) -> argparse.ArgumentParser:
     """Register ``verify`` on the CLI's subparsers (``cli.build_parser``)."""
-    verify_cmd = subparsers.add_parser("verify", help="compare live endpoints, alarms and model packages with the "
-                                                      "stack's outputs (exit 1 on a mismatch)")
-    verify_cmd.add_argument("--stack", required=True, help="stack whose outputs to read: dev, staging or prod")
-    verify_cmd.add_argument("--outputs", metavar="FILE",
-                            help="stack outputs as JSON (`pulumi stack output --json --show-secrets > FILE`)")
+    verify_cmd = add_report_command(
+        subparsers, "verify", _verify,
+        about="compare live endpoints, alarms and model packages with the stack's outputs (exit 1 on a mismatch)",
+        stack="stack whose outputs to read: dev, staging or prod",
+        outputs="stack outputs as JSON (`pulumi stack output --json --show-secrets > FILE`)",
+        as_json="print the checks as JSON instead of a table")
     verify_cmd.add_argument("--model-name", action="append", help="only this model (repeatable; default: all)")
-    verify_cmd.add_argument("--json", action="store_true", help="print the checks as JSON instead of a table")
-    verify_cmd.set_defaults(handler=_verify)
     return verify_cmd

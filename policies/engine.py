@@ -7,12 +7,12 @@ reach them differs (plan entries here, the analyzer protocol in :mod:`.pack_adap
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
 from typing import Any
 
 from mlops_blueprint.policies.model import (
     UNKNOWN_SENTINELS,
     ContextFor,
+    Finding,
     ResourceView,
     Rule,
     context_factory,
@@ -24,23 +24,6 @@ PROVIDER_TYPE_PREFIX = "pulumi:providers:"
 PLAN_UNKNOWN = "[unknown]"
 """How the plan JSON spells a value unknown at preview time (``mock_runtime._jsonable``)."""
 _PLAN_SENTINELS = UNKNOWN_SENTINELS | {PLAN_UNKNOWN}
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One violation, shaped like an entry of the plan JSON's ``findings``."""
-
-    policy: str
-    enforcement: str
-    urn: str
-    message: str
-
-    @property
-    def sort_key(self) -> tuple[str, str, str]:
-        return (self.policy, self.urn, self.message)
-
-    def to_dict(self) -> dict[str, str]:
-        return asdict(self)
 
 
 def evaluate(

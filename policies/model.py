@@ -11,7 +11,8 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from enum import Enum
 from typing import Any, Final, Literal
 
 Enforcement = Literal["mandatory", "advisory"]
@@ -21,24 +22,23 @@ ANY_TYPE: Final[tuple[str, ...]] = ("*",)
 """``resource_types`` of a rule that looks at every resource (it filters by itself)."""
 
 
-class _Unknown:
-    """A value the engine cannot know yet (during preview, e.g. the ARN of a resource to create)."""
-
-    _instance: _Unknown | None = None
-
-    def __new__(cls) -> _Unknown:
-        if cls._instance is None:
-            cls._instance = super().__new__(cls)
-        return cls._instance
+class Sentinel(Enum):
+    """Base of one-value marker types: an enum member is one instance, kept by copies and pickles,
+    and reads as its value."""
 
     def __repr__(self) -> str:
-        return "UNKNOWN"
+        return str(self.value)
 
-    def __reduce__(self) -> str:  # copies and pickles stay the singleton
-        return "UNKNOWN"
+    __str__ = __repr__
 
 
-UNKNOWN: Final = _Unknown()
+class _Unknown(Sentinel):
+    """A value the engine cannot know yet (during preview, e.g. the ARN of a resource to create)."""
+
+    UNKNOWN = "UNKNOWN"
+
+
+UNKNOWN: Final = _Unknown.UNKNOWN
 
 # The engine's wire sentinels for unknown values (pulumi's gRPC protocol; same strings in every SDK).
 UNKNOWN_SENTINELS: Final[frozenset[str]] = frozenset(
@@ -117,6 +117,23 @@ class PolicyContext:
     @property
     def is_prod(self) -> bool:
         return self.environment == "prod"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One violation, shaped like an entry of the plan JSON's ``findings``."""
+
+    policy: str
+    enforcement: str
+    urn: str
+    message: str
+
+    @property
+    def sort_key(self) -> tuple[str, str, str]:
+        return (self.policy, self.urn, self.message)
+
+    def to_dict(self) -> dict[str, str]:
+        return asdict(self)
 
 
 ContextFor = Callable[[ResourceView], PolicyContext]

@@ -7,8 +7,8 @@ Importing this module is side-effect free: it builds policy objects but never a 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from pulumi_policy import (
@@ -23,11 +23,9 @@ from pulumi_policy.proxy import _DictProxy, _ListProxy
 
 from mlops_blueprint.policies.model import (
     ContextFor,
-    PolicyContext,
     ResourceView,
     Rule,
     context_factory,
-    environment_of,
     normalize,
 )
 from mlops_blueprint.policies.rules import ALL_RULES
@@ -134,48 +132,34 @@ def view_from_stack_resource(resource: StackResource) -> ResourceView:
     )
 
 
-def _boundary(config: Mapping[str, Any], default: str | None) -> str | None:
-    value = config.get(BOUNDARY_CONFIG_KEY)
-    return value if isinstance(value, str) and value else default
+@dataclass(frozen=True)
+class _Validator:
+    """The ``validate`` callbacks of ``rule``'s policy: :meth:`resource` or :meth:`stack`."""
 
+    rule: Rule
+    permissions_boundary_arn: str | None
 
-def resource_validator(
-    rule: Rule, permissions_boundary_arn: str | None = None
-) -> Callable[[ResourceArgs, ReportViolation], None]:
-    """The ``validate`` callback of a ResourceValidationPolicy running ``rule.check``."""
-    assert rule.check is not None
-    check = rule.check
+    def _contexts(self, args: ResourceArgs | StackArgs) -> ContextFor:
+        """Each resource's context: its ``environment`` tag (else the stack's) and the boundary that
+        the pack's config names (else ``permissions_boundary_arn``)."""
+        configured = args.get_config().get(BOUNDARY_CONFIG_KEY)
+        boundary = configured if isinstance(configured, str) and configured else self.permissions_boundary_arn
+        return context_factory(default_environment(), boundary)
 
-    def validate(args: ResourceArgs, report_violation: ReportViolation) -> None:
-        if not rule.applies_to(args.resource_type):
-            return
-        view = view_from_args(args)
-        ctx = PolicyContext(
-            environment_of(view, default_environment()),
-            _boundary(args.get_config(), permissions_boundary_arn),
-        )
-        for message in check(view, ctx):
-            report_violation(message, None)
+    def resource(self, args: ResourceArgs, report_violation: ReportViolation) -> None:
+        """Runs ``rule.check`` (ResourceValidationPolicy)."""
+        assert self.rule.check is not None
+        if self.rule.applies_to(args.resource_type):
+            view = view_from_args(args)
+            for message in self.rule.check(view, self._contexts(args)(view)):
+                report_violation(message, None)
 
-    return validate
-
-
-def stack_validator(
-    rule: Rule, permissions_boundary_arn: str | None = None
-) -> Callable[[StackArgs, ReportViolation], None]:
-    """The ``validate`` callback of a StackValidationPolicy running ``rule.check_stack``."""
-    assert rule.check_stack is not None
-    check_stack = rule.check_stack
-
-    def validate(args: StackArgs, report_violation: ReportViolation) -> None:
+    def stack(self, args: StackArgs, report_violation: ReportViolation) -> None:
+        """Runs ``rule.check_stack`` (StackValidationPolicy) over every resource but pulumi's own."""
+        assert self.rule.check_stack is not None
         views = [view_from_stack_resource(r) for r in args.resources if not r.resource_type.startswith("pulumi:")]
-        ctx_for: ContextFor = context_factory(
-            default_environment(), _boundary(args.get_config(), permissions_boundary_arn)
-        )
-        for urn, message in check_stack(views, ctx_for):
+        for urn, message in self.rule.check_stack(views, self._contexts(args)):
             report_violation(message, urn)
-
-    return validate
 
 
 def to_policy(rule: Rule, permissions_boundary_arn: str | None = None) -> Policy:
@@ -191,9 +175,10 @@ def to_policy(rule: Rule, permissions_boundary_arn: str | None = None) -> Policy
         "enforcement_level": _LEVELS[rule.enforcement],
         "config_schema": schema,
     }
+    validator = _Validator(rule, permissions_boundary_arn)
     if rule.check_stack is not None:
-        return StackValidationPolicy(validate=stack_validator(rule, permissions_boundary_arn), **common)
-    return ResourceValidationPolicy(validate=resource_validator(rule, permissions_boundary_arn), **common)
+        return StackValidationPolicy(validate=validator.stack, **common)
+    return ResourceValidationPolicy(validate=validator.resource, **common)
 
 
 def build_policies(

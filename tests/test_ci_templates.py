@@ -13,9 +13,10 @@ import re
 from typing import Any
 
 from support.ci_templates import (
-    DEPLOY_ORDER, GITHUB_CI, GITHUB_DEPLOY, GITLAB_CI, REPO, STACKS, all_scripts, calls_named, expand_github,
-    github_workflows, gitlab, gitlab_jobs, gitlab_stack_values, load_yaml, make_targets_called, makefile_targets,
-    matrix_values, plans_written_by_make_preview, simple_commands, triggers, parsed_cli_calls,
+    DEPLOY_ORDER, GITHUB_CI, GITHUB_DEPLOY, GITLAB_CI, REPO, STACKS, all_scripts, calls_named,
+    checked_cli_subcommands, checked_make_targets, expand_github, github_workflows, gitlab, gitlab_jobs,
+    gitlab_stack_values, load_yaml, make_targets_called, makefile_targets, matrix_values,
+    plans_written_by_make_preview, simple_commands, triggers,
 )
 
 
@@ -44,26 +45,12 @@ def test_the_three_files_parse_and_the_shell_reader_finds_commands():
 
 
 def test_every_make_target_called_exists_in_the_makefile():
-    defined = makefile_targets()
-    assert {"test", "preview", "preview-all", "snapshots"} <= defined
-    called = commands_named("make")
-    used: set[str] = set()
-    for where, argv in called:
-        targets = make_targets_called(argv)
-        assert targets, f"{where}: `make {' '.join(argv)}` relies on the default target; name it"
-        missing = set(targets) - defined
-        assert not missing, f"{where}: make {' '.join(argv)}: no such target {sorted(missing)} in the Makefile"
-        used.update(targets)
-    assert {"test", "preview"} <= used
+    assert {"test", "preview", "preview-all", "snapshots"} <= makefile_targets()
+    assert {"test", "preview"} <= checked_make_targets(commands_named("make"))
 
 
 def test_every_mlops_blueprint_command_is_accepted_by_the_cli_parser():
-    subcommands = set()
-    for where, args in parsed_cli_calls(commands_named("mlops-blueprint")):
-        subcommands.add(args.command)
-        if args.command == "diff":
-            assert args.format == "markdown", f"{where}: the PR/MR comment needs --format markdown"
-    assert "diff" in subcommands
+    assert "diff" in checked_cli_subcommands(commands_named("mlops-blueprint"))
 
 
 def test_the_plan_paths_used_are_the_ones_make_preview_writes():

@@ -109,109 +109,58 @@ def find(plan: dict[str, Any], name: str) -> dict[str, Any]:
 
 def platform(stack: str = "dev", *, protect: bool = False, force_destroy: bool = True) -> dict[str, Any]:
     """A small but realistic plan: KMS, an artifact store, a serving endpoint, one finding."""
-    kms = resource_entry(stack, "mlops:security:Kms", "kms", custom=False)
-    key = resource_entry(
-        stack,
-        "aws:kms/key:Key",
-        "kms-data",
-        {
-            "customerMasterKeySpec": "SYMMETRIC_DEFAULT",
-            "keyUsage": "ENCRYPT_DECRYPT",
-            "enableKeyRotation": True,
-            "deletionWindowInDays": 30,
-            "tags": {"owner": "ml-platform", "environment": stack},
-        },
-        parent=kms,
-        protect=protect,
-    )
-    store = resource_entry(stack, "mlops:storage:ArtifactStore", "artifacts", custom=False)
-    models = resource_entry(
-        stack,
-        "aws:s3/bucket:Bucket",
-        "artifacts-models",
-        {
-            "bucket": "mlops-models",
-            "forceDestroy": force_destroy,
-            "serverSideEncryptionConfiguration": {
-                "rules": [
-                    {
-                        "applyServerSideEncryptionByDefault": {
-                            "sseAlgorithm": "aws:kms",
-                            "kmsMasterKeyId": "arn:aws:kms:eu-west-1:123456789012:key/kms-data",
-                        },
-                        "bucketKeyEnabled": True,
-                    }
-                ]
-            },
-            "tags": {"owner": "ml-platform", "environment": stack},
-        },
-        parent=store,
-        protect=protect,
-    )
-    policy = resource_entry(
-        stack,
-        "aws:s3/bucketPolicy:BucketPolicy",
-        "artifacts-models-tls",
-        {
-            "bucket": "mlops-models",
-            "policy": json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {"Effect": "Deny", "Action": "s3:*", "Principal": "*",
-                         "Condition": {"Bool": {"aws:SecureTransport": "false"}}}
-                    ],
-                }
-            ),
-        },
-        parent=models,
-    )
-    serving = resource_entry(stack, "mlops:serving:ServingEndpoint", "serving", custom=False)
-    model = resource_entry(
-        stack,
-        "aws:sagemaker/model:Model",
-        "serving-model",
-        {
-            "executionRoleArn": "arn:aws:iam::123456789012:role/serving",
-            "primaryContainer": {
-                "image": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/model:1.0",
-                "modelDataUrl": "s3://mlops-models/model.tar.gz",
-            },
-            "tags": {"owner": "ml-platform"},
-        },
-        parent=serving,
-    )
-    endpoint_config = resource_entry(
-        stack,
-        "aws:sagemaker/endpointConfiguration:EndpointConfiguration",
-        "serving-config",
-        {
-            "kmsKeyArn": "arn:aws:kms:eu-west-1:123456789012:key/kms-data",
-            "productionVariants": [
-                {
-                    "variantName": "primary",
-                    "modelName": "serving-model-1",
-                    "instanceType": "ml.m5.large",
-                    "initialInstanceCount": 1,
-                }
-            ],
-            "tags": {"owner": "ml-platform"},
-        },
-        parent=serving,
-    )
+    key_arn = "arn:aws:kms:eu-west-1:123456789012:key/kms-data"
+
+    def component(type_: str, name: str) -> dict[str, Any]:
+        return resource_entry(stack, type_, name, custom=False)
+
+    def child(parent: dict[str, Any], type_: str, name: str, inputs: dict[str, Any], **options: Any) -> dict[str, Any]:
+        return resource_entry(stack, type_, name, inputs, parent=parent, **options)
+
+    kms = component("mlops:security:Kms", "kms")
+    key = child(kms, "aws:kms/key:Key", "kms-data", {
+        "customerMasterKeySpec": "SYMMETRIC_DEFAULT", "keyUsage": "ENCRYPT_DECRYPT", "enableKeyRotation": True,
+        "deletionWindowInDays": 30, "tags": {"owner": "ml-platform", "environment": stack},
+    }, protect=protect)
+    store = component("mlops:storage:ArtifactStore", "artifacts")
+    models = child(store, "aws:s3/bucket:Bucket", "artifacts-models", {
+        "bucket": "mlops-models",
+        "forceDestroy": force_destroy,
+        "serverSideEncryptionConfiguration": {"rules": [{
+            "applyServerSideEncryptionByDefault": {"sseAlgorithm": "aws:kms", "kmsMasterKeyId": key_arn},
+            "bucketKeyEnabled": True,
+        }]},
+        "tags": {"owner": "ml-platform", "environment": stack},
+    }, protect=protect)
+    deny_plain_http = {"Effect": "Deny", "Action": "s3:*", "Principal": "*",
+                       "Condition": {"Bool": {"aws:SecureTransport": "false"}}}
+    policy = child(models, "aws:s3/bucketPolicy:BucketPolicy", "artifacts-models-tls", {
+        "bucket": "mlops-models", "policy": json.dumps({"Version": "2012-10-17", "Statement": [deny_plain_http]}),
+    })
+    serving = component("mlops:serving:ServingEndpoint", "serving")
+    model = child(serving, "aws:sagemaker/model:Model", "serving-model", {
+        "executionRoleArn": "arn:aws:iam::123456789012:role/serving",
+        "primaryContainer": {"image": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/model:1.0",
+                             "modelDataUrl": "s3://mlops-models/model.tar.gz"},
+        "tags": {"owner": "ml-platform"},
+    })
+    endpoint_config = child(serving, "aws:sagemaker/endpointConfiguration:EndpointConfiguration", "serving-config", {
+        "kmsKeyArn": key_arn,
+        "productionVariants": [{"variantName": "primary", "modelName": "serving-model-1",
+                                "instanceType": "ml.m5.large", "initialInstanceCount": 1}],
+        "tags": {"owner": "ml-platform"},
+    })
     return make_plan(
         stack,
         [kms, key, store, models, policy, serving, model, endpoint_config],
         outputs={"artifactBucketName": "mlops-models", "endpointName": "serving"},
-        findings=[
-            {
-                "policy": "sagemaker-endpoint-kms",
-                "enforcement": "advisory",
-                "urn": endpoint_config["urn"],
-                "message": "endpoint config should use a customer managed key",
-            }
-        ],
+        findings=[{"policy": "sagemaker-endpoint-kms", "enforcement": "advisory", "urn": endpoint_config["urn"],
+                   "message": "endpoint config should use a customer managed key"}],
     )
+
+def db_plan(inputs: dict[str, Any], outputs: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A dev plan of one top-level RDS instance, ``mlflow-db``, with ``inputs``."""
+    return make_plan("dev", [resource_entry("dev", "aws:rds/instance:Instance", "mlflow-db", inputs)], outputs)
 
 
 def only_change(diff: PlanDiff) -> ResourceChange:
@@ -364,18 +313,8 @@ def test_bucket_rename_is_a_replace() -> None:
 
 def test_rds_engine_change_is_a_replace_but_instance_class_is_not() -> None:
     def db(engine: str, instance_class: str) -> dict[str, Any]:
-        return make_plan(
-            "dev",
-            [
-                resource_entry(
-                    "dev",
-                    "aws:rds/instance:Instance",
-                    "mlflow-db",
-                    {"engine": engine, "engineVersion": "16.3", "instanceClass": instance_class,
-                     "storageEncrypted": True, "username": "mlflow"},
-                )
-            ],
-        )
+        return db_plan({"engine": engine, "engineVersion": "16.3", "instanceClass": instance_class,
+                        "storageEncrypted": True, "username": "mlflow"})
 
     engine_change = only_change(diff_plans(db("postgres", "db.t4g.micro"), db("mysql", "db.t4g.micro")))
     assert (engine_change.op, engine_change.replace_paths) == ("replace", ["engine"])
@@ -635,19 +574,9 @@ def secret(value: Any) -> dict[str, Any]:
 
 def test_secrets_are_never_rendered() -> None:
     def db(password: str, env_token: str) -> dict[str, Any]:
-        return make_plan(
-            "dev",
-            [
-                resource_entry(
-                    "dev",
-                    "aws:rds/instance:Instance",
-                    "mlflow-db",
-                    {"engine": "postgres", "instanceClass": "db.t4g.micro", "password": secret(password),
-                     "parameters": {"nested": secret({"token": env_token})}},
-                )
-            ],
-            outputs={"dbPassword": secret(password)},
-        )
+        return db_plan({"engine": "postgres", "instanceClass": "db.t4g.micro", "password": secret(password),
+                        "parameters": {"nested": secret({"token": env_token})}},
+                       outputs={"dbPassword": secret(password)})
 
     diff = diff_plans(db(PLAINTEXT_OLD, "tok-old-123"), db(PLAINTEXT_NEW, "tok-new-456"))
 

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import pytest
 from support.ci_templates import (
-    DEPLOY_ORDER, REPO, STACKS, calls_named, github_workflows, gitlab_jobs, make_targets_called, makefile_targets,
-    plans_written_by_make_preview, simple_commands, parsed_cli_calls,
+    DEPLOY_ORDER, REPO, STACKS, calls_named, checked_cli_subcommands, checked_make_targets, github_workflows,
+    gitlab_jobs, plans_written_by_make_preview, simple_commands,
 )
 
 
@@ -362,24 +362,11 @@ def test_each_deploy_gates_offline_then_runs_up_with_the_policy_pack_then_verifi
 
 
 def test_every_make_target_called_exists_in_the_makefile():
-    defined = makefile_targets()
-    used: set[str] = set()
-    for where, argv in jenkins_calls("make"):
-        targets = make_targets_called(argv)
-        assert targets, f"{where}: `make {' '.join(argv)}` relies on the default target; name it"
-        missing = set(targets) - defined
-        assert not missing, f"{where}: make {' '.join(argv)}: no such target {sorted(missing)} in the Makefile"
-        used.update(targets)
-    assert {"test", "preview", "check"} <= used
+    assert {"test", "preview", "check"} <= checked_make_targets(jenkins_calls("make"))
 
 
 def test_every_mlops_blueprint_command_is_accepted_by_the_cli_parser():
-    subcommands = set()
-    for where, args in parsed_cli_calls(jenkins_calls("mlops-blueprint")):
-        subcommands.add(args.command)
-        if args.command == "diff":
-            assert args.format == "markdown", f"{where}: the diff is markdown, like the PR/MR comments"
-    assert {"diff", "verify"} <= subcommands
+    assert {"diff", "verify"} <= checked_cli_subcommands(jenkins_calls("mlops-blueprint"))
 
 
 # What the pipeline may ask of the Pulumi CLI, with the flags it may pass.

@@ -1,12 +1,22 @@
-"""Small pieces several rule files need: type tokens, value tests, policy JSON, bucket matching."""
+"""Small pieces several rule files need: type tokens, value tests, policy JSON, rule constructors,
+one-input checks, bucket matching."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Final
 
-from mlops_blueprint.policies.model import ContextFor, ResourceView, StackCheck, is_unknown
+from mlops_blueprint.policies.model import (
+    ContextFor,
+    Enforcement,
+    PolicyContext,
+    ResourceCheck,
+    ResourceView,
+    Rule,
+    StackCheck,
+    is_unknown,
+)
 
 # Type tokens used by more than one rule file (exact pulumi-aws v7 tokens). Which types are stateful
 # or taggable comes from mlops_blueprint.resource_types.
@@ -59,6 +69,75 @@ def statements(document: Any) -> list[dict[str, Any]]:
     if not isinstance(document, dict):
         return []
     return [s for s in as_list(document.get("Statement")) if isinstance(s, dict)]
+
+
+def rule(
+    name: str,
+    description: str,
+    check: ResourceCheck,
+    *types: str,
+    enforcement: Enforcement = "mandatory",
+    config_schema: Mapping[str, Mapping[str, Any]] | None = None,
+) -> Rule:
+    """A per-resource rule on ``types`` (most rules are mandatory)."""
+    return Rule(name=name, description=description, enforcement=enforcement, check=check, resource_types=types,
+                config_schema=config_schema)
+
+
+def stack_rule(name: str, description: str, check: StackCheck, enforcement: Enforcement = "mandatory") -> Rule:
+    """A cross-resource rule."""
+    return Rule(name=name, description=description, enforcement=enforcement, check_stack=check)
+
+
+Noun = str | Callable[[ResourceView], str]
+"""How a message names the kind of resource: ``"trail"``, or a function of the resource."""
+
+
+def _subject(noun: Noun, resource: ResourceView) -> str:
+    return f"{noun(resource) if callable(noun) else noun} '{resource.name}'"
+
+
+def requires(
+    path: str,
+    expected: Any = True,
+    *,
+    noun: Noun,
+    why: str = "",
+    unset: Any = None,
+    environments: Sequence[str] | None = None,
+    quote_value: bool = False,
+) -> ResourceCheck:
+    """A check: the input at dotted ``path`` equals ``expected`` (an unknown value passes).
+
+    ``unset`` is what AWS assumes when the input is missing (None: nothing secure). With
+    ``environments`` the check applies only there and the message says where. The message is
+    "<noun> 'x' must set <path>=<expected>[ in <env>][ (<why>)]", or with ``quote_value``
+    "<noun> 'x' has <path> <value>; set it to <expected>[ (<why>)]".
+    """
+    steps = path.split(".")
+    reason = f" ({why})" if why else ""
+
+    def check(resource: ResourceView, ctx: PolicyContext) -> list[str]:
+        if environments is not None and ctx.environment not in environments:
+            return []
+        value = resource.prop(*steps)
+        if not differs(unset if value is None else value, expected):
+            return []
+        if quote_value:
+            return [f"{_subject(noun, resource)} has {path} {show(value)}; set it to {show(expected)}{reason}"]
+        where = f" in {ctx.environment}" if environments is not None else ""
+        return [f"{_subject(noun, resource)} must set {path}={show(expected)}{where}{reason}"]
+
+    return check
+
+
+def requires_set(prop: str, *, noun: Noun, fix: str) -> ResourceCheck:
+    """A check: input ``prop`` is set; the message reads "<noun> 'x' has no <prop>; <fix>"."""
+
+    def check(resource: ResourceView, ctx: PolicyContext) -> list[str]:
+        return [] if is_set(resource.props.get(prop)) else [f"{_subject(noun, resource)} has no {prop}; {fix}"]
+
+    return check
 
 
 def find(resources: Iterable[ResourceView], *types: str) -> list[ResourceView]:

@@ -8,57 +8,23 @@ the account is named in ``audit.existingTrailArn``)."""
 
 from __future__ import annotations
 
-from mlops_blueprint.policies.model import PolicyContext, ResourceCheck, ResourceView, Rule
-from mlops_blueprint.policies.rules._helpers import is_set
+from mlops_blueprint.policies.model import Rule
+from mlops_blueprint.policies.rules._helpers import requires, requires_set, rule
 
 TRAIL = "aws:cloudtrail/trail:Trail"
 
-
-def _flag(prop: str, default: bool) -> ResourceCheck:
-    """The trail's boolean ``prop`` must be true; ``default`` is what AWS assumes when unset."""
-
-    def check(resource: ResourceView, ctx: PolicyContext) -> list[str]:
-        value = resource.props.get(prop)
-        if value is False or (value is None and not default):
-            return [f"trail '{resource.name}' must set {prop}=true"]
-        return []
-
-    return check
-
-
-def _kms(resource: ResourceView, ctx: PolicyContext) -> list[str]:
-    if is_set(resource.props.get("kmsKeyId")):
-        return []
-    return [f"trail '{resource.name}' has no kmsKeyId; encrypt its logs with a customer KMS key"]
-
-
 RULES: tuple[Rule, ...] = (
-    Rule(
-        name="cloudtrail-multi-region",
-        description="Trails record every region (isMultiRegionTrail), so activity elsewhere is not missed.",
-        enforcement="mandatory",
-        check=_flag("isMultiRegionTrail", default=False),
-        resource_types=(TRAIL,),
-    ),
-    Rule(
-        name="cloudtrail-log-file-validation",
-        description="Trails write digest files (enableLogFileValidation), so tampering is detectable.",
-        enforcement="mandatory",
-        check=_flag("enableLogFileValidation", default=False),
-        resource_types=(TRAIL,),
-    ),
-    Rule(
-        name="cloudtrail-global-service-events",
-        description="Trails include global service events (IAM, STS), where most privilege changes happen.",
-        enforcement="mandatory",
-        check=_flag("includeGlobalServiceEvents", default=True),
-        resource_types=(TRAIL,),
-    ),
-    Rule(
-        name="cloudtrail-kms-encrypted",
-        description="Trails encrypt their log files with a customer-managed KMS key (kmsKeyId).",
-        enforcement="mandatory",
-        check=_kms,
-        resource_types=(TRAIL,),
-    ),
+    # ``unset`` is what AWS assumes when the flag is missing.
+    rule("cloudtrail-multi-region",
+         "Trails record every region (isMultiRegionTrail), so activity elsewhere is not missed.",
+         requires("isMultiRegionTrail", noun="trail", unset=False), TRAIL),
+    rule("cloudtrail-log-file-validation",
+         "Trails write digest files (enableLogFileValidation), so tampering is detectable.",
+         requires("enableLogFileValidation", noun="trail", unset=False), TRAIL),
+    rule("cloudtrail-global-service-events",
+         "Trails include global service events (IAM, STS), where most privilege changes happen.",
+         requires("includeGlobalServiceEvents", noun="trail", unset=True), TRAIL),
+    rule("cloudtrail-kms-encrypted",
+         "Trails encrypt their log files with a customer-managed KMS key (kmsKeyId).",
+         requires_set("kmsKeyId", noun="trail", fix="encrypt its logs with a customer KMS key"), TRAIL),
 )

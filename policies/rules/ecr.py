@@ -2,36 +2,14 @@
 
 from __future__ import annotations
 
-from mlops_blueprint.policies.model import PolicyContext, ResourceView, Rule
-from mlops_blueprint.policies.rules._helpers import ECR_REPOSITORY, differs, show
+from mlops_blueprint.policies.model import Rule
+from mlops_blueprint.policies.rules._helpers import ECR_REPOSITORY, requires, rule
 
-
-def _scan_on_push(resource: ResourceView, ctx: PolicyContext) -> list[str]:
-    if differs(resource.prop("imageScanningConfiguration", "scanOnPush"), True):
-        return [f"ECR repository '{resource.name}' must set imageScanningConfiguration.scanOnPush=true"]
-    return []
-
-
-def _immutable_tags(resource: ResourceView, ctx: PolicyContext) -> list[str]:
-    value = resource.props.get("imageTagMutability")
-    if differs(value, "IMMUTABLE"):
-        return [f"ECR repository '{resource.name}' has imageTagMutability {show(value)}; set it to \"IMMUTABLE\""]
-    return []
-
+_NOUN = "ECR repository"
 
 RULES: tuple[Rule, ...] = (
-    Rule(
-        name="ecr-scan-on-push",
-        description="ECR repositories scan every pushed image for vulnerabilities.",
-        enforcement="mandatory",
-        check=_scan_on_push,
-        resource_types=(ECR_REPOSITORY,),
-    ),
-    Rule(
-        name="ecr-immutable-tags",
-        description="ECR repositories use imageTagMutability IMMUTABLE (the default is MUTABLE).",
-        enforcement="mandatory",
-        check=_immutable_tags,
-        resource_types=(ECR_REPOSITORY,),
-    ),
+    rule("ecr-scan-on-push", "ECR repositories scan every pushed image for vulnerabilities.",
+         requires("imageScanningConfiguration.scanOnPush", noun=_NOUN), ECR_REPOSITORY),
+    rule("ecr-immutable-tags", "ECR repositories use imageTagMutability IMMUTABLE (the default is MUTABLE).",
+         requires("imageTagMutability", "IMMUTABLE", noun=_NOUN, quote_value=True), ECR_REPOSITORY),
 )

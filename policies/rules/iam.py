@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from mlops_blueprint.policies.model import PolicyContext, ResourceView, Rule, is_unknown
-from mlops_blueprint.policies.rules._helpers import IAM_ROLE, as_list, short_type, statements
+from mlops_blueprint.policies.rules._helpers import IAM_ROLE, as_list, rule, short_type, statements
 
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 USER_POLICY = "aws:iam/userPolicy:UserPolicy"
@@ -85,33 +85,16 @@ def _no_access_keys(resource: ResourceView, ctx: PolicyContext) -> list[str]:
 
 
 RULES: tuple[Rule, ...] = (
-    Rule(
-        name="iam-no-admin-wildcard",
-        description="No IAM policy allows Action '*' (or '*:*') on Resource '*'.",
-        enforcement="mandatory",
-        check=_no_admin_wildcard,
-        resource_types=(IAM_ROLE, ROLE_POLICY, USER_POLICY, GROUP_POLICY, POLICY),
-    ),
-    Rule(
-        name="iam-no-aws-full-access-policies",
-        description="No AWS-managed *FullAccess or AdministratorAccess policy is attached to a principal.",
-        enforcement="mandatory",
-        check=_no_broad_managed_policies,
-        resource_types=(IAM_ROLE, *ATTACHMENT_TYPES),
-    ),
-    Rule(
-        name="iam-role-permissions-boundary",
-        description="When the organisation sets a permissions boundary, every role uses exactly it.",
-        enforcement="mandatory",
-        check=_permissions_boundary,
-        resource_types=(IAM_ROLE,),
-        config_schema={BOUNDARY_CONFIG_KEY: {"type": "string", "description": "ARN every role must use"}},
-    ),
-    Rule(
-        name="iam-no-access-keys",
-        description="No IAM access keys: workloads and people authenticate with roles, not static secrets.",
-        enforcement="mandatory",
-        check=_no_access_keys,
-        resource_types=(ACCESS_KEY,),
-    ),
+    rule("iam-no-admin-wildcard", "No IAM policy allows Action '*' (or '*:*') on Resource '*'.",
+         _no_admin_wildcard, IAM_ROLE, ROLE_POLICY, USER_POLICY, GROUP_POLICY, POLICY),
+    rule("iam-no-aws-full-access-policies",
+         "No AWS-managed *FullAccess or AdministratorAccess policy is attached to a principal.",
+         _no_broad_managed_policies, IAM_ROLE, *ATTACHMENT_TYPES),
+    rule("iam-role-permissions-boundary",
+         "When the organisation sets a permissions boundary, every role uses exactly it.",
+         _permissions_boundary, IAM_ROLE,
+         config_schema={BOUNDARY_CONFIG_KEY: {"type": "string", "description": "ARN every role must use"}}),
+    rule("iam-no-access-keys",
+         "No IAM access keys: workloads and people authenticate with roles, not static secrets.",
+         _no_access_keys, ACCESS_KEY),
 )

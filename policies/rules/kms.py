@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 from mlops_blueprint.policies.model import PolicyContext, ResourceView, Rule, is_unknown
-from mlops_blueprint.policies.rules._helpers import KMS_KEY, differs
+from mlops_blueprint.policies.rules._helpers import KMS_KEY, requires, rule
 
 MIN_PROD_DELETION_WINDOW_DAYS = 30  # also AWS's default and maximum
 
+_key_rotation = requires("enableKeyRotation", noun="KMS key")
+
 
 def _rotation(resource: ResourceView, ctx: PolicyContext) -> list[str]:
-    spec = resource.props.get("customerMasterKeySpec")
-    if spec not in (None, "SYMMETRIC_DEFAULT"):
+    if resource.props.get("customerMasterKeySpec") not in (None, "SYMMETRIC_DEFAULT"):
         return []  # AWS rotates only symmetric encryption keys
-    if differs(resource.props.get("enableKeyRotation"), True):
-        return [f"KMS key '{resource.name}' must set enableKeyRotation=true"]
-    return []
+    return _key_rotation(resource, ctx)
 
 
 def _deletion_window(resource: ResourceView, ctx: PolicyContext) -> list[str]:
@@ -30,18 +29,8 @@ def _deletion_window(resource: ResourceView, ctx: PolicyContext) -> list[str]:
 
 
 RULES: tuple[Rule, ...] = (
-    Rule(
-        name="kms-key-rotation",
-        description="Symmetric KMS keys enable automatic key rotation.",
-        enforcement="mandatory",
-        check=_rotation,
-        resource_types=(KMS_KEY,),
-    ),
-    Rule(
-        name="kms-prod-deletion-window",
-        description="Prod KMS keys keep a deletion window of at least 30 days, time to notice a mistake.",
-        enforcement="advisory",
-        check=_deletion_window,
-        resource_types=(KMS_KEY,),
-    ),
+    rule("kms-key-rotation", "Symmetric KMS keys enable automatic key rotation.", _rotation, KMS_KEY),
+    rule("kms-prod-deletion-window",
+         "Prod KMS keys keep a deletion window of at least 30 days, time to notice a mistake.",
+         _deletion_window, KMS_KEY, enforcement="advisory"),
 )

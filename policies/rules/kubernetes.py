@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from mlops_blueprint.policies.model import PolicyContext, ResourceCheck, ResourceView, Rule, is_unknown
-from mlops_blueprint.policies.rules._helpers import differs, short_type
+from mlops_blueprint.policies.rules._helpers import differs, rule, short_type
 
 # Where each workload kind keeps its pod spec.
 POD_SPEC_PATHS: dict[str, tuple[str, ...]] = {
@@ -157,39 +157,17 @@ def _restricted(resource: ResourceView, ctx: PolicyContext) -> list[str]:
 
 
 RULES: tuple[Rule, ...] = (
-    Rule(
-        name="k8s-run-as-non-root",
-        description="Workload containers run as non-root (runAsNonRoot on the container or pod).",
-        enforcement="mandatory",
-        check=_each_container(_non_root),
-        resource_types=WORKLOAD_TYPES,
-    ),
-    Rule(
-        name="k8s-read-only-root-filesystem",
-        description="Workload containers mount their root filesystem read-only.",
-        enforcement="mandatory",
-        check=_each_container(_read_only_root),
-        resource_types=WORKLOAD_TYPES,
-    ),
-    Rule(
-        name="k8s-no-privilege-escalation",
-        description="Workload containers set allowPrivilegeEscalation false (Kubernetes defaults to allowing it).",
-        enforcement="mandatory",
-        check=_each_container(_no_escalation),
-        resource_types=WORKLOAD_TYPES,
-    ),
-    Rule(
-        name="k8s-resource-limits",
-        description="Workload containers declare cpu and memory limits, so one pod cannot starve a node.",
-        enforcement="mandatory",
-        check=_each_container(_limits),
-        resource_types=WORKLOAD_TYPES,
-    ),
-    Rule(
-        name="k8s-pod-security-restricted",
-        description="Workload pods meet the restricted Pod Security Standard that the platform's namespaces enforce.",
-        enforcement="mandatory",
-        check=_restricted,
-        resource_types=WORKLOAD_TYPES,
-    ),
+    rule("k8s-run-as-non-root", "Workload containers run as non-root (runAsNonRoot on the container or pod).",
+         _each_container(_non_root), *WORKLOAD_TYPES),
+    rule("k8s-read-only-root-filesystem", "Workload containers mount their root filesystem read-only.",
+         _each_container(_read_only_root), *WORKLOAD_TYPES),
+    rule("k8s-no-privilege-escalation",
+         "Workload containers set allowPrivilegeEscalation false (Kubernetes defaults to allowing it).",
+         _each_container(_no_escalation), *WORKLOAD_TYPES),
+    rule("k8s-resource-limits",
+         "Workload containers declare cpu and memory limits, so one pod cannot starve a node.",
+         _each_container(_limits), *WORKLOAD_TYPES),
+    rule("k8s-pod-security-restricted",
+         "Workload pods meet the restricted Pod Security Standard that the platform's namespaces enforce.",
+         _restricted, *WORKLOAD_TYPES),
 )

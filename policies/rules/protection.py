@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from mlops_blueprint.policies.model import PolicyContext, ResourceView, Rule
-from mlops_blueprint.policies.rules._helpers import short_type
+from mlops_blueprint.policies.rules._helpers import rule, short_type
 from mlops_blueprint.resource_types import stateful_types
 
 #: Types whose deletion loses data (the resource-type registry's ``stateful`` flag).
@@ -28,12 +28,8 @@ def _protected_in_prod(resource: ResourceView, ctx: PolicyContext) -> list[str]:
 
 
 RULES: tuple[Rule, ...] = (
-    Rule(
-        name="prod-stateful-protection",
-        description="In prod, stateful resources (buckets, keys, databases, registries, log groups, "
-        "tracking servers, metric workspaces) set protect and retain_on_delete.",
-        enforcement="mandatory",
-        check=_protected_in_prod,
-        resource_types=STATEFUL_TYPES,
-    ),
+    rule("prod-stateful-protection",
+         "In prod, stateful resources (buckets, keys, databases, registries, log groups, tracking servers, metric "
+         "workspaces) set protect and retain_on_delete.",
+         _protected_in_prod, *STATEFUL_TYPES),
 )

@@ -17,7 +17,9 @@ from mlops_blueprint.policies.rules._helpers import (
     differs,
     each_bucket_has,
     is_set,
+    rule,
     show,
+    stack_rule,
     statements,
 )
 
@@ -116,59 +118,28 @@ def _no_force_destroy_in_prod(resource: ResourceView, ctx: PolicyContext) -> lis
 
 
 RULES: tuple[Rule, ...] = (
-    Rule(
-        name="s3-versioning-enabled",
-        description="Every S3 bucket has a BucketVersioning with status Enabled, so objects can be recovered.",
-        enforcement="mandatory",
-        check_stack=each_bucket_has(VERSIONING, "with status Enabled", _versioning_problems),
-    ),
-    Rule(
-        name="s3-sse-kms",
-        description="Every S3 bucket is encrypted with SSE-KMS (aws:kms) with an S3 bucket key; a "
-        "server-access-log target may use SSE-S3, the only encryption S3 log delivery supports.",
-        enforcement="mandatory",
-        check_stack=each_bucket_has(
-            ENCRYPTION,
-            "with sseAlgorithm aws:kms and bucketKeyEnabled true",
-            _encryption_problems,
-            log_target=("with default encryption (aws:kms or, for access logs, AES256)", _log_target_encryption_problems),
-        ),
-    ),
-    Rule(
-        name="s3-public-access-block",
-        description="Every S3 bucket has a BucketPublicAccessBlock with all four flags true.",
-        enforcement="mandatory",
-        check_stack=each_bucket_has(
-            PUBLIC_ACCESS_BLOCK, "with all four block/ignore/restrict flags true", _public_access_problems
-        ),
-    ),
-    Rule(
-        name="s3-tls-only",
-        description="Every S3 bucket has a bucket policy denying requests without TLS (aws:SecureTransport false).",
-        enforcement="mandatory",
-        check_stack=each_bucket_has(BUCKET_POLICY, "denying aws:SecureTransport false", _tls_problems),
-    ),
-    Rule(
-        name="s3-access-logging",
-        description="Every S3 bucket except the access-log bucket itself writes server access logs.",
-        enforcement="mandatory",
-        check_stack=each_bucket_has(
-            S3_BUCKET_LOGGING, "with a targetBucket", _logging_problems, exempt=_is_log_bucket
-        ),
-    ),
-    Rule(
-        name="s3-ownership-enforced",
-        description="Every S3 bucket disables ACLs (BucketOwnershipControls objectOwnership BucketOwnerEnforced).",
-        enforcement="advisory",
-        check_stack=each_bucket_has(
-            OWNERSHIP_CONTROLS, "with objectOwnership BucketOwnerEnforced", _ownership_problems
-        ),
-    ),
-    Rule(
-        name="s3-no-force-destroy-in-prod",
-        description="Prod buckets never set forceDestroy, so deleting the stack cannot delete data.",
-        enforcement="mandatory",
-        check=_no_force_destroy_in_prod,
-        resource_types=(S3_BUCKET,),
-    ),
+    stack_rule("s3-versioning-enabled",
+               "Every S3 bucket has a BucketVersioning with status Enabled, so objects can be recovered.",
+               each_bucket_has(VERSIONING, "with status Enabled", _versioning_problems)),
+    stack_rule("s3-sse-kms",
+               "Every S3 bucket is encrypted with SSE-KMS (aws:kms) with an S3 bucket key; a server-access-log "
+               "target may use SSE-S3, the only encryption S3 log delivery supports.",
+               each_bucket_has(ENCRYPTION, "with sseAlgorithm aws:kms and bucketKeyEnabled true", _encryption_problems,
+                               log_target=("with default encryption (aws:kms or, for access logs, AES256)",
+                                           _log_target_encryption_problems))),
+    stack_rule("s3-public-access-block", "Every S3 bucket has a BucketPublicAccessBlock with all four flags true.",
+               each_bucket_has(PUBLIC_ACCESS_BLOCK, "with all four block/ignore/restrict flags true",
+                               _public_access_problems)),
+    stack_rule("s3-tls-only",
+               "Every S3 bucket has a bucket policy denying requests without TLS (aws:SecureTransport false).",
+               each_bucket_has(BUCKET_POLICY, "denying aws:SecureTransport false", _tls_problems)),
+    stack_rule("s3-access-logging", "Every S3 bucket except the access-log bucket itself writes server access logs.",
+               each_bucket_has(S3_BUCKET_LOGGING, "with a targetBucket", _logging_problems, exempt=_is_log_bucket)),
+    stack_rule("s3-ownership-enforced",
+               "Every S3 bucket disables ACLs (BucketOwnershipControls objectOwnership BucketOwnerEnforced).",
+               each_bucket_has(OWNERSHIP_CONTROLS, "with objectOwnership BucketOwnerEnforced", _ownership_problems),
+               enforcement="advisory"),
+    rule("s3-no-force-destroy-in-prod",
+         "Prod buckets never set forceDestroy, so deleting the stack cannot delete data.",
+         _no_force_destroy_in_prod, S3_BUCKET),
 )

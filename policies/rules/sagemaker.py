@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from mlops_blueprint.policies.model import ContextFor, PolicyContext, ResourceCheck, ResourceView, Rule, StackCheck
-from mlops_blueprint.policies.rules._helpers import differs, find, is_set, show
+from mlops_blueprint.policies.rules._helpers import find, is_set, requires, requires_set, rule, stack_rule
 from mlops_blueprint.serving_config import has_local_storage
 
 ENDPOINT_CONFIGURATION = "aws:sagemaker/endpointConfiguration:EndpointConfiguration"
@@ -51,24 +51,13 @@ def _names(variants: Sequence[dict[str, Any]]) -> str:
     return ", ".join(str(v.get("variantName")) for v in variants)
 
 
-def _requires(prop: str, expected: object, label: str, why: str) -> ResourceCheck:
-    """``prop`` must equal ``expected``; unset counts as AWS's (insecure) default."""
-
-    def check(resource: ResourceView, ctx: PolicyContext) -> list[str]:
-        value = resource.props.get(prop)
-        if differs(value, expected):
-            return [f"{label} '{resource.name}' has {prop} {show(value)}; set it to {show(expected)} ({why})"]
-        return []
-
-    return check
+_kms_key = requires_set("kmsKeyArn", noun="endpoint configuration", fix="encrypt the ML storage volumes")
 
 
 def _endpoint_kms(resource: ResourceView, ctx: PolicyContext) -> list[str]:
-    if is_set(resource.props.get("kmsKeyArn")):
-        return []
     if _instance_store_variants(resource) or _serverless_by_design(resource, ctx):
         return []  # SageMaker refuses a key here; the advisory rules below report why
-    return [f"endpoint configuration '{resource.name}' has no kmsKeyArn; encrypt the ML storage volumes"]
+    return _kms_key(resource, ctx)
 
 
 def _instance_store(resource: ResourceView, ctx: PolicyContext) -> list[str]:
@@ -122,89 +111,48 @@ def _models_except_serverless(check: ResourceCheck) -> StackCheck:
     return check_stack
 
 
-def _data_capture(resource: ResourceView, ctx: PolicyContext) -> list[str]:
-    if ctx.environment not in DATA_CAPTURE_ENVIRONMENTS:
-        return []
-    if differs(resource.prop("dataCaptureConfig", "enableCapture"), True):
-        return [
-            f"endpoint configuration '{resource.name}' must set dataCaptureConfig.enableCapture=true "
-            f"in {ctx.environment} (model monitoring needs the captured traffic)"
-        ]
-    return []
-
-
-def _model_vpc(resource: ResourceView, ctx: PolicyContext) -> list[str]:
-    if is_set(resource.props.get("vpcConfig")):
-        return []
-    return [f"model '{resource.name}' has no vpcConfig; run its containers in the platform VPC"]
-
+_NOTEBOOK = "notebook instance"
 
 RULES: tuple[Rule, ...] = (
-    Rule(
-        name="sagemaker-endpoint-kms",
-        description="Endpoint configurations encrypt their storage volumes with a KMS key (kmsKeyArn); instance-store "
-                    "types, and serverless in dev, are exempt (see the advisory rules).",
-        enforcement="mandatory",
-        check=_endpoint_kms,
-        resource_types=(ENDPOINT_CONFIGURATION,),
-    ),
-    Rule(
-        name="sagemaker-endpoint-instance-store",
-        description="Endpoint configurations left without a KMS key because a variant uses an NVMe instance-store "
-                    "type (SageMaker refuses the key; the hardware encrypts): reported with the reason.",
-        enforcement="advisory",
-        check=_instance_store,
-        resource_types=(ENDPOINT_CONFIGURATION,),
-    ),
-    Rule(
-        name="sagemaker-serverless-dev",
-        description="Serverless endpoints in dev give up the VPC, network isolation, KMS key and data capture: "
-                    "reported with the reason (the mandatory rules exempt them in dev only).",
-        enforcement="advisory",
-        check=_serverless_dev,
-        resource_types=(ENDPOINT_CONFIGURATION,),
-    ),
-    Rule(
-        name="sagemaker-endpoint-data-capture",
-        description="Staging and prod endpoints capture requests/responses (dataCaptureConfig.enableCapture).",
-        enforcement="mandatory",
-        check=_data_capture,
-        resource_types=(ENDPOINT_CONFIGURATION,),
-    ),
-    Rule(
-        name="sagemaker-model-network-isolation",
-        description="Model containers run with enableNetworkIsolation, so they cannot call out (models only "
-                    "serverless endpoints serve are exempt in dev).",
-        enforcement="mandatory",
-        check_stack=_models_except_serverless(
-            _requires("enableNetworkIsolation", True, "model", "no outbound calls from the container")),
-    ),
-    Rule(
-        name="sagemaker-model-vpc",
-        description="Models run inside the platform VPC (vpcConfig set; models only serverless endpoints serve are "
-                    "exempt in dev).",
-        enforcement="mandatory",
-        check_stack=_models_except_serverless(_model_vpc),
-    ),
-    Rule(
-        name="sagemaker-notebook-no-direct-internet",
-        description="Notebook instances have directInternetAccess Disabled (the default is Enabled).",
-        enforcement="mandatory",
-        check=_requires("directInternetAccess", "Disabled", "notebook instance", "egress only through the VPC"),
-        resource_types=(NOTEBOOK_INSTANCE,),
-    ),
-    Rule(
-        name="sagemaker-notebook-no-root",
-        description="Notebook instances have rootAccess Disabled (the default is Enabled).",
-        enforcement="mandatory",
-        check=_requires("rootAccess", "Disabled", "notebook instance", "users cannot change the instance"),
-        resource_types=(NOTEBOOK_INSTANCE,),
-    ),
-    Rule(
-        name="sagemaker-domain-vpc-only",
-        description="Studio domains use appNetworkAccessType VpcOnly (the default is PublicInternetOnly).",
-        enforcement="mandatory",
-        check=_requires("appNetworkAccessType", "VpcOnly", "domain", "Studio traffic stays in the VPC"),
-        resource_types=(DOMAIN,),
-    ),
+    rule("sagemaker-endpoint-kms",
+         "Endpoint configurations encrypt their storage volumes with a KMS key (kmsKeyArn); instance-store types, "
+         "and serverless in dev, are exempt (see the advisory rules).",
+         _endpoint_kms, ENDPOINT_CONFIGURATION),
+    rule("sagemaker-endpoint-instance-store",
+         "Endpoint configurations left without a KMS key because a variant uses an NVMe instance-store type "
+         "(SageMaker refuses the key; the hardware encrypts): reported with the reason.",
+         _instance_store, ENDPOINT_CONFIGURATION, enforcement="advisory"),
+    rule("sagemaker-serverless-dev",
+         "Serverless endpoints in dev give up the VPC, network isolation, KMS key and data capture: reported with "
+         "the reason (the mandatory rules exempt them in dev only).",
+         _serverless_dev, ENDPOINT_CONFIGURATION, enforcement="advisory"),
+    rule("sagemaker-endpoint-data-capture",
+         "Staging and prod endpoints capture requests/responses (dataCaptureConfig.enableCapture).",
+         requires("dataCaptureConfig.enableCapture", noun="endpoint configuration",
+                  environments=DATA_CAPTURE_ENVIRONMENTS, why="model monitoring needs the captured traffic"),
+         ENDPOINT_CONFIGURATION),
+    stack_rule("sagemaker-model-network-isolation",
+               "Model containers run with enableNetworkIsolation, so they cannot call out (models only serverless "
+               "endpoints serve are exempt in dev).",
+               _models_except_serverless(requires("enableNetworkIsolation", noun="model", quote_value=True,
+                                                  why="no outbound calls from the container"))),
+    stack_rule("sagemaker-model-vpc",
+               "Models run inside the platform VPC (vpcConfig set; models only serverless endpoints serve are exempt "
+               "in dev).",
+               _models_except_serverless(requires_set("vpcConfig", noun="model",
+                                                      fix="run its containers in the platform VPC"))),
+    rule("sagemaker-notebook-no-direct-internet",
+         "Notebook instances have directInternetAccess Disabled (the default is Enabled).",
+         requires("directInternetAccess", "Disabled", noun=_NOTEBOOK, quote_value=True,
+                  why="egress only through the VPC"),
+         NOTEBOOK_INSTANCE),
+    rule("sagemaker-notebook-no-root", "Notebook instances have rootAccess Disabled (the default is Enabled).",
+         requires("rootAccess", "Disabled", noun=_NOTEBOOK, quote_value=True,
+                  why="users cannot change the instance"),
+         NOTEBOOK_INSTANCE),
+    rule("sagemaker-domain-vpc-only",
+         "Studio domains use appNetworkAccessType VpcOnly (the default is PublicInternetOnly).",
+         requires("appNetworkAccessType", "VpcOnly", noun="domain", quote_value=True,
+                  why="Studio traffic stays in the VPC"),
+         DOMAIN),
 )

@@ -17,7 +17,7 @@ from mlops_blueprint.policies.model import (
     effective_tags,
     is_unknown,
 )
-from mlops_blueprint.policies.rules._helpers import short_type
+from mlops_blueprint.policies.rules._helpers import rule, short_type
 from mlops_blueprint.resource_types import taggable_types
 from mlops_blueprint.tags import MANDATORY_TAG_KEYS
 
@@ -47,14 +47,8 @@ def _mandatory_tags(resource: ResourceView, ctx: PolicyContext) -> list[str]:
 
 
 RULES: tuple[Rule, ...] = (
-    Rule(
-        name="mandatory-tags",
-        description=(
-            "Taggable AWS resources carry project, environment, component, owner, cost-center and "
-            "data-classification (own tags or provider default tags)."
-        ),
-        enforcement="mandatory",
-        check=_mandatory_tags,
-        resource_types=ANY_TYPE,
-    ),
+    rule("mandatory-tags",
+         "Taggable AWS resources carry project, environment, component, owner, cost-center and "
+         "data-classification (own tags or provider default tags).",
+         _mandatory_tags, *ANY_TYPE),
 )

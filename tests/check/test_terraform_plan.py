@@ -7,41 +7,37 @@ from mlops_blueprint.check.terraform_plan import address_names, attribute_name, 
 
 
 @pytest.mark.parametrize(
-    ("token", "tf_type"),
+    ("convert", "pulumi", "terraform"),
     [
-        ("aws:s3/bucket:Bucket", "aws_s3_bucket"),
-        ("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "aws_s3_bucket_public_access_block"),
-        ("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+        # type tokens
+        (terraform_type, "aws:s3/bucket:Bucket", "aws_s3_bucket"),
+        (terraform_type, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "aws_s3_bucket_public_access_block"),
+        (terraform_type, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
          "aws_s3_bucket_server_side_encryption_configuration"),
-        ("aws:ec2/vpc:Vpc", "aws_vpc"),  # ec2 resources carry no module prefix in Terraform
-        ("aws:ec2/flowLog:FlowLog", "aws_flow_log"),
-        ("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "aws_vpc_security_group_ingress_rule"),
-        ("aws:cloudtrail/trail:Trail", "aws_cloudtrail"),
-        ("aws:rds/instance:Instance", "aws_db_instance"),
-        ("aws:iam/openIdConnectProvider:OpenIdConnectProvider", "aws_iam_openid_connect_provider"),
-        ("aws:sagemaker/endpointConfiguration:EndpointConfiguration", "aws_sagemaker_endpoint_configuration"),
-        ("aws:cloudwatch/logGroup:LogGroup", "aws_cloudwatch_log_group"),
-        ("aws:amp/workspace:Workspace", "aws_prometheus_workspace"),
+        (terraform_type, "aws:ec2/vpc:Vpc", "aws_vpc"),  # ec2 resources carry no module prefix in Terraform
+        (terraform_type, "aws:ec2/flowLog:FlowLog", "aws_flow_log"),
+        (terraform_type, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+         "aws_vpc_security_group_ingress_rule"),
+        (terraform_type, "aws:cloudtrail/trail:Trail", "aws_cloudtrail"),
+        (terraform_type, "aws:rds/instance:Instance", "aws_db_instance"),
+        (terraform_type, "aws:iam/openIdConnectProvider:OpenIdConnectProvider", "aws_iam_openid_connect_provider"),
+        (terraform_type, "aws:sagemaker/endpointConfiguration:EndpointConfiguration",
+         "aws_sagemaker_endpoint_configuration"),
+        (terraform_type, "aws:cloudwatch/logGroup:LogGroup", "aws_cloudwatch_log_group"),
+        (terraform_type, "aws:amp/workspace:Workspace", "aws_prometheus_workspace"),
+        # input keys
+        (attribute_name, "applyServerSideEncryptionByDefault", "apply_server_side_encryption_by_default"),
+        (attribute_name, "kmsMasterKeyId", "kms_master_key_id"),
+        (attribute_name, "rules", "rule"),  # Pulumi pluralises Terraform's repeated blocks
+        (attribute_name, "noncurrentVersionTransitions", "noncurrent_version_transition"),
+        (attribute_name, "eventSelectors", "event_selector"),
+        (attribute_name, "productionVariants", "production_variants"),
+        (attribute_name, "blockPublicAcls", "block_public_acls"),
     ],
+    ids=lambda value: getattr(value, "__name__", None),
 )
-def test_type_tokens_map_to_terraform_types(token, tf_type):
-    assert terraform_type(token) == tf_type
-
-
-@pytest.mark.parametrize(
-    ("key", "attribute"),
-    [
-        ("applyServerSideEncryptionByDefault", "apply_server_side_encryption_by_default"),
-        ("kmsMasterKeyId", "kms_master_key_id"),
-        ("rules", "rule"),  # Pulumi pluralises Terraform's repeated blocks
-        ("noncurrentVersionTransitions", "noncurrent_version_transition"),
-        ("eventSelectors", "event_selector"),
-        ("productionVariants", "production_variants"),
-        ("blockPublicAcls", "block_public_acls"),
-    ],
-)
-def test_attribute_names(key, attribute):
-    assert attribute_name(key) == attribute
+def test_pulumi_names_map_to_terraform_names(convert, pulumi, terraform):
+    assert convert(pulumi) == terraform
 
 
 def test_export_keeps_values_and_draws_references_from_property_dependencies():

@@ -104,6 +104,21 @@ class Case:
     extra: dict = field(default_factory=dict)
 
 
+def flip(type_: str, name: str, path: str, good: object, bad: object, expect: str, **options: object) -> Case:
+    """A case over one resource whose input at dotted ``path`` is ``good``, then ``bad``."""
+
+    def resource(value: object) -> ResourceView:
+        props: dict = {}
+        *parents, leaf = path.split(".")
+        node = props
+        for key in parents:
+            node = node.setdefault(key, {})
+        node[leaf] = value
+        return view(type_, name, props)
+
+    return Case([resource(good)], [resource(bad)], name, expect, **options)  # type: ignore[arg-type]
+
+
 CASES: dict[str, Case] = {
     # S3 (stack rules over v7's per-setting resources)
     "s3-versioning-enabled": Case(
@@ -203,10 +218,8 @@ CASES: dict[str, Case] = {
             "enableCapture": False, "initialSamplingPercentage": 100.0, "destinationS3Uri": "s3://capture/",
             "captureOptions": [{"captureMode": "Input"}]}})],
         "serving-config", "must set dataCaptureConfig.enableCapture=true in staging", environment="staging"),
-    "sagemaker-model-network-isolation": Case(
-        [view(MODEL, "churn-model", {"enableNetworkIsolation": True})],
-        [view(MODEL, "churn-model", {"enableNetworkIsolation": False})],
-        "churn-model", "has enableNetworkIsolation false; set it to true"),
+    "sagemaker-model-network-isolation": flip(MODEL, "churn-model", "enableNetworkIsolation", True, False,
+                                              "has enableNetworkIsolation false; set it to true"),
     "sagemaker-model-vpc": Case(
         [view(MODEL, "churn-model", {"vpcConfig": {"securityGroupIds": ["sg-1"], "subnets": ["subnet-1"]}})],
         [view(MODEL, "churn-model", {"enableNetworkIsolation": True})],
@@ -215,36 +228,24 @@ CASES: dict[str, Case] = {
         [view(NOTEBOOK, "explore", {"directInternetAccess": "Disabled"})],
         [view(NOTEBOOK, "explore", {"rootAccess": "Disabled"})],
         "explore", 'has directInternetAccess unset; set it to "Disabled"'),
-    "sagemaker-notebook-no-root": Case(
-        [view(NOTEBOOK, "explore", {"rootAccess": "Disabled"})],
-        [view(NOTEBOOK, "explore", {"rootAccess": "Enabled"})],
-        "explore", 'has rootAccess "Enabled"; set it to "Disabled"'),
-    "sagemaker-domain-vpc-only": Case(
-        [view(DOMAIN, "studio", {"appNetworkAccessType": "VpcOnly"})],
-        [view(DOMAIN, "studio", {"appNetworkAccessType": "PublicInternetOnly"})],
-        "studio", 'has appNetworkAccessType "PublicInternetOnly"; set it to "VpcOnly"'),
+    "sagemaker-notebook-no-root": flip(
+        NOTEBOOK, "explore", "rootAccess", "Disabled", "Enabled", 'has rootAccess "Enabled"; set it to "Disabled"'),
+    "sagemaker-domain-vpc-only": flip(DOMAIN, "studio", "appNetworkAccessType", "VpcOnly", "PublicInternetOnly",
+                                      'has appNetworkAccessType "PublicInternetOnly"; set it to "VpcOnly"'),
     # RDS
     "rds-storage-encrypted": Case(
         [view(DB, "mlflow-db", {"storageEncrypted": True}), view(CLUSTER, "features", {"storageEncrypted": True})],
         [view(CLUSTER, "features", {"engine": "aurora-postgresql"})],
         "features", "RDS Cluster 'features' must set storageEncrypted=true"),
-    "rds-not-publicly-accessible": Case(
-        [view(DB, "mlflow-db", {"publiclyAccessible": False})],
-        [view(DB, "mlflow-db", {"publiclyAccessible": True})],
-        "mlflow-db", "sets publiclyAccessible=true"),
-    "rds-prod-deletion-protection": Case(
-        [view(DB, "mlflow-db", {"deletionProtection": True})],
-        [view(DB, "mlflow-db", {"deletionProtection": False})],
-        "mlflow-db", "must set deletionProtection=true in prod", environment="prod"),
+    "rds-not-publicly-accessible": flip(
+        DB, "mlflow-db", "publiclyAccessible", False, True, "sets publiclyAccessible=true"),
+    "rds-prod-deletion-protection": flip(DB, "mlflow-db", "deletionProtection", True, False,
+                                         "must set deletionProtection=true in prod", environment="prod"),
     # ECR
-    "ecr-scan-on-push": Case(
-        [view(REPO, "trainer", {"imageScanningConfiguration": {"scanOnPush": True}})],
-        [view(REPO, "trainer", {"imageScanningConfiguration": {"scanOnPush": False}})],
-        "trainer", "must set imageScanningConfiguration.scanOnPush=true"),
-    "ecr-immutable-tags": Case(
-        [view(REPO, "trainer", {"imageTagMutability": "IMMUTABLE"})],
-        [view(REPO, "trainer", {"imageTagMutability": "MUTABLE"})],
-        "trainer", 'has imageTagMutability "MUTABLE"; set it to "IMMUTABLE"'),
+    "ecr-scan-on-push": flip(REPO, "trainer", "imageScanningConfiguration.scanOnPush", True, False,
+                             "must set imageScanningConfiguration.scanOnPush=true"),
+    "ecr-immutable-tags": flip(REPO, "trainer", "imageTagMutability", "IMMUTABLE", "MUTABLE",
+                               'has imageTagMutability "MUTABLE"; set it to "IMMUTABLE"'),
     # Kubernetes
     "k8s-run-as-non-root": Case(
         [deployment(container())], [deployment(container(runAsNonRoot=False))],

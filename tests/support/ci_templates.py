@@ -219,6 +219,20 @@ def make_targets_called(argv: list[str]) -> list[str]:
     return targets
 
 
+def checked_make_targets(calls: list[tuple[str, list[str]]]) -> set[str]:
+    """The Makefile targets that ``calls`` (``(where, argv)`` of each ``make``) run; fails on a call
+    that relies on the default target or names a target the Makefile does not define."""
+    defined = makefile_targets()
+    used: set[str] = set()
+    for where, argv in calls:
+        targets = make_targets_called(argv)
+        assert targets, f"{where}: `make {' '.join(argv)}` relies on the default target; name it"
+        missing = set(targets) - defined
+        assert not missing, f"{where}: make {' '.join(argv)}: no such target {sorted(missing)} in the Makefile"
+        used.update(targets)
+    return used
+
+
 def makefile_targets() -> set[str]:
     targets: set[str] = set()
     for line in (REPO / "Makefile").read_text(encoding="utf-8").splitlines():
@@ -266,3 +280,14 @@ def parsed_cli_calls(calls: Iterable[tuple[str, list[str]]]) -> list[tuple[str, 
         except SystemExit:
             pytest.fail(f"{where}: `mlops-blueprint {' '.join(argv)}` is rejected by mlops_blueprint.cli")
     return parsed
+
+
+def checked_cli_subcommands(calls: Iterable[tuple[str, list[str]]]) -> set[str]:
+    """The ``mlops-blueprint`` subcommands that ``calls`` run: each call must parse, and a ``diff``
+    must ask for ``--format markdown`` (what the PR/MR comments are)."""
+    subcommands = set()
+    for where, args in parsed_cli_calls(calls):
+        subcommands.add(args.command)
+        if args.command == "diff":
+            assert args.format == "markdown", f"{where}: the PR/MR comment needs --format markdown"
+    return subcommands

@@ -14,6 +14,7 @@ from typing import Any
 from mlops_blueprint.policies.engine import Finding, evaluate
 from mlops_blueprint.policies.model import ResourceView, context_factory
 from mlops_blueprint.policies.rules import RULES_BY_NAME
+from support.s3 import BUCKET, BUCKET_POLICY, ENCRYPTION, LOGGING, OWNERSHIP, PUBLIC_ACCESS_BLOCK, VERSIONING
 
 STACK = "dev"
 PROJECT = "mlops-platform"
@@ -52,14 +53,6 @@ def run(rule_name: str, resources: list[ResourceView], environment: str = STACK,
 
 
 # --- S3: one compliant bucket set, the unit most S3 cases start from -------------------------
-
-BUCKET = "aws:s3/bucket:Bucket"
-VERSIONING = "aws:s3/bucketVersioning:BucketVersioning"
-ENCRYPTION = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
-PUBLIC_ACCESS_BLOCK = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
-BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
-LOGGING = "aws:s3/bucketLogging:BucketLogging"
-OWNERSHIP = "aws:s3/bucketOwnershipControls:BucketOwnershipControls"
 
 
 def tls_policy(bucket_name: str) -> str:
