@@ -27,12 +27,13 @@ import pulumi
 import pulumi_aws as aws
 
 from mlops_blueprint.components.serving_endpoint import ServingEndpoint, ServingEndpointArgs
+from mlops_blueprint.components.serving_endpoint_settings import SERVING_DEFAULTS, ServingEndpointSettings
 from mlops_blueprint.context import StackContext
 from mlops_blueprint.mock_runtime import MOCK_ACCOUNT_ID, MockRun, PlatformMocks, run_program
 from mlops_blueprint.naming import Naming
 from mlops_blueprint.plan import build_plan, dumps
 from mlops_blueprint.policies.engine import evaluate_plan
-from mlops_blueprint.serving_config import SERVING_DEFAULTS, ModelConfig, ServingConfig
+from mlops_blueprint.serving_config import ModelConfig
 from mlops_blueprint.tags import Tagging
 
 PROJECT, STACK, REGION = "mlops-platform", "prod", "us-east-1"
@@ -66,7 +67,7 @@ def models(count: int) -> list[ModelConfig]:
 
 def serving_program(count: int) -> Callable[[], None]:
     """N models wired as the stack wires them (literal role/network/bucket/key values)."""
-    ctx, serving, configs = context(), ServingConfig.model_validate(SERVING_DEFAULTS[STACK]), models(count)
+    ctx, serving, configs = context(), ServingEndpointSettings.model_validate(SERVING_DEFAULTS[STACK]), models(count)
     role = f"arn:aws:iam::{MOCK_ACCOUNT_ID}:role/mlops-platform-prod-serving"
     key = f"arn:aws:kms:{REGION}:{MOCK_ACCOUNT_ID}:key/data-key"
     bucket = f"mlops-platform-prod-models-{MOCK_ACCOUNT_ID}-{REGION}"
@@ -76,7 +77,7 @@ def serving_program(count: int) -> Callable[[], None]:
         opts = pulumi.ResourceOptions(providers={"aws": provider})
         for model in configs:
             ServingEndpoint(model.name, ServingEndpointArgs(
-                context=ctx, model=model, serving=serving, execution_role_arn=role,
+                context=ctx, model=model, settings=serving, execution_role_arn=role,
                 subnet_ids=["subnet-0aaaaaaaaaaaaaaaa", "subnet-0bbbbbbbbbbbbbbbb"],
                 security_group_ids=["sg-0ccccccccccccccccc"], models_bucket_name=bucket, kms_key_arn=key), opts)
 

@@ -19,3 +19,9 @@ def id_list_problems(args: Any, *names: str) -> list[str]:
         if isinstance(value, str) or not isinstance(value, Sequence) or not value:
             problems.append(f"{name}: expected a non-empty list of ids, got {value!r}")
     return problems
+
+
+def type_problems(args: Any, **expected: type) -> list[str]:
+    """Each named arg must be an instance of its type, e.g. ``context=StackContext, settings=KmsSettings``."""
+    return [f"{name}: expected a {kind.__name__}, got {type(getattr(args, name)).__name__}"
+            for name, kind in expected.items() if not isinstance(getattr(args, name), kind)]

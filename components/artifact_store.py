@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field
 
 import pulumi
 
+from mlops_blueprint.components.artifact_store_settings import ArtifactStoreSettings
 from mlops_blueprint.components.s3_bucket import (
     Lifecycle,
     PolicyStatements,
@@ -14,7 +15,6 @@ from mlops_blueprint.components.s3_bucket import (
     SecureBucketArgs,
     bucket_arn,
     deletion_problems,
-    lifecycle_problems,
 )
 from mlops_blueprint.context import StackContext
 from mlops_blueprint.policy_documents import Statement, statement
@@ -27,38 +27,21 @@ DATASETS, MODELS, ACCESS_LOGS = "datasets", "models", "access-logs"
 
 @dataclass(frozen=True)
 class ArtifactStoreArgs:
-    """Buckets for datasets, models and access logs (values from config.ArtifactsConfig)."""
+    """The data key, the buckets that log here, and the user's :class:`ArtifactStoreSettings`
+    (the ``artifacts`` section)."""
 
     context: StackContext
     kms_key_arn: pulumi.Input[str]          # the data key: datasets and models are SSE-KMS with it
     protect: bool = False                   # prod: True (from the environment's config)
     retain_on_delete: bool = False          # prod: True
-    force_destroy: bool = False             # dev only: lets `pulumi destroy` empty the buckets
-    noncurrent_days_to_ia: int = 30
-    noncurrent_days_to_glacier: int = 90
-    noncurrent_expiration_days: int = 365
-    abort_incomplete_upload_days: int = 7
-    access_log_expiration_days: int = 365
     # Other buckets of this stack that send server access logs to the logs bucket (e.g. the audit
     # trail bucket): the logging service is only allowed to write for the source buckets listed.
     access_log_source_bucket_arns: Sequence[pulumi.Input[str]] = ()
-
-    def lifecycle(self, *, current_expiration_days: int | None = None) -> Lifecycle:
-        return Lifecycle(
-            noncurrent_days_to_ia=self.noncurrent_days_to_ia,
-            noncurrent_days_to_glacier=self.noncurrent_days_to_glacier,
-            noncurrent_expiration_days=self.noncurrent_expiration_days,
-            abort_incomplete_upload_days=self.abort_incomplete_upload_days,
-            current_expiration_days=current_expiration_days,
-        )
+    settings: ArtifactStoreSettings = field(default_factory=ArtifactStoreSettings)
 
     def problems(self) -> list[str]:
-        # Lifecycle field names equal ours, except the log bucket's current-object expiration.
-        names = {f.name: f.name for f in fields(Lifecycle)} | {"current_expiration_days": "access_log_expiration_days"}
-        lifecycle = self.lifecycle(current_expiration_days=self.access_log_expiration_days)
-        return lifecycle_problems(lifecycle, names=names) + deletion_problems(
-            protect=self.protect, force_destroy=self.force_destroy
-        )
+        """The environment's protection against the settings' force_destroy (the settings checked themselves)."""
+        return deletion_problems(protect=self.protect, force_destroy=self.settings.force_destroy)
 
 
 class ArtifactStore(pulumi.ComponentResource):
@@ -84,7 +67,7 @@ class ArtifactStore(pulumi.ComponentResource):
         self.logs = self._bucket(
             f"{name}-logs", ACCESS_LOGS, args,
             access_log_target=True,  # S3 delivers access logs only to SSE-S3 buckets
-            lifecycle=args.lifecycle(current_expiration_days=args.access_log_expiration_days),
+            lifecycle=args.settings.lifecycle(current_expiration_days=args.settings.access_log_expiration_days),
             policy_statements=lambda logs_arn: pulumi.Output.all(*sources).apply(
                 lambda arns: [_allow_access_log_delivery(ctx, logs_arn, arns)]
             ),
@@ -128,11 +111,11 @@ class ArtifactStore(pulumi.ComponentResource):
                 kms_key_arn=None if access_log_target else args.kms_key_arn,
                 access_log_target=access_log_target,
                 access_log_bucket_name=log_to.bucket_name if log_to is not None else None,
-                lifecycle=lifecycle or args.lifecycle(),
+                lifecycle=lifecycle or args.settings.lifecycle(),
                 policy_statements=policy_statements,
                 protect=args.protect,
                 retain_on_delete=args.retain_on_delete,
-                force_destroy=args.force_destroy,
+                force_destroy=args.settings.force_destroy,
             ),
             pulumi.ResourceOptions(parent=self),
         )

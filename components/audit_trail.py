@@ -1,6 +1,6 @@
 """The account's audit trail: created here, or one that already records the account.
 
-``trail`` chooses (``audit.trail`` in the stack config):
+``settings.trail`` chooses (``audit.trail`` in the stack config):
 
 - ``create`` (default): a multi-region CloudTrail with its own locked-down bucket, a CloudWatch
   Logs copy, and S3 data events for the platform's buckets.
@@ -22,15 +22,15 @@ platform's rule: shared roles in ``PlatformRoles``, service roles with the compo
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any, Literal
+from dataclasses import dataclass, field
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
+from mlops_blueprint.components.audit_trail_settings import AuditTrailSettings
 from mlops_blueprint.components.s3_bucket import SecureBucket, SecureBucketArgs, deletion_problems
 from mlops_blueprint.components.service_role import service_role
-from mlops_blueprint.config import LOG_RETENTION_DAYS
 from mlops_blueprint.context import StackContext
 from mlops_blueprint.naming import NameKind
 from mlops_blueprint.policy_documents import Statement, assume_role_policy, document, render, statement, to_json
@@ -38,8 +38,6 @@ from mlops_blueprint.validation import raise_invalid_args
 
 COMPONENT = "audit-trail"
 TRAIL_BUCKET_PURPOSE = "audit-trail"
-TrailChoice = Literal["create", "existing", "none"]
-TRAIL_CHOICES: tuple[TrailChoice, ...] = ("create", "existing", "none")
 
 
 def trail_bucket_name(context: StackContext) -> str:
@@ -49,36 +47,27 @@ def trail_bucket_name(context: StackContext) -> str:
 
 @dataclass(frozen=True)
 class AuditTrailArgs:
-    """CloudTrail for the account (values from config.AuditConfig)."""
+    """The logs key, the buckets the trail records, and the user's :class:`AuditTrailSettings`
+    (the ``audit`` section)."""
 
     context: StackContext
     kms_key_arn: pulumi.Input[str]                            # the logs key: trail files, bucket, log group
     access_log_bucket_name: pulumi.Input[str] | None = None   # server access logs of the trail bucket
-    data_event_bucket_arns: Sequence[pulumi.Input[str]] = ()  # S3 object-level events for these buckets
-    object_lock: bool = False                                 # WORM trail files (governance mode)
-    object_lock_days: int = 365
-    log_retention_days: int = 90                              # CloudWatch Logs copy of the trail
+    data_event_bucket_arns: Sequence[pulumi.Input[str]] = ()  # S3 object-level events (settings.data_events)
     protect: bool = False
     retain_on_delete: bool = False
-    force_destroy: bool = False
+    force_destroy: bool = False                               # the artifact store's (artifacts.forceDestroy)
     permissions_boundary_arn: str | None = None               # applied to the delivery role, as to every role
-    trail: TrailChoice = "create"                             # see the module docstring
-    existing_trail_arn: str | None = None                     # the trail that records the account
+    settings: AuditTrailSettings = field(default_factory=AuditTrailSettings)
 
     def problems(self) -> list[str]:
-        problems = deletion_problems(protect=self.protect, force_destroy=self.force_destroy)
-        if self.trail not in TRAIL_CHOICES:
-            problems.append(f"trail {self.trail!r} is not one of {', '.join(TRAIL_CHOICES)}")
-        if self.trail == "existing" and not self.existing_trail_arn:
-            problems.append("trail 'existing' needs existing_trail_arn (the organisation trail's ARN)")
-        if self.trail == "create" and self.existing_trail_arn:
-            problems.append("existing_trail_arn is set but trail is 'create'; use trail 'existing' to rely on it")
-        if self.object_lock and self.object_lock_days < 1:
-            problems.append(f"object_lock_days must be >= 1 (got {self.object_lock_days})")
-        if self.log_retention_days not in LOG_RETENTION_DAYS:
-            problems.append(f"log_retention_days {self.log_retention_days} is not a CloudWatch Logs retention; "
-                            f"expected one of {', '.join(map(str, LOG_RETENTION_DAYS))}")
-        return problems
+        """The environment's protection against force_destroy (the settings checked themselves)."""
+        return deletion_problems(protect=self.protect, force_destroy=self.force_destroy)
+
+    @property
+    def recorded_bucket_arns(self) -> Sequence[pulumi.Input[str]]:
+        """The buckets whose object-level events the platform needs recorded."""
+        return self.data_event_bucket_arns if self.settings.data_events else ()
 
 
 class AuditTrail(pulumi.ComponentResource):
@@ -96,8 +85,8 @@ class AuditTrail(pulumi.ComponentResource):
         problems = args.problems()
         raise_invalid_args("AuditTrailArgs", problems, subject=repr(name))  # before anything is registered
         super().__init__("mlops:audit:AuditTrail", name, None, opts)
-        self.data_event_selectors = _event_selectors(args.data_event_bucket_arns)
-        if args.trail == "create":
+        self.data_event_selectors = _event_selectors(args.recorded_bucket_arns)
+        if args.settings.trail == "create":
             self._create(name, args)
         else:
             self._rely_on(args)
@@ -111,13 +100,13 @@ class AuditTrail(pulumi.ComponentResource):
 
     def _rely_on(self, args: AuditTrailArgs) -> None:
         """Another trail records the account (or none does): nothing of ours to create."""
-        arn = args.existing_trail_arn
+        arn = args.settings.existing_trail_arn
         self.trail_arn = pulumi.Output.from_input(arn) if arn else None
         self.trail_bucket_name = self.trail_bucket_arn = self.log_group_name = self.log_group_arn = None
-        if args.data_event_bucket_arns:
+        if args.recorded_bucket_arns:
             pulumi.log.warn(
-                f"audit.trail is {args.trail!r}: S3 data events of the platform's buckets are not recorded by this "
-                "stack. Event selectors belong to the trail, and only the organisation's management account (or "
+                f"audit.trail is {args.settings.trail!r}: S3 data events of the platform's buckets are not recorded by "
+                "this stack. Event selectors belong to the trail, and only the organisation's management account (or "
                 "its CloudTrail delegated administrator) can change an organisation trail; ask its owner to add an "
                 "advanced event selector for AWS::S3::Object data events on the datasets and models buckets "
                 f"(trail: {arn or 'none'}), or set audit.dataEvents: false to silence this.",
@@ -134,28 +123,20 @@ class AuditTrail(pulumi.ComponentResource):
         trail_name = ctx.naming.name("trail", kind=NameKind.CLOUDTRAIL)
         trail_arn = ctx.arn("cloudtrail", f"trail/{trail_name}")
 
-        self.bucket = SecureBucket(
-            f"{name}-bucket",
-            SecureBucketArgs(
-                context=ctx,
-                purpose=TRAIL_BUCKET_PURPOSE,
-                component=COMPONENT,
-                kms_key_arn=args.kms_key_arn,
-                access_log_bucket_name=args.access_log_bucket_name,
-                object_lock_days=args.object_lock_days if args.object_lock else None,
-                object_lock_mode="GOVERNANCE",
-                policy_statements=lambda arn: _allow_cloudtrail(ctx, arn, trail_arn),
-                protect=args.protect,
-                retain_on_delete=args.retain_on_delete,
-                force_destroy=args.force_destroy,
-            ),
-            child,
-        )
+        settings = args.settings
+        self.bucket = SecureBucket(f"{name}-bucket", SecureBucketArgs(
+            context=ctx, purpose=TRAIL_BUCKET_PURPOSE, component=COMPONENT,
+            kms_key_arn=args.kms_key_arn, access_log_bucket_name=args.access_log_bucket_name,
+            # Governance mode: WORM for everyone but those granted s3:BypassGovernanceRetention.
+            object_lock_days=settings.object_lock_days if settings.object_lock else None, object_lock_mode="GOVERNANCE",
+            policy_statements=lambda arn: _allow_cloudtrail(ctx, arn, trail_arn),
+            protect=args.protect, retain_on_delete=args.retain_on_delete, force_destroy=args.force_destroy,
+        ), child)
 
         self.log_group = aws.cloudwatch.LogGroup(
             f"{name}-logs",
             name=ctx.naming.log_group("cloudtrail"),
-            retention_in_days=args.log_retention_days,
+            retention_in_days=settings.log_retention_days,
             kms_key_id=args.kms_key_arn,
             # Explicit either way: once set, v7 only turns it off when told `false`.
             deletion_protection_enabled=args.protect,

@@ -1,4 +1,5 @@
-"""CI pipelines (GitHub Actions, GitLab CI) through OIDC: who may assume the CI roles, and what they may do.
+"""CI pipelines (GitHub Actions, GitLab CI, Jenkins, Pulumi ESC) through OIDC: who may assume the CI roles,
+and what they may do.
 
 Pure policy builders (no resources): :class:`~mlops_blueprint.components.platform_roles.PlatformRoles`
 creates the OIDC provider and the roles. Two roles, so that the code of any branch or merge request
@@ -24,16 +25,17 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Any, Literal
+from urllib.parse import quote
 
 from mlops_blueprint import resource_types as rt
 from mlops_blueprint.components.drift_job import PROCESSING_LOG_GROUP
+from mlops_blueprint.components.platform_roles_settings import CiSettings
 from mlops_blueprint.context import StackContext
 from mlops_blueprint.policy_documents import Statement, document, statement
 
-CiProvider = Literal["none", "github", "gitlab"]
-GITHUB_ISSUER = "token.actions.githubusercontent.com"
-# aws-actions/configure-aws-credentials asks for this audience by default (all partitions).
-GITHUB_AUDIENCE = "sts.amazonaws.com"
+# aws-actions/configure-aws-credentials asks for this audience by default (all partitions); the
+# Jenkinsfile's id-token credential uses it too.
+STS_AUDIENCE = "sts.amazonaws.com"
 
 
 def owned_prefix(ctx: StackContext) -> str:
@@ -46,12 +48,13 @@ def owned_prefix(ctx: StackContext) -> str:
 class CiIdentity:
     """One repository's OIDC identity: issuer (as in the provider URL and condition keys), audience."""
 
-    provider: Literal["github", "gitlab"]
+    provider: Literal["github", "gitlab", "jenkins", "pulumi"]
     repository: str
     deploy_branch: str
     issuer: str  # host[/path] without scheme, e.g. token.actions.githubusercontent.com
     audience: str
     environment: str  # the stack's environment: GitHub deploy jobs run in the environment of that name
+    jenkins_url: str | None = None  # Jenkins: the root URL its job URLs (the default ``sub``) start with
 
     @property
     def url(self) -> str:
@@ -62,6 +65,10 @@ class CiIdentity:
         """``sub`` pattern (StringLike) for previews: any ref/event of the repository."""
         if self.provider == "github":
             return f"repo:{self.repository}:*"
+        if self.provider == "jenkins":  # any branch or pull-request job of the multibranch pipeline
+            return f"{self._jenkins_job}/job/*"
+        if self.provider == "pulumi":  # any ESC environment of the project
+            return f"{self._pulumi_environments}/*"
         # GitLab: branches only (merge-request pipelines run on their source branch), no tags.
         return f"project_path:{self.repository}:ref_type:branch:ref:*"
 
@@ -72,27 +79,59 @@ class CiIdentity:
         GitHub: a job that declares ``environment: <env>`` gets the subject
         ``repo:<repo>:environment:<env>``, so each stack's deploy role trusts only its own GitHub
         environment, and that environment's rules (required reviewers for prod, deployment branch
-        = the deploy branch) are what AWS ends up enforcing. GitLab: the deploy branch.
+        = the deploy branch) are what AWS ends up enforcing. GitLab: the deploy branch. Jenkins:
+        the deploy branch's job (the plugin's default ``sub`` is the job URL; Jenkins encodes a
+        ``/`` in a branch name as ``%2F``). Pulumi: the ESC environment ``<project>/<environment>``.
         """
         if self.provider == "github":
             return f"repo:{self.repository}:environment:{self.environment}"
+        if self.provider == "jenkins":
+            return f"{self._jenkins_job}/job/{quote(self.deploy_branch, safe='')}/"
+        if self.provider == "pulumi":
+            return f"{self._pulumi_environments}/{self.environment}"
         return f"project_path:{self.repository}:ref_type:branch:ref:{self.deploy_branch}"
 
+    @property
+    def preview_scope(self) -> str:
+        """What may preview, for the role's description."""
+        if self.provider == "pulumi":
+            return f"ESC environments {self.repository}/*"
+        return f"{self.repository}, any branch"
 
-def ci_identity(
-    provider: Literal["github", "gitlab"],
-    repository: str,
-    deploy_branch: str,
-    gitlab_url: str,
-    oidc_provider_arn: str | None,
-    environment: str,
-) -> CiIdentity:
-    """The identity for validated args; an existing provider's ARN names the issuer exactly
-    (e.g. a GitHub Enterprise issuer ``token.actions.githubusercontent.com/<enterprise>``)."""
-    default_issuer = GITHUB_ISSUER if provider == "github" else gitlab_url.removeprefix("https://")
-    issuer = oidc_provider_arn.split(":oidc-provider/", 1)[1] if oidc_provider_arn else default_issuer
-    audience = GITHUB_AUDIENCE if provider == "github" else gitlab_url
-    return CiIdentity(provider, repository, deploy_branch, issuer, audience, environment)
+    @property
+    def deploy_scope(self) -> str:
+        """What may deploy, for the role's description: the deploy branch, or the ESC environment."""
+        if self.provider == "pulumi":
+            return f"ESC environment {self.repository}/{self.environment}"
+        return f"{self.repository}@{self.deploy_branch}"
+
+    @property
+    def _jenkins_job(self) -> str:
+        """The multibranch pipeline's URL: ``<root>/job/<folder>/job/<name>``."""
+        return f"{self.jenkins_url}/job/" + "/job/".join(self.repository.split("/"))
+
+    @property
+    def _pulumi_environments(self) -> str:
+        """``pulumi:environments:org:<org>:env:<project>``, the ESC subject of the project's environments."""
+        org, project = self.repository.split("/")
+        return f"pulumi:environments:org:{org}:env:{project}"
+
+
+def ci_identity(ci: CiSettings, environment: str) -> CiIdentity:
+    """The identity of validated settings with a provider (the settings require its repository)."""
+    assert ci.provider != "none" and ci.repository
+    return CiIdentity(ci.provider, ci.repository, ci.deploy_branch, ci.issuer, _audience(ci), environment,
+                      jenkins_url=ci.jenkins_url)
+
+
+def _audience(ci: CiSettings) -> str:
+    """The ``aud`` of the provider's tokens for AWS."""
+    if ci.provider in ("github", "jenkins"):  # the actions' default; Jenkins' credential is set up with it
+        return STS_AUDIENCE
+    if ci.provider == "pulumi":  # ESC's aws-login: aws:<org>, the bare org for the legacy `default` project
+        org, project = (ci.repository or "/").split("/")
+        return org if project == "default" else f"aws:{org}"
+    return ci.gitlab_url
 
 
 def web_identity_trust(identity: CiIdentity, oidc_provider_arn: str, *, deploy: bool) -> dict[str, Any]:

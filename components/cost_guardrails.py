@@ -11,52 +11,31 @@ is compared with comes from ``mlops-blueprint cost --stack <env>``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
 
+from mlops_blueprint.components.arg_checks import type_problems
+from mlops_blueprint.components.cost_guardrails_settings import CostGuardrailsSettings
 from mlops_blueprint.context import StackContext
 from mlops_blueprint.validation import raise_invalid_args
 
 COMPONENT = "cost-guardrails"
 TYPE = "mlops:cost:CostGuardrails"
-SCOPES: tuple[str, ...] = ("environment-tag", "account")
-ENVIRONMENT_TAG = "environment"
+ENVIRONMENT_TAG = "environment"  # the tag (tags.py) whose value the environment-tag scope filters costs by
 
 
 @dataclass(frozen=True)
 class CostGuardrailsArgs:
-    """Values from ``BudgetConfig``; the topic from ``Alerting.topic_for("budget")``."""
+    """Where notifications go, and ``settings`` (the ``budget`` section)."""
 
     context: StackContext
-    monthly_limit_usd: float
-    topic_arn: pulumi.Input[str]
-    thresholds_percent: Sequence[float] = (50.0, 80.0, 100.0)   # ACTUAL spend, % of the limit
-    forecast_threshold_percent: float | None = 100.0             # FORECASTED spend; None: no forecast alert
-    scope: str = "environment-tag"
+    topic_arn: pulumi.Input[str]            # Alerting.topic_for("budget")
+    settings: CostGuardrailsSettings = field(default_factory=CostGuardrailsSettings)
 
-
-def _validate(args: CostGuardrailsArgs) -> None:
-    problems: list[str] = []
-    if not isinstance(args.context, StackContext):
-        problems.append(f"context: expected a StackContext, got {type(args.context).__name__}")
-    if not isinstance(args.monthly_limit_usd, (int, float)) or args.monthly_limit_usd <= 0:
-        problems.append(f"monthly_limit_usd: {args.monthly_limit_usd!r} must be a positive amount")
-    if not args.thresholds_percent:
-        problems.append("thresholds_percent: at least one threshold")
-    for threshold in [*args.thresholds_percent, *([args.forecast_threshold_percent] if args.forecast_threshold_percent else [])]:
-        if not 0 < threshold <= 1000:
-            problems.append(f"thresholds: {threshold!r} is outside 0 < threshold <= 1000 (%)")
-    if len(set(args.thresholds_percent)) != len(args.thresholds_percent):
-        problems.append("thresholds_percent: duplicates")
-    if args.scope not in SCOPES:
-        problems.append(f"scope: {args.scope!r} is not one of {', '.join(SCOPES)}")
-    # AWS Budgets takes at most 10 notifications per budget.
-    if len(args.thresholds_percent) + (1 if args.forecast_threshold_percent else 0) > 10:
-        problems.append("thresholds: a budget takes at most 10 notifications")
-    raise_invalid_args("CostGuardrailsArgs", problems)
+    def problems(self) -> list[str]:
+        return type_problems(self, context=StackContext, settings=CostGuardrailsSettings)
 
 
 def _amount(value: float) -> str:
@@ -71,25 +50,25 @@ class CostGuardrails(pulumi.ComponentResource):
     budget_arn: pulumi.Output[str]
 
     def __init__(self, name: str, args: CostGuardrailsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        _validate(args)
+        raise_invalid_args("CostGuardrailsArgs", args.problems(), subject=repr(name))
         super().__init__(TYPE, name, None, opts)
-        ctx = args.context
+        ctx, settings = args.context, args.settings
         notifications = [
             aws.budgets.BudgetNotificationArgs(
                 notification_type="ACTUAL", comparison_operator="GREATER_THAN", threshold=float(threshold),
                 threshold_type="PERCENTAGE", subscriber_sns_topic_arns=[args.topic_arn],
             )
-            for threshold in sorted(args.thresholds_percent)
+            for threshold in settings.thresholds_percent
         ]
-        if args.forecast_threshold_percent:
+        if settings.forecast_threshold_percent:
             notifications.append(aws.budgets.BudgetNotificationArgs(
                 notification_type="FORECASTED", comparison_operator="GREATER_THAN",
-                threshold=float(args.forecast_threshold_percent), threshold_type="PERCENTAGE",
+                threshold=float(settings.forecast_threshold_percent), threshold_type="PERCENTAGE",
                 subscriber_sns_topic_arns=[args.topic_arn],
             ))
         cost_filters = (
             [aws.budgets.BudgetCostFilterArgs(name="TagKeyValue", values=[f"user:{ENVIRONMENT_TAG}${ctx.environment}"])]
-            if args.scope == "environment-tag" else None
+            if settings.scope == "environment-tag" else None
         )
         self.budget_name = ctx.naming.budget("monthly-cost")
         budget = aws.budgets.Budget(
@@ -97,7 +76,7 @@ class CostGuardrails(pulumi.ComponentResource):
             name=self.budget_name,
             budget_type="COST",
             time_unit="MONTHLY",
-            limit_amount=_amount(args.monthly_limit_usd),
+            limit_amount=_amount(settings.monthly_limit_usd),
             limit_unit="USD",
             cost_filters=cost_filters,
             notifications=notifications,

@@ -35,7 +35,7 @@ import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import pulumi
 import pulumi_aws as aws
@@ -44,6 +44,9 @@ from mlops_blueprint.components.service_role import service_role
 from mlops_blueprint.context import StackContext
 from mlops_blueprint.naming import NameKind, Naming
 from mlops_blueprint.policy_documents import assume_role_policy, document, render, statement, to_json
+
+if TYPE_CHECKING:  # the monitoring package imports this module
+    from mlops_blueprint.components.monitoring.settings import MonitoringSettings
 
 TYPE = "mlops:monitoring:DriftJobs"
 COMPONENT = "monitoring"
@@ -76,7 +79,8 @@ class DriftJobModel:
 
 @dataclass(frozen=True)
 class DriftJobsArgs:
-    """The Monitoring component's ``processing`` engine (values from ``MonitoringConfig``)."""
+    """The Monitoring component's ``processing`` engine: its wiring and the ``monitoring`` settings
+    (schedule, job resources, the processing log group, ``alarms.drift_threshold``)."""
 
     context: StackContext
     models: Sequence[DriftJobModel]
@@ -85,15 +89,8 @@ class DriftJobsArgs:
     subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
     security_group_id: pulumi.Input[str]
     image_uri: pulumi.Input[str]             # <training repository URL>:<tag>
-    schedule_expression: str = "cron(0 * ? * * *)"
+    settings: MonitoringSettings
     period_hours: int = 1                    # the captures each run reads: this many full hours
-    threshold: float = 0.1                   # KS distance (the module's and Model Monitor's default)
-    instance_type: str = "ml.m5.large"
-    instance_count: int = 1
-    volume_size_gb: int = 20
-    max_runtime_seconds: int = 1800
-    log_group: Literal["create", "existing"] = "create"
-    log_retention_days: int = 30
     protect: bool = False
     retain_on_delete: bool = False
     permissions_boundary_arn: str | None = None
@@ -253,11 +250,12 @@ class DriftJobs(pulumi.ComponentResource):
         # -- the log group the filters read ---------------------------------------------------------
         log_group_name: pulumi.Input[str] = PROCESSING_LOG_GROUP
         filter_deps: list[pulumi.Resource] = []
-        if args.log_group == "create" and any(m.features for m in args.models):
+        settings = args.settings
+        if settings.processing_log_group == "create" and any(m.features for m in args.models):
             group = aws.cloudwatch.LogGroup(
                 f"{name}-processing-logs",
                 name=PROCESSING_LOG_GROUP,
-                retention_in_days=args.log_retention_days,
+                retention_in_days=settings.log_retention_days,
                 kms_key_id=args.logs_key_arn,
                 tags=ctx.tagging.resource(COMPONENT, PROCESSING_LOG_GROUP),
                 opts=pulumi.ResourceOptions(parent=self, protect=args.protect, retain_on_delete=args.retain_on_delete),
@@ -276,16 +274,16 @@ class DriftJobs(pulumi.ComponentResource):
             ).apply(lambda v, m=model, s=schedule, p=prefix: processing_job_request(
                 job_name_prefix=p, role_arn=v[0], image_uri=v[1], endpoint=v[2], schedule=s, model=m.name,
                 captures_uri=v[3], baseline_uri=v[4], reports_uri=v[5], data_key_arn=v[6], subnet_ids=v[7],
-                security_group_id=v[8], features=m.features, threshold=args.threshold,
-                period_hours=args.period_hours, instance_type=args.instance_type,
-                instance_count=args.instance_count, volume_size_gb=args.volume_size_gb,
-                max_runtime_seconds=args.max_runtime_seconds, tags=ctx.tagging.full(COMPONENT, p)))
+                security_group_id=v[8], features=m.features, threshold=settings.alarms.drift_threshold,
+                period_hours=args.period_hours, instance_type=settings.instance_type,
+                instance_count=settings.instance_count, volume_size_gb=settings.volume_size_gb,
+                max_runtime_seconds=settings.max_runtime_seconds, tags=ctx.tagging.full(COMPONENT, p)))
             aws.scheduler.Schedule(
                 f"{name}-{model.name}",
                 name=schedule,
                 group_name="default",
                 description=f"{ctx.naming.prefix}: drift job for {model.name} (managed by Pulumi)",
-                schedule_expression=args.schedule_expression,
+                schedule_expression=settings.schedule_expression,
                 schedule_expression_timezone="UTC",
                 flexible_time_window={"mode": "OFF"},
                 target={

@@ -75,6 +75,34 @@ def scratch_volume(name: str = "tmp") -> tuple[k8s.core.v1.VolumeArgs, k8s.core.
     )
 
 
+def cpu_autoscaler(
+    name: str,
+    *,
+    metadata: k8s.meta.v1.ObjectMetaArgs,
+    deployment: k8s.apps.v1.Deployment,
+    min_replicas: int,
+    max_replicas: int,
+    target_cpu_percent: int,
+    opts: pulumi.ResourceOptions,
+) -> k8s.autoscaling.v2.HorizontalPodAutoscaler:
+    """An autoscaling/v2 HorizontalPodAutoscaler that owns ``deployment``'s replica count, scaling on
+    average CPU utilisation (of the requests) between ``min_replicas`` and ``max_replicas``."""
+    v2 = k8s.autoscaling.v2
+    return v2.HorizontalPodAutoscaler(
+        name,
+        metadata=metadata,
+        spec=v2.HorizontalPodAutoscalerSpecArgs(
+            scale_target_ref=v2.CrossVersionObjectReferenceArgs(api_version="apps/v1", kind="Deployment",
+                                                                name=deployment.metadata.name),
+            min_replicas=min_replicas,
+            max_replicas=max_replicas,
+            metrics=[v2.MetricSpecArgs(type="Resource", resource=v2.ResourceMetricSourceArgs(
+                name="cpu", target=v2.MetricTargetArgs(type="Utilization", average_utilization=target_cpu_percent)))],
+        ),
+        opts=opts,
+    )
+
+
 # -- namespaces: the Pod Security Standard and the network allowances every namespace gets --------
 
 POD_SECURITY_LEVEL = "restricted"

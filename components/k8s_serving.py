@@ -26,23 +26,30 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import pulumi
 import pulumi_kubernetes as k8s
 
+from mlops_blueprint.components.arg_checks import type_problems
 from mlops_blueprint.components.k8s_security import (
     NetworkAllowances,
     ResourceSizes,
     container_security_context,
+    cpu_autoscaler,
     http_probe,
     network_policies,
     pod_security_context,
     pod_security_labels,
     scratch_volume,
 )
+from mlops_blueprint.components.k8s_serving_settings import K8sServingSettings
 from mlops_blueprint.context import StackContext
-from mlops_blueprint.serving_config import ModelConfig, ServingConfig, kubernetes_model_problems, resolve_image
+from mlops_blueprint.sagemaker_values import resolve_image
 from mlops_blueprint.validation import raise_invalid_args
+
+if TYPE_CHECKING:  # the models list: serving_config imports the serving settings, so only typing here
+    from mlops_blueprint.serving_config import ModelConfig
 
 SERVING_SERVICE_ACCOUNT = "model-server"
 CLIENT_LABEL = "mlops-platform/model-client"  # pods with this label "true" may call the models from any namespace
@@ -57,12 +64,30 @@ def labels(model: str) -> dict[str, str]:
 
 @dataclass(frozen=True)
 class K8sServingArgs:
-    """The models and serving defaults (``serving.kubernetes``) plus the serving role for IRSA."""
+    """The models (``models:``), the serving role for IRSA and the settings (``serving.kubernetes``)."""
 
     context: StackContext
     models: Sequence[ModelConfig]
     serving_role_arn: pulumi.Input[str]       # PlatformRoles.serving_role_arn (trusting the service account)
-    serving: ServingConfig = field(default_factory=lambda: ServingConfig(backend="kubernetes"))
+    settings: K8sServingSettings = field(default_factory=K8sServingSettings)
+
+    def problems(self) -> list[str]:
+        """Wiring problems, one line each naming the arg (the settings validated themselves)."""
+        # Imported here: serving_config imports the serving settings from this package.
+        from mlops_blueprint.serving_config import kubernetes_model_problems
+
+        problems = type_problems(self, context=StackContext, settings=K8sServingSettings)
+        if not self.models:
+            problems.append("models: expected at least one model")
+        names = [m.name for m in self.models]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            problems.append(f"models: duplicate model names {', '.join(duplicates)}")
+        for model in self.models:
+            problems += kubernetes_model_problems(model)
+        if self.serving_role_arn in (None, ""):
+            problems.append("serving_role_arn: required (the IRSA role of the model servers)")
+        return problems
 
 
 def _has_kubernetes_provider(opts: pulumi.ResourceOptions | None) -> bool:
@@ -80,23 +105,7 @@ def _has_kubernetes_provider(opts: pulumi.ResourceOptions | None) -> bool:
 
 
 def _validate(args: K8sServingArgs, opts: pulumi.ResourceOptions | None) -> None:
-    problems: list[str] = []
-    if not isinstance(args.context, StackContext):
-        problems.append(f"context: expected a StackContext, got {type(args.context).__name__}")
-    if not isinstance(args.serving, ServingConfig):
-        problems.append(f"serving: expected a ServingConfig, got {type(args.serving).__name__}")
-    elif args.serving.backend != "kubernetes":
-        problems.append(f"serving.backend is {args.serving.backend!r}; K8sServing serves backend 'kubernetes'")
-    if not args.models:
-        problems.append("models: expected at least one model")
-    names = [m.name for m in args.models]
-    duplicates = sorted({n for n in names if names.count(n) > 1})
-    if duplicates:
-        problems.append(f"models: duplicate model names {', '.join(duplicates)}")
-    for model in args.models:
-        problems += kubernetes_model_problems(model)
-    if args.serving_role_arn in (None, ""):
-        problems.append("serving_role_arn: required (the IRSA role of the model servers)")
+    problems = args.problems()
     if not _has_kubernetes_provider(opts):
         problems.append("opts: no kubernetes provider; pass the cluster's provider in opts.providers (or a parent "
                         "that has one) so the models are not deployed to whatever the ambient kubeconfig points at")
@@ -117,7 +126,7 @@ class K8sServing(pulumi.ComponentResource):
         self._prefix = name
         self._args = args
         self._child = pulumi.ResourceOptions(parent=self)
-        settings = args.serving.kubernetes
+        settings = args.settings
 
         if settings.create_namespace:
             namespace = k8s.core.v1.Namespace(
@@ -166,7 +175,7 @@ class K8sServing(pulumi.ComponentResource):
 
     def _model(self, model: ModelConfig) -> None:
         args, ctx = self._args, self._args.context
-        settings = args.serving.kubernetes
+        settings = args.settings
         name, selector = model.name, labels(model.name)
         variant = model.variants[0]  # the kubernetes backend serves one variant (model_problems)
         image = resolve_image(variant.image or model.image, account_id=ctx.account_id, region=ctx.region,
@@ -235,25 +244,9 @@ class K8sServing(pulumi.ComponentResource):
             ),
             opts=self._child,
         )
-        k8s.autoscaling.v2.HorizontalPodAutoscaler(
-            f"{self._prefix}-{name}",
-            metadata=metadata,
-            spec=k8s.autoscaling.v2.HorizontalPodAutoscalerSpecArgs(
-                scale_target_ref=k8s.autoscaling.v2.CrossVersionObjectReferenceArgs(
-                    api_version="apps/v1", kind="Deployment", name=deployment.metadata.name),
-                min_replicas=settings.replicas,
-                max_replicas=settings.max_replicas,
-                metrics=[k8s.autoscaling.v2.MetricSpecArgs(
-                    type="Resource",
-                    resource=k8s.autoscaling.v2.ResourceMetricSourceArgs(
-                        name="cpu",
-                        target=k8s.autoscaling.v2.MetricTargetArgs(
-                            type="Utilization", average_utilization=settings.target_cpu_utilization_percent),
-                    ),
-                )],
-            ),
-            opts=self._child,
-        )
+        cpu_autoscaler(f"{self._prefix}-{name}", metadata=metadata, deployment=deployment,
+                       min_replicas=settings.replicas, max_replicas=settings.max_replicas,
+                       target_cpu_percent=settings.target_cpu_utilization_percent, opts=self._child)
         k8s.policy.v1.PodDisruptionBudget(
             f"{self._prefix}-{name}",
             metadata=metadata,

@@ -7,13 +7,14 @@ CloudTrail, CloudWatch Logs) never get to decrypt training data or models, and v
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
-from mlops_blueprint.components.alerting import sns_publisher_key_statements
+from mlops_blueprint.components.key_policies import sns_publisher_key_statements
+from mlops_blueprint.components.kms_settings import KmsSettings
 from mlops_blueprint.context import StackContext
 from mlops_blueprint.policy_documents import Statement, document, render, statement
 
@@ -29,28 +30,18 @@ _KEY_ADMIN = (
     "kms:UntagResource", "kms:ScheduleKeyDeletion", "kms:CancelKeyDeletion", "kms:RotateKeyOnDemand",
 )
 
-# KMS accepts a pending-deletion window of 7 to 30 days.
-_DELETION_WINDOW = range(7, 31)
-
-
 @dataclass(frozen=True)
 class KmsArgs:
-    """Settings for the platform's two keys; protect/retain come from the environment's config."""
+    """The platform's two keys: wiring, and the user's :class:`KmsSettings` (the ``kms`` section);
+    protect/retain come from the environment's config."""
 
     context: StackContext
-    deletion_window_days: int = 30          # KmsConfig.deletion_window_days
     protect: bool = False                   # prod: True
     retain_on_delete: bool = False          # prod: True
     # Extra key administrators (manage, not use). The account root is always allowed so that
     # IAM policies in the account can grant use of the keys.
     admin_principal_arns: Sequence[pulumi.Input[str]] = ()
-
-
-def _validate(args: KmsArgs) -> None:
-    if args.deletion_window_days not in _DELETION_WINDOW:
-        raise ValueError(
-            f"deletion_window_days: {args.deletion_window_days!r} is out of range; KMS accepts 7 to 30 days"
-        )
+    settings: KmsSettings = field(default_factory=KmsSettings)
 
 
 def _base_statements(ctx: StackContext, admin_arns: Sequence[str]) -> list[Statement]:
@@ -138,7 +129,6 @@ class Kms(pulumi.ComponentResource):
     logs_key_arn: pulumi.Output[str]
 
     def __init__(self, name: str, args: KmsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        _validate(args)
         super().__init__("mlops:security:Kms", name, None, opts)
         self.data_key = self._key(
             name, "data", args, data_key_policy,
@@ -168,7 +158,7 @@ class Kms(pulumi.ComponentResource):
             key_usage="ENCRYPT_DECRYPT",
             customer_master_key_spec="SYMMETRIC_DEFAULT",
             enable_key_rotation=True,  # yearly: the default rotation period is 365 days
-            deletion_window_in_days=args.deletion_window_days,
+            deletion_window_in_days=args.settings.deletion_window_days,
             policy=render(lambda *admins: policy(ctx, admins), *args.admin_principal_arns),
             tags=ctx.tagging.resource(COMPONENT, ctx.naming.name(purpose)),
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect, retain_on_delete=args.retain_on_delete),

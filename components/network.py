@@ -10,33 +10,30 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 import pulumi
 import pulumi_aws as aws
 
-from mlops_blueprint.components.service_role import service_role
-from mlops_blueprint.config import INTERFACE_ENDPOINT_SERVICES, LOG_RETENTION_DAYS, ExistingVpc
+from mlops_blueprint.components.network_settings import MAX_AZS, ExistingVpc, NetworkSettings
+from mlops_blueprint.components.security_groups import HTTPS, security_group, security_group_rule
+from mlops_blueprint.components.service_role import service_role, service_trust
 from mlops_blueprint.context import StackContext
 from mlops_blueprint.naming import NameKind
-from mlops_blueprint.policy_documents import document, render, statement, to_json
+from mlops_blueprint.policy_documents import document, render, statement
 from mlops_blueprint.validation import raise_invalid_args
 
 COMPONENT = "network"
 TIERS = ("training", "serving", "database")
-MIN_AZS, MAX_AZS = 2, 4
 # Each tier gets MAX_AZS slots of 1/16 of the VPC (tier-major), whatever az_count is, so adding an
 # AZ later never renumbers (and so never replaces) an existing subnet. 12 slots used, 4 spare.
 SUBNET_BITS = 4
-# AWS's smallest subnet is a /28; with SUBNET_BITS = 4 that makes /24 the smallest VPC.
-_MIN_SUBNET_PREFIX = 28
-_HTTPS = 443
 
 
 @dataclass(frozen=True)
 class ExistingNetwork:
-    """A VPC made elsewhere: plain ids (from config) or Outputs (from a ``pulumi.StackReference``)."""
+    """A VPC made elsewhere: plain ids (from settings) or Outputs (from a ``pulumi.StackReference``)."""
 
     vpc_id: pulumi.Input[str]
     vpc_cidr: pulumi.Input[str]
@@ -44,7 +41,7 @@ class ExistingNetwork:
     database_subnet_ids: pulumi.Input[Sequence[str]] | None = None  # None: the private subnets
 
     @classmethod
-    def from_config(cls, existing: ExistingVpc) -> ExistingNetwork:
+    def from_settings(cls, existing: ExistingVpc) -> ExistingNetwork:
         return cls(existing.vpc_id, existing.vpc_cidr, list(existing.private_subnet_ids),
                    list(existing.database_subnet_ids) or None)
 
@@ -58,56 +55,30 @@ def _ids(value: pulumi.Input[Sequence[str]]) -> list[pulumi.Output[str]] | pulum
 
 @dataclass(frozen=True)
 class NetworkArgs:
-    """The values of ``NetworkConfig`` plus the logs key; ``existing`` switches to bring-your-own."""
+    """The logs key and the user's :class:`NetworkSettings` (the ``network`` section); with
+    ``settings.mode`` shared, the VPC from another stack's outputs."""
 
     context: StackContext
     logs_kms_key_arn: pulumi.Input[str]     # encrypts the flow-log group (Kms.logs_key_arn)
-    cidr: str = "10.0.0.0/16"
-    az_count: int = 2
-    interface_endpoints: Sequence[str] = INTERFACE_ENDPOINT_SERVICES
-    endpoint_az_count: int | None = None    # AZs holding interface endpoints (None: all); each costs per AZ-hour
-    flow_log_retention_days: int = 30
-    existing: ExistingVpc | ExistingNetwork | None = None  # set: create no VPC, only the workload SG
+    shared_network: ExistingNetwork | None = None  # mode shared: the VPC another stack exports
     protect: bool = False                   # the flow-log group (prod: True)
     retain_on_delete: bool = False
     permissions_boundary_arn: str | None = None  # applied to the flow-log role, as to every role
+    settings: NetworkSettings = field(default_factory=NetworkSettings)
 
+    def problems(self) -> list[str]:
+        """Wiring that must agree with the settings (the settings checked themselves)."""
+        if self.settings.mode == "shared" and self.shared_network is None:
+            return ["shared_network: required with settings.mode 'shared' (the VPC of settings.sharedStack)"]
+        if self.settings.mode != "shared" and self.shared_network is not None:
+            return [f"shared_network is set but settings.mode is {self.settings.mode!r}; use mode 'shared'"]
+        return []
 
-def _validate(args: NetworkArgs) -> None:
-    """Every problem at once, each naming the arg and what would be valid."""
-    problems: list[str] = []
-    if not isinstance(args.az_count, int) or not MIN_AZS <= args.az_count <= MAX_AZS:
-        problems.append(f"az_count: {args.az_count!r} is out of range; expected {MIN_AZS} to {MAX_AZS}")
-    try:
-        network = ipaddress.IPv4Network(args.cidr, strict=True)
-    except ValueError as exc:
-        problems.append(f"cidr: {args.cidr!r} is not a valid IPv4 CIDR ({exc}); expected e.g. 10.0.0.0/16")
-    else:
-        if not network.is_private:
-            problems.append(f"cidr: {args.cidr!r} is not private; use 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16")
-        if network.prefixlen < 16:
-            problems.append(f"cidr: {args.cidr!r} is larger than AWS allows for a VPC; expected /16 to /24")
-        if network.prefixlen + SUBNET_BITS > _MIN_SUBNET_PREFIX:
-            problems.append(
-                f"cidr: {args.cidr!r} is too small for {len(TIERS)} tiers x {MAX_AZS} AZ slots of at least "
-                f"/{_MIN_SUBNET_PREFIX}; expected /16 to /24"
-            )
-    if args.endpoint_az_count is not None and not (
-            isinstance(args.endpoint_az_count, int) and 1 <= args.endpoint_az_count <= args.az_count):
-        problems.append(f"endpoint_az_count: {args.endpoint_az_count!r} is out of range; expected 1 to az_count "
-                        f"({args.az_count}) or None for every AZ")
-    unknown = sorted(set(args.interface_endpoints) - set(INTERFACE_ENDPOINT_SERVICES))
-    if isinstance(args.interface_endpoints, str) or unknown:
-        bad = args.interface_endpoints if isinstance(args.interface_endpoints, str) else ", ".join(unknown)
-        problems.append(
-            f"interface_endpoints: unknown service(s) {bad}; expected any of {', '.join(INTERFACE_ENDPOINT_SERVICES)}"
-        )
-    if args.flow_log_retention_days not in LOG_RETENTION_DAYS:
-        problems.append(
-            f"flow_log_retention_days: {args.flow_log_retention_days!r} is not a CloudWatch Logs retention; "
-            f"expected one of {', '.join(map(str, LOG_RETENTION_DAYS))}"
-        )
-    raise_invalid_args("NetworkArgs", problems)
+    def existing_network(self) -> ExistingNetwork | None:
+        """The VPC to use rather than create (None: create one)."""
+        if self.settings.existing is not None:
+            return ExistingNetwork.from_settings(self.settings.existing)
+        return self.shared_network
 
 
 def subnet_cidrs(cidr: str, az_count: int) -> dict[str, list[str]]:
@@ -129,17 +100,17 @@ class Network(pulumi.ComponentResource):
     endpoint_security_group_id: pulumi.Output[str] | None
 
     def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        _validate(args)
+        raise_invalid_args("NetworkArgs", args.problems(), subject=repr(name))  # before anything is registered
         super().__init__("mlops:network:Network", name, None, opts)
         self._prefix = name  # logical-name prefix of children (Resource owns ._name)
         self._ctx = args.context
         self._child = pulumi.ResourceOptions(parent=self)
+        self._owner: dict[str, Any] = {"context": args.context, "component": COMPONENT, "opts": self._child}
         self.db_subnet_group_name = None
         self.endpoint_security_group_id = None
-        if isinstance(args.existing, ExistingVpc):
-            self._use_existing(ExistingNetwork.from_config(args.existing))
-        elif args.existing is not None:
-            self._use_existing(args.existing)
+        existing = args.existing_network()
+        if existing is not None:
+            self._use_existing(existing)
         else:
             self._create(args)
         self.register_outputs(
@@ -178,11 +149,11 @@ class Network(pulumi.ComponentResource):
 
     # -- create ---------------------------------------------------------------------------------
     def _create(self, args: NetworkArgs) -> None:
-        ctx, name, child = self._ctx, self._prefix, self._child
-        zones = self._zones(args.az_count)
+        ctx, name, child, settings = self._ctx, self._prefix, self._child, args.settings
+        zones = self._zones(settings.az_count)
         vpc = aws.ec2.Vpc(
             f"{name}-vpc",
-            cidr_block=args.cidr,
+            cidr_block=settings.cidr,
             enable_dns_support=True,
             enable_dns_hostnames=True,  # both needed for interface endpoints' private DNS
             tags=self._tags("vpc"),
@@ -196,7 +167,7 @@ class Network(pulumi.ComponentResource):
             for az in zones.values()
         ]
         subnets: dict[str, list[aws.ec2.Subnet]] = {}
-        for tier, cidrs in subnet_cidrs(args.cidr, args.az_count).items():
+        for tier, cidrs in subnet_cidrs(settings.cidr, settings.az_count).items():
             subnets[tier] = []
             for (zone, az), subnet_cidr, route_table in zip(zones.items(), cidrs, route_tables):
                 subnet = aws.ec2.Subnet(
@@ -224,28 +195,14 @@ class Network(pulumi.ComponentResource):
             opts=child,
         )
 
-        endpoint_sg = aws.ec2.SecurityGroup(
-            f"{name}-endpoints",
-            name=ctx.naming.name("vpc-endpoints"),
-            description="Interface VPC endpoints: HTTPS from inside the VPC only",
-            vpc_id=vpc.id,
-            tags=self._tags("vpc-endpoints"),
-            opts=child,
-        )
-        aws.vpc.SecurityGroupIngressRule(
-            f"{name}-endpoints-https-from-vpc",
-            security_group_id=endpoint_sg.id,
-            description="HTTPS from the VPC",
-            ip_protocol="tcp",
-            from_port=_HTTPS,
-            to_port=_HTTPS,
-            cidr_ipv4=args.cidr,
-            tags=self._tags("endpoints-https-from-vpc"),
-            opts=child,
-        )
+        endpoint_sg = security_group(f"{name}-endpoints", purpose="vpc-endpoints", vpc_id=vpc.id, **self._owner,
+                                     description="Interface VPC endpoints: HTTPS from inside the VPC only")
+        security_group_rule(f"{name}-endpoints-https-from-vpc", "ingress", purpose="endpoints-https-from-vpc",
+                            security_group_id=endpoint_sg.id, description="HTTPS from the VPC", port=HTTPS,
+                            cidr_ipv4=settings.cidr, **self._owner)
         # Interface endpoints bill per AZ-hour: dev keeps them in one AZ, production in every AZ.
-        serving_ids = [s.id for s in subnets["serving"]][: args.endpoint_az_count or args.az_count]
-        for service in sorted(set(args.interface_endpoints)):
+        serving_ids = [s.id for s in subnets["serving"]][: settings.endpoint_az_count or settings.az_count]
+        for service in settings.interface_endpoints:  # sorted and unique (the settings say so)
             aws.ec2.VpcEndpoint(
                 f"{name}-{service.replace('.', '-')}",
                 vpc_id=vpc.id,
@@ -267,7 +224,7 @@ class Network(pulumi.ComponentResource):
         self.database_subnet_ids = [s.id for s in subnets["database"]]
         self.db_subnet_group_name = self._db_subnet_group(self.database_subnet_ids)
         self.endpoint_security_group_id = endpoint_sg.id
-        self.workload_security_group_id = self._workload_security_group(vpc.id, args.cidr, s3.prefix_list_id)
+        self.workload_security_group_id = self._workload_security_group(vpc.id, settings.cidr, s3.prefix_list_id)
 
     def _zones(self, az_count: int) -> dict[str, str]:
         """``{zone name: short suffix}`` for the first ``az_count`` standard AZs of the region."""
@@ -305,56 +262,23 @@ class Network(pulumi.ComponentResource):
         VPC (the interface endpoints) and to S3 through the gateway endpoint. Rules are separate
         resources (the v7 recommendation) so a stack can add e.g. egress to a database's group.
         """
-        name, child = self._prefix, self._child
-        sg = aws.ec2.SecurityGroup(
-            f"{name}-workload",
-            name=self._ctx.naming.name("workload"),
-            description="ML workloads: no ingress but from itself, HTTPS egress to the VPC and S3 only",
-            vpc_id=vpc_id,
-            tags=self._tags("workload"),
-            opts=child,
-        )
-        aws.vpc.SecurityGroupIngressRule(
-            f"{name}-workload-from-self",
-            security_group_id=sg.id,
-            description="Between workload nodes (distributed training)",
-            ip_protocol="-1",
-            referenced_security_group_id=sg.id,
-            tags=self._tags("workload-from-self"),
-            opts=child,
-        )
-        aws.vpc.SecurityGroupEgressRule(
-            f"{name}-workload-to-self",
-            security_group_id=sg.id,
-            description="Between workload nodes (distributed training)",
-            ip_protocol="-1",
-            referenced_security_group_id=sg.id,
-            tags=self._tags("workload-to-self"),
-            opts=child,
-        )
-        aws.vpc.SecurityGroupEgressRule(
-            f"{name}-workload-https-to-vpc",
-            security_group_id=sg.id,
-            description="HTTPS to VPC endpoints",
-            ip_protocol="tcp",
-            from_port=_HTTPS,
-            to_port=_HTTPS,
-            cidr_ipv4=vpc_cidr,
-            tags=self._tags("workload-https-to-vpc"),
-            opts=child,
-        )
+        name = self._prefix
+        sg = security_group(f"{name}-workload", purpose="workload", vpc_id=vpc_id, **self._owner,
+                            description="ML workloads: no ingress but from itself, HTTPS egress to the VPC and S3 only")
+        # Each rule: (direction, purpose = logical name less the prefix, description, port, peer).
+        rules: list[tuple[Literal["ingress", "egress"], str, str, int | None, dict[str, pulumi.Input[str]]]] = [
+            ("ingress", "workload-from-self", "Between workload nodes (distributed training)", None,
+             {"referenced_security_group_id": sg.id}),
+            ("egress", "workload-to-self", "Between workload nodes (distributed training)", None,
+             {"referenced_security_group_id": sg.id}),
+            ("egress", "workload-https-to-vpc", "HTTPS to VPC endpoints", HTTPS, {"cidr_ipv4": vpc_cidr}),
+        ]
         if s3_prefix_list_id is not None:
-            aws.vpc.SecurityGroupEgressRule(
-                f"{name}-workload-https-to-s3",
-                security_group_id=sg.id,
-                description="HTTPS to S3 through the gateway endpoint",
-                ip_protocol="tcp",
-                from_port=_HTTPS,
-                to_port=_HTTPS,
-                prefix_list_id=s3_prefix_list_id,
-                tags=self._tags("workload-https-to-s3"),
-                opts=child,
-            )
+            rules.append(("egress", "workload-https-to-s3", "HTTPS to S3 through the gateway endpoint", HTTPS,
+                          {"prefix_list_id": s3_prefix_list_id}))
+        for direction, purpose, description, port, peer in rules:
+            security_group_rule(f"{name}-{purpose}", direction, purpose=purpose, security_group_id=sg.id,
+                                description=description, port=port, **peer, **self._owner)
         return sg.id
 
     def _flow_logs(self, vpc: aws.ec2.Vpc, args: NetworkArgs) -> None:
@@ -363,34 +287,16 @@ class Network(pulumi.ComponentResource):
         log_group = aws.cloudwatch.LogGroup(
             f"{name}-flow-logs",
             name=ctx.naming.log_group("vpc-flow-logs"),
-            retention_in_days=args.flow_log_retention_days,
+            retention_in_days=args.settings.flow_log_retention_days,
             kms_key_id=args.logs_kms_key_arn,
             tags=self._tags("vpc-flow-logs"),
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect, retain_on_delete=args.retain_on_delete),
         )
         # Confused-deputy guard: only flow logs of this account and region may assume the role.
-        trust = document(
-            statement(
-                "TrustVpcFlowLogs",
-                ["sts:AssumeRole"],
-                None,
-                principals={"Service": ctx.service_principal("vpc-flow-logs")},
-                conditions={
-                    "StringEquals": {"aws:SourceAccount": ctx.account_id},
-                    "ArnLike": {"aws:SourceArn": ctx.arn("ec2", "vpc-flow-log/*")},
-                },
-            )
-        )
-        role = service_role(
-            f"{name}-flow-logs",
-            context=ctx,
-            component=COMPONENT,
-            purpose="vpc-flow-logs",
-            description="Delivers VPC flow logs to their CloudWatch log group",
-            trust=to_json(trust),
-            permissions_boundary_arn=args.permissions_boundary_arn,
-            opts=child,
-        )
+        trust = service_trust(ctx, "vpc-flow-logs", sid="TrustVpcFlowLogs", source_arn=ctx.arn("ec2", "vpc-flow-log/*"))
+        role = service_role(f"{name}-flow-logs", context=ctx, component=COMPONENT, purpose="vpc-flow-logs",
+                            description="Delivers VPC flow logs to their CloudWatch log group", trust=trust,
+                            permissions_boundary_arn=args.permissions_boundary_arn, opts=child)
 
         def deliver(log_group_arn: str) -> dict[str, Any]:
             actions = ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"]

@@ -14,12 +14,14 @@ CloudWatch through a role scoped to this workspace.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
+from mlops_blueprint.components.arg_checks import type_problems
+from mlops_blueprint.components.observability_settings import ObservabilitySettings
 from mlops_blueprint.components.service_role import service_role
 from mlops_blueprint.context import StackContext
 from mlops_blueprint.naming import NameKind
@@ -28,35 +30,27 @@ from mlops_blueprint.validation import raise_invalid_args
 
 COMPONENT = "observability"
 TYPE = "mlops:monitoring:Observability"
-AUTHENTICATION_PROVIDERS: tuple[str, ...] = ("AWS_SSO", "SAML")
 _KEY_USE = ("kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey", "kms:CreateGrant")
 
 
 @dataclass(frozen=True)
 class ObservabilityArgs:
-    """Values from ``ObservabilityConfig``."""
+    """The key and protection of the workspaces, and ``settings`` (the ``observability`` section)."""
 
     context: StackContext
-    prometheus: bool = False
-    grafana: bool = False
-    grafana_authentication: str = "AWS_SSO"          # or SAML
+    settings: ObservabilitySettings = field(default_factory=ObservabilitySettings)
     kms_key_arn: pulumi.Input[str] | None = None     # None: a key of its own (policy for AMP and Grafana)
     key_deletion_window_days: int = 30
     protect: bool = False                            # prod: True (the workspace holds metrics, the key decrypts them)
     retain_on_delete: bool = False
     permissions_boundary_arn: str | None = None
 
-
-def _validate(args: ObservabilityArgs) -> None:
-    problems: list[str] = []
-    if not isinstance(args.context, StackContext):
-        problems.append(f"context: expected a StackContext, got {type(args.context).__name__}")
-    if args.grafana_authentication not in AUTHENTICATION_PROVIDERS:
-        problems.append(f"grafana_authentication: {args.grafana_authentication!r} is not one of "
-                        f"{', '.join(AUTHENTICATION_PROVIDERS)}")
-    if not 7 <= args.key_deletion_window_days <= 30:
-        problems.append(f"key_deletion_window_days: {args.key_deletion_window_days} is outside 7..30")
-    raise_invalid_args("ObservabilityArgs", problems)
+    def problems(self) -> list[str]:
+        problems = type_problems(self, context=StackContext, settings=ObservabilitySettings)
+        # The kms section's limit, checked here for callers that build the args themselves.
+        if not 7 <= self.key_deletion_window_days <= 30:
+            problems.append(f"key_deletion_window_days: {self.key_deletion_window_days} is outside 7..30")
+        return problems
 
 
 def key_policy(ctx: StackContext) -> dict[str, Any]:
@@ -105,16 +99,16 @@ class Observability(pulumi.ComponentResource):
     kms_key_arn: pulumi.Output[str] | None
 
     def __init__(self, name: str, args: ObservabilityArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        _validate(args)
+        raise_invalid_args("ObservabilityArgs", args.problems(), subject=repr(name))
         super().__init__(TYPE, name, None, opts)
-        ctx = args.context
+        ctx, settings = args.context, args.settings
         child = pulumi.ResourceOptions(parent=self)
         stateful = pulumi.ResourceOptions(parent=self, protect=args.protect, retain_on_delete=args.retain_on_delete)
         self.prometheus_workspace_id = self.prometheus_workspace_arn = self.remote_write_url = None
         self.remote_write_policy_arn = self.grafana_workspace_id = self.grafana_endpoint = None
         self.kms_key_arn = None
 
-        if args.prometheus or args.grafana:
+        if settings.prometheus or settings.grafana:
             if args.kms_key_arn is None:
                 key = aws.kms.Key(
                     f"{name}-key",
@@ -134,7 +128,7 @@ class Observability(pulumi.ComponentResource):
                 self.kms_key_arn = pulumi.Output.from_input(args.kms_key_arn)
 
         workspace = None
-        if args.prometheus:
+        if settings.prometheus:
             alias = ctx.naming.name("metrics")
             workspace = aws.amp.Workspace(
                 f"{name}-prometheus",
@@ -157,22 +151,15 @@ class Observability(pulumi.ComponentResource):
             )
             self.remote_write_policy_arn = remote_write.arn
 
-        if args.grafana:
+        if settings.grafana:
             trust = document(statement(
                 "TrustGrafana", ["sts:AssumeRole"], None, principals={"Service": ctx.service_principal("grafana")},
                 conditions={"StringEquals": {"aws:SourceAccount": ctx.account_id},
                             "ArnLike": {"aws:SourceArn": ctx.arn("grafana", "/workspaces/*")}},
             ))
-            role = service_role(
-                f"{name}-grafana",
-                context=ctx,
-                component=COMPONENT,
-                purpose="grafana",
-                description="Managed Grafana reads CloudWatch and Prometheus",
-                trust=to_json(trust),
-                permissions_boundary_arn=args.permissions_boundary_arn,
-                opts=child,
-            )
+            role = service_role(f"{name}-grafana", context=ctx, component=COMPONENT, purpose="grafana",
+                                description="Managed Grafana reads CloudWatch and Prometheus", trust=to_json(trust),
+                                permissions_boundary_arn=args.permissions_boundary_arn, opts=child)
             grafana_policy_resource = aws.iam.RolePolicy(
                 f"{name}-grafana",
                 name=ctx.naming.name("grafana", kind=NameKind.IAM_POLICY),
@@ -186,7 +173,7 @@ class Observability(pulumi.ComponentResource):
                 name=grafana_name,
                 description=f"{ctx.naming.prefix} dashboards",
                 account_access_type="CURRENT_ACCOUNT",
-                authentication_providers=[args.grafana_authentication],
+                authentication_providers=[settings.grafana_authentication],
                 permission_type="CUSTOMER_MANAGED",
                 role_arn=role.arn,
                 data_sources=["CLOUDWATCH", *(["PROMETHEUS"] if workspace else [])],

@@ -10,7 +10,7 @@ and the configured permissions boundary. Each role's own permissions are one inl
 the CI roles also get managed policies, our own, because inline policies of a role may total just
 10,240 characters: ``ci-read-only`` (shared by both CI roles) and ``ci-deploy-tagged``. No AWS
 managed policy is attached: the SageMaker ones are account-wide (``AmazonSageMakerFullAccess``).
-CI roles (GitHub Actions / GitLab CI via OIDC) are built from :mod:`.ci_trust`; the policy documents
+CI roles (GitHub Actions, GitLab CI, Jenkins or Pulumi ESC via OIDC) are built from :mod:`.ci_trust`; the policy documents
 from :mod:`.role_policies`.
 
 Once the MLflow app or server exists, :meth:`PlatformRoles.grant_mlflow` lets the training,
@@ -21,17 +21,19 @@ resources of a role, for whatever AWS validates against the role when it is crea
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
 from mlops_blueprint.validation import raise_invalid_args
-from mlops_blueprint.components.ci_trust import GITHUB_ISSUER, CiIdentity, CiProvider, ci_identity, web_identity_trust
+from mlops_blueprint.components.ci_trust import CiIdentity, ci_identity, web_identity_trust
 from mlops_blueprint.components.irsa import ServiceAccountTrust
+from mlops_blueprint.components.platform_roles_settings import PlatformRolesSettings
 # The policy documents live in role_policies; re-exported here, where callers have always found them.
 from mlops_blueprint.components.role_policies import (  # noqa: F401
     MLFLOW_IAM_BACKENDS,
@@ -51,31 +53,25 @@ from mlops_blueprint.components.role_policies import (  # noqa: F401
     training_policy,
 )
 from mlops_blueprint.components.service_role import service_role
+from mlops_blueprint.components.tracking_server_settings import TRACKING_BACKENDS as TRACKING_BACKEND_NAMES
 from mlops_blueprint.context import StackContext
 from mlops_blueprint.naming import NameKind
 from mlops_blueprint.policy_documents import assume_role_policy, render, to_json
-from mlops_blueprint.tracking_config import TRACKING_BACKENDS as TRACKING_BACKEND_NAMES
 
 COMPONENT = "platform-roles"
-CI_PROVIDERS: tuple[str, ...] = ("none", "github", "gitlab")
 
 # IAM size limits (characters, whitespace excluded): all inline policies of a role together, and
 # one managed policy.
 INLINE_POLICY_LIMIT = 10_240
 MANAGED_POLICY_LIMIT = 6_144
 
-_REPOSITORY = {
-    "github": re.compile(r"[\w.-]+/[\w.-]+"),          # org/repo
-    "gitlab": re.compile(r"[\w.-]+(/[\w.-]+)+"),       # group[/subgroup...]/project
-}
-_BRANCH = re.compile(r"[\w./-]+")  # no * or ?: the branch lands in an IAM condition
-_GITLAB_URL = re.compile(r"https://[\w.-]+")
 _S3_BUCKET_NAME = r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]"
 
 
 @dataclass(frozen=True)
 class PlatformRolesArgs:
-    """This stack's resources the roles may use, the boundary, and CI (``IamConfig``/``CiConfig``)."""
+    """This stack's resources the roles may use, the service accounts of Kubernetes backends, and
+    the user's :class:`PlatformRolesSettings` (the ``iam`` section: boundary and CI)."""
 
     context: StackContext
     data_key_arn: pulumi.Input[str]          # Kms.data_key_arn
@@ -83,78 +79,44 @@ class PlatformRolesArgs:
                                              # through the key policy; no role needs key permissions)
     datasets_bucket_arn: pulumi.Input[str]   # ArtifactStore.datasets_bucket_arn
     models_bucket_arn: pulumi.Input[str]     # ArtifactStore.models_bucket_arn
-    permissions_boundary_arn: str | None = None
-    ci_provider: CiProvider = "none"
-    ci_repository: str | None = None         # org/repo (GitHub), group/project (GitLab)
-    ci_deploy_branch: str = "main"
-    ci_oidc_provider_arn: str | None = None  # existing provider; None: create one (once per account!)
-    gitlab_url: str = "https://gitlab.com"
     state_bucket_arn: str | None = None      # Pulumi S3 backend the CI roles may use
     # Kubernetes backends: the service accounts that may also assume the tracking / serving role.
     tracking_service_account: ServiceAccountTrust | None = None
-    tracking_artifact_prefix: str = "mlflow"  # TrackingConfig.artifact_prefix: where MLflow keeps artifacts
+    tracking_artifact_prefix: str = "mlflow"  # the tracking settings' artifact_prefix: where MLflow keeps artifacts
     serving_service_account: ServiceAccountTrust | None = None
+    settings: PlatformRolesSettings = field(default_factory=PlatformRolesSettings)
 
+    def problems(self) -> list[str]:
+        """Wiring, and the settings' ARNs against this account (the settings checked their own shape)."""
+        if not isinstance(self.context, StackContext):
+            return [f"context: expected a StackContext, got {type(self.context).__name__}"]
+        ctx, settings = self.context, self.settings
+        partition, account = re.escape(ctx.partition), ctx.account_id
+        problems: list[str] = []
 
-def _validate(args: PlatformRolesArgs) -> None:
-    """Every problem at once, each naming the arg and what would be valid."""
-    if not isinstance(args.context, StackContext):
-        raise ValueError(f"context: expected a StackContext, got {type(args.context).__name__}")
-    ctx = args.context
-    partition, account = re.escape(ctx.partition), ctx.account_id
-    problems: list[str] = []
+        def check(arg: str, value: Any, pattern: str, expected: str) -> None:
+            # Outputs resolve later; only literal strings can be checked up front.
+            if isinstance(value, str) and not re.fullmatch(pattern, value):
+                problems.append(f"{arg}: {value!r} is not {expected}")
+            elif value is not None and not isinstance(value, (str, pulumi.Output)):
+                problems.append(f"{arg}: expected an ARN string or Output, got {type(value).__name__}")
 
-    def check(arg: str, value: Any, pattern: str, expected: str) -> None:
-        # Outputs resolve later; only literal strings can be checked up front.
-        if isinstance(value, str) and not re.fullmatch(pattern, value):
-            problems.append(f"{arg}: {value!r} is not {expected}")
-        elif value is not None and not isinstance(value, (str, pulumi.Output)):
-            problems.append(f"{arg}: expected an ARN string or Output, got {type(value).__name__}")
-
-    key = rf"arn:{partition}:kms:[a-z0-9-]+:\d{{12}}:key/[\w-]+"
-    bucket = rf"arn:{partition}:s3:::{_S3_BUCKET_NAME}"
-    check("data_key_arn", args.data_key_arn, key, f"a KMS key ARN (arn:{ctx.partition}:kms:<region>:<account>:key/<id>)")
-    check("logs_key_arn", args.logs_key_arn, key, f"a KMS key ARN (arn:{ctx.partition}:kms:<region>:<account>:key/<id>)")
-    for arg in ("datasets_bucket_arn", "models_bucket_arn", "state_bucket_arn"):
-        check(arg, getattr(args, arg), bucket, f"an S3 bucket ARN (arn:{ctx.partition}:s3:::<bucket>)")
-    check("permissions_boundary_arn", args.permissions_boundary_arn,
-          rf"arn:{partition}:iam::({account}|aws):policy/[\w+=,.@/-]+",
-          f"a managed policy ARN of this account or AWS (arn:{ctx.partition}:iam::{account}:policy/<name>)")
-
-    if args.ci_provider not in CI_PROVIDERS:
-        problems.append(f"ci_provider: {args.ci_provider!r} is not one of {', '.join(CI_PROVIDERS)}")
-    elif args.ci_provider != "none":
-        problems += _ci_problems(args)
-    raise_invalid_args("PlatformRolesArgs", problems)
-
-
-def _ci_problems(args: PlatformRolesArgs) -> list[str]:
-    """CI values end up in IAM conditions: no wildcards, and a provider ARN that matches the issuer."""
-    ctx, provider = args.context, args.ci_provider
-    problems: list[str] = []
-    if not args.ci_repository:
-        problems.append(f"ci_repository: required when ci_provider is {provider!r} (org/repo)")
-    elif not _REPOSITORY[provider].fullmatch(args.ci_repository):
-        shape = "org/repo" if provider == "github" else "group[/subgroup]/project"
-        problems.append(f"ci_repository: {args.ci_repository!r} is not a {provider} repository path ({shape})")
-    if not _BRANCH.fullmatch(args.ci_deploy_branch or ""):
-        problems.append(f"ci_deploy_branch: {args.ci_deploy_branch!r} is not a branch name (letters, digits, ./_-)")
-    if provider == "gitlab" and not _GITLAB_URL.fullmatch(args.gitlab_url or ""):
-        problems.append(f"gitlab_url: {args.gitlab_url!r} is not an https:// host URL, e.g. https://gitlab.com")
-    if args.ci_oidc_provider_arn is not None:
-        expected = GITHUB_ISSUER if provider == "github" else (args.gitlab_url or "").removeprefix("https://")
-        match = re.fullmatch(rf"arn:{re.escape(ctx.partition)}:iam::{ctx.account_id}:oidc-provider/([\w.:/-]+)",
-                             args.ci_oidc_provider_arn)
-        if not match:
-            problems.append(
-                f"ci_oidc_provider_arn: {args.ci_oidc_provider_arn!r} is not an OIDC provider ARN of this "
-                f"account (arn:{ctx.partition}:iam::{ctx.account_id}:oidc-provider/{expected})"
-            )
-        elif match.group(1) != expected and not (provider == "github" and match.group(1).startswith(GITHUB_ISSUER + "/")):
-            problems.append(
-                f"ci_oidc_provider_arn: the provider is for {match.group(1)!r}; {provider} tokens come from {expected!r}"
-            )
-    return problems
+        key = rf"arn:{partition}:kms:[a-z0-9-]+:\d{{12}}:key/[\w-]+"
+        key_shape = f"a KMS key ARN (arn:{ctx.partition}:kms:<region>:<account>:key/<id>)"
+        check("data_key_arn", self.data_key_arn, key, key_shape)
+        check("logs_key_arn", self.logs_key_arn, key, key_shape)
+        for arg in ("datasets_bucket_arn", "models_bucket_arn", "state_bucket_arn"):
+            check(arg, getattr(self, arg), rf"arn:{partition}:s3:::{_S3_BUCKET_NAME}",
+                  f"an S3 bucket ARN (arn:{ctx.partition}:s3:::<bucket>)")
+        check("settings.permissions_boundary_arn", settings.permissions_boundary_arn,
+              rf"arn:{partition}:iam::({account}|aws):policy/[\w+=,.@/-]+",
+              f"a managed policy ARN of this account or AWS (arn:{ctx.partition}:iam::{account}:policy/<name>)")
+        if settings.ci.provider != "none":
+            check("settings.ci.oidc_provider_arn", settings.ci.oidc_provider_arn,
+                  rf"arn:{partition}:iam::{account}:oidc-provider/[\w.:/-]+",
+                  f"an OIDC provider ARN of this account (arn:{ctx.partition}:iam::{account}:oidc-provider/"
+                  f"{settings.ci.default_issuer})")
+        return problems
 
 
 @dataclass(frozen=True)
@@ -187,11 +149,15 @@ class PlatformRoles(pulumi.ComponentResource):
     policies: dict[str, list[pulumi.Resource]]
 
     def __init__(self, name: str, args: PlatformRolesArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        _validate(args)
+        raise_invalid_args("PlatformRolesArgs", args.problems())  # before anything is registered
         super().__init__("mlops:iam:PlatformRoles", name, None, opts)
         self._prefix = name  # logical-name prefix of children (Resource owns ._name)
         self._args = args
         self._child = pulumi.ResourceOptions(parent=self)
+        # Every role here: this component's, under the boundary, a child of the component.
+        self._service_role = functools.partial(
+            service_role, context=args.context, component=COMPONENT,
+            permissions_boundary_arn=args.settings.permissions_boundary_arn, opts=self._child)
         self.policies = {}
         self._roles: dict[str, aws.iam.Role] = {}
         self.mlflow_user_policy_arn = None
@@ -226,7 +192,7 @@ class PlatformRoles(pulumi.ComponentResource):
                           "tracking": tracking.arn, "pipelines": pipelines.arn}
 
         self.ci_preview_role_arn = self.ci_deploy_role_arn = self.oidc_provider_arn = None
-        if args.ci_provider != "none":
+        if args.settings.ci.provider != "none":
             self._ci_roles(args)
 
         self.register_outputs(
@@ -252,16 +218,7 @@ class PlatformRoles(pulumi.ComponentResource):
         """One role, its inline policy (if any) and our managed policies (``{purpose: policy}``);
         the boundary on every role."""
         ctx = self._args.context
-        role = service_role(
-            f"{self._prefix}-{purpose}",
-            context=ctx,
-            component=COMPONENT,
-            purpose=purpose,
-            description=description,
-            trust=trust,
-            permissions_boundary_arn=self._args.permissions_boundary_arn,
-            opts=self._child,
-        )
+        role = self._service_role(f"{self._prefix}-{purpose}", purpose=purpose, description=description, trust=trust)
         self._roles[purpose] = role
         granted = self.policies.setdefault(purpose, [])
         if policy is not None:
@@ -345,12 +302,11 @@ class PlatformRoles(pulumi.ComponentResource):
 
     def _ci_roles(self, args: PlatformRolesArgs) -> None:
         ctx = args.context
-        assert args.ci_provider != "none" and args.ci_repository  # _validate guarantees both
-        identity = ci_identity(args.ci_provider, args.ci_repository, args.ci_deploy_branch,
-                               args.gitlab_url, args.ci_oidc_provider_arn, ctx.environment)
-        provider_arn: pulumi.Input[str] = args.ci_oidc_provider_arn or self._oidc_provider(identity).arn
+        boundary, ci = args.settings.permissions_boundary_arn, args.settings.ci
+        identity = ci_identity(ci, ctx.environment)
+        provider_arn: pulumi.Input[str] = ci.oidc_provider_arn or self._oidc_provider(identity).arn
         self.oidc_provider_arn = pulumi.Output.from_input(provider_arn)
-        if not args.permissions_boundary_arn:
+        if not boundary:
             pulumi.log.warn(
                 "CI deploy role without a permissions boundary: it may create and pass roles named "
                 f"{ctx.naming.prefix}-* with any permissions; set iam.permissionsBoundaryArn", resource=self)
@@ -372,12 +328,12 @@ class PlatformRoles(pulumi.ComponentResource):
                       for p in managed]
         preview_policy = ci_preview_policy(args.state_bucket_arn)
         preview = self._role(
-            "ci-preview", f"CI previews ({identity.repository}, any branch): read-only", trust(deploy=False),
+            "ci-preview", f"CI previews ({identity.preview_scope}): read-only", trust(deploy=False),
             to_json(preview_policy) if preview_policy else None, attach={"ci-read-only": managed["ci-read-only"]},
         )
         deploy = self._role(
-            "ci-deploy", f"CI deploys ({identity.repository}@{identity.deploy_branch})", trust(deploy=True),
-            to_json(ci_deploy_policy(ctx, args.permissions_boundary_arn, args.state_bucket_arn, protected)),
+            "ci-deploy", f"CI deploys ({identity.deploy_scope})", trust(deploy=True),
+            to_json(ci_deploy_policy(ctx, boundary, args.state_bucket_arn, protected)),
             attach=managed,
         )
         self.ci_preview_role_arn = preview.arn
@@ -389,7 +345,7 @@ class PlatformRoles(pulumi.ComponentResource):
         sharing an account create it in one stack and pass its ARN to the others."""
         ctx = self._args.context
         # No thumbprints: IAM checks GitHub's and GitLab.com's certificates against trusted CAs, and
-        # fetches the thumbprint of other (self-managed GitLab) hosts itself.
+        # fetches the thumbprint of other hosts (self-managed GitLab, Jenkins, Pulumi Cloud) itself.
         return aws.iam.OpenIdConnectProvider(
             f"{self._prefix}-ci-oidc",
             url=identity.url,

@@ -5,10 +5,10 @@ Per model with retraining on (``RetrainedModel``), an EventBridge rule matches t
 CloudWatch event :func:`drift_event_pattern` describes — and has up to three targets:
 
 1. **the SageMaker pipeline** (``sagemaker_pipeline_target``), started with the model's parameters
-   (its ``parameters``, e.g. the image tags to retrain with, plus ``<model_parameter_name>=<model>``
-   when the pipeline has a parameter naming the model) through a role that may do exactly one
-   thing: ``sagemaker:StartPipelineExecution`` on that pipeline's ARN, assumable only by
-   EventBridge for that rule. Given the pipeline's definition, the component checks the
+   (``RetrainingSettings.parameters_for``: its ``parameters``, e.g. the image tags to retrain with,
+   plus ``<model_parameter_name>=<model>`` when the pipeline has a parameter naming the model)
+   through a role that may do exactly one thing: ``sagemaker:StartPipelineExecution`` on that
+   pipeline's ARN, assumable only by EventBridge for that rule. Given the pipeline's definition, the component checks the
    parameters against it (every one it sends is declared; every one without a default is sent),
    because SageMaker would only refuse the execution when drift is detected;
 2. **the cooldown**: a three-state Step Functions workflow (one per environment) that disables the
@@ -21,8 +21,7 @@ CloudWatch event :func:`drift_event_pattern` describes — and has up to three t
    manage: Pulumi ignores changes to it;
 3. optionally **the alert topic** routed for ``retraining`` (info), which receives the event.
 
-Turning retraining off for a model removes its rule, role and targets (the stack passes only the
-models that have it on, or ``enabled=False``).
+Turning retraining off for a model (``RetrainingSettings.enabled_for``) removes its rule, role and targets.
 """
 
 from __future__ import annotations
@@ -35,6 +34,8 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from mlops_blueprint.components.arg_checks import type_problems
+from mlops_blueprint.components.retraining_settings import RetrainingSettings
 from mlops_blueprint.components.service_role import service_role
 from mlops_blueprint.context import StackContext
 from mlops_blueprint.naming import NameKind
@@ -43,7 +44,6 @@ from mlops_blueprint.validation import raise_invalid_args
 
 COMPONENT = "retraining"
 TYPE = "mlops:monitoring:Retraining"
-MAX_PERIOD_HOURS = 8760  # a Step Functions standard workflow runs for at most a year
 DEFAULT_EVENT_BUS = "default"
 ALARM_STATE_CHANGE = "CloudWatch Alarm State Change"
 
@@ -92,11 +92,9 @@ def drift_event(
     }
 
 
-def pipeline_parameters(model: str, model_parameter_name: str | None = None,
-                        extra: Mapping[str, str] | None = None) -> list[dict[str, str]]:
-    """What a drift-triggered execution is started with: the extras and, if the pipeline has a
-    parameter for it, the model's name."""
-    values = {**(extra or {}), **({model_parameter_name: model} if model_parameter_name else {})}
+def pipeline_parameters(values: Mapping[str, str]) -> list[dict[str, str]]:
+    """A drift-triggered execution's parameters (``RetrainingSettings.parameters_for``) as the
+    target's ``PipelineParameterList``."""
     return [{"name": k, "value": v} for k, v in sorted(values.items())]
 
 
@@ -146,47 +144,44 @@ def cooldown_definition(event_bus: str = DEFAULT_EVENT_BUS) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class RetrainedModel:
-    """One model's retraining: its drift alarm and the pipeline (plain Inputs from the other components)."""
+    """One model's drift alarm and pipeline (plain Inputs from the other components); whether it is
+    retrained, and with which parameters, is ``RetrainingSettings``."""
 
     name: str                                   # the model (churn)
     drift_alarm_arn: pulumi.Input[str]          # Monitoring.drift_alarm_arns[name]
     pipeline_arn: pulumi.Input[str]             # the training pipeline's ARN (TrainingCompute.pipeline_arn)
-    parameters: Mapping[str, str] = field(default_factory=dict)  # pipeline parameters for this model
-    enabled: bool = True                        # False: no rule (retraining off for this model)
     # TrainingCompute.pipeline_definition (JSON text, or a dict): when given, the parameters are checked against it.
     pipeline_definition: pulumi.Input[str] | Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)
 class RetrainingArgs:
-    """Values from ``RetrainingConfig``; the topics from ``Alerting.routes``."""
+    """The models' alarms and pipelines, the topics from ``Alerting.routes``, and ``settings`` (the
+    ``retraining`` section: which models, their parameters, the cooldown). Like the section, the
+    default settings leave retraining off: pass ``RetrainingSettings(enabled=True)`` (or per model)."""
 
     context: StackContext
     models: Sequence[RetrainedModel] = ()
-    min_period_hours: int = 24                  # cooldown after a triggered retraining
-    model_parameter_name: str | None = None     # the pipeline parameter naming the model, if it has one
     notify_topic_arn: pulumi.Input[str] | None = None      # Alerting.topic_for("retraining")
     operations_topic_arn: pulumi.Input[str] | None = None  # Alerting.topic_for("operations"): cooldown failures
     permissions_boundary_arn: str | None = None
+    settings: RetrainingSettings = field(default_factory=RetrainingSettings)
 
+    def retrained(self) -> list[RetrainedModel]:
+        """The models retraining is on for."""
+        return [m for m in self.models if self.settings.enabled_for(m.name)]
 
-def _validate(args: RetrainingArgs) -> None:
-    problems: list[str] = []
-    if not isinstance(args.context, StackContext):
-        problems.append(f"context: expected a StackContext, got {type(args.context).__name__}")
-    if not isinstance(args.min_period_hours, int) or not 1 <= args.min_period_hours <= MAX_PERIOD_HOURS:
-        problems.append(f"min_period_hours: {args.min_period_hours!r} is outside 1..{MAX_PERIOD_HOURS}")
-    names = [m.name for m in args.models]
-    for name in sorted({n for n in names if names.count(n) > 1}):
-        problems.append(f"models: {name!r} is listed twice")
-    for model in args.models:
-        if args.model_parameter_name and model.parameters.get(args.model_parameter_name) not in (None, model.name):
-            problems.append(f"models[{model.name}].parameters: {args.model_parameter_name} is set by the component")
-        elif isinstance(model.pipeline_definition, (str, Mapping)):
-            sent = {p["name"]: p["value"] for p in pipeline_parameters(model.name, args.model_parameter_name, model.parameters)}
-            problems += [f"models[{model.name}].parameters: {p}"
-                         for p in pipeline_parameter_problems(model.pipeline_definition, sent)]
-    raise_invalid_args("RetrainingArgs", problems)
+    def problems(self) -> list[str]:
+        problems = type_problems(self, context=StackContext, settings=RetrainingSettings)
+        if problems:
+            return problems
+        names = [m.name for m in self.models]
+        problems = [f"models: {name!r} is listed twice" for name in sorted({n for n in names if names.count(n) > 1})]
+        for model in self.retrained():
+            if isinstance(model.pipeline_definition, (str, Mapping)):
+                problems += [f"models[{model.name}].parameters: {p}" for p in pipeline_parameter_problems(
+                    model.pipeline_definition, self.settings.parameters_for(model.name))]
+        return problems
 
 
 def start_pipeline_policy(pipeline_arn: str) -> dict[str, Any]:
@@ -212,7 +207,7 @@ class Retraining(pulumi.ComponentResource):
     cooldown_state_machine_arn: pulumi.Output[str] | None
 
     def __init__(self, name: str, args: RetrainingArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        _validate(args)
+        raise_invalid_args("RetrainingArgs", args.problems(), subject=repr(name))
         super().__init__(TYPE, name, None, opts)
         self._prefix = name
         self._args = args
@@ -221,7 +216,7 @@ class Retraining(pulumi.ComponentResource):
         self.rule_names, self.rule_arns, self.target_role_arns = {}, {}, {}
         self.cooldown_state_machine_arn = None
 
-        models = [m for m in args.models if m.enabled]
+        models = args.retrained()
         if models:
             # Rules are regional: no region in their names. SAGEMAKER's 63 [A-Za-z0-9-] fit EventBridge's 64.
             rule_names = {m.name: ctx.naming.name(m.name, "retrain", kind=NameKind.SAGEMAKER) for m in models}
@@ -242,16 +237,9 @@ class Retraining(pulumi.ComponentResource):
         """A role with its one inline policy, and the options for what uses the role: AWS checks the
         role when a state machine or target is created or first invoked, so they come after its policy."""
         ctx = self._ctx
-        role = service_role(
-            f"{self._prefix}-{purpose}",
-            context=ctx,
-            component=COMPONENT,
-            purpose=purpose,
-            description=description,
-            trust=trust,
-            permissions_boundary_arn=self._args.permissions_boundary_arn,
-            opts=self._child,
-        )
+        role = service_role(f"{self._prefix}-{purpose}", context=ctx, component=COMPONENT, purpose=purpose,
+                            description=description, trust=trust,
+                            permissions_boundary_arn=self._args.permissions_boundary_arn, opts=self._child)
         granted = aws.iam.RolePolicy(
             f"{self._prefix}-{purpose}",
             name=ctx.naming.name(purpose, kind=NameKind.IAM_POLICY),
@@ -336,11 +324,11 @@ class Retraining(pulumi.ComponentResource):
             to_json(events_trust(ctx, rule_arn)),
             render(start_pipeline_policy, model.pipeline_arn),
         )
-        listed = pipeline_parameters(model.name, args.model_parameter_name, model.parameters)
+        listed = pipeline_parameters(args.settings.parameters_for(model.name))
         parameters: pulumi.Input[list[dict[str, str]]] = listed
         if isinstance(model.pipeline_definition, pulumi.Output):
             # Known only once TrainingCompute has rendered it: checked then (a plain definition was
-            # checked up front, in _validate).
+            # checked up front, in RetrainingArgs.problems).
             sent = {p["name"]: p["value"] for p in listed}
 
             def check(definition: str, model_name: str = model.name) -> str:
@@ -354,35 +342,21 @@ class Retraining(pulumi.ComponentResource):
 
             # The check runs when the definition is known; the target waits for it.
             parameters = model.pipeline_definition.apply(check).apply(lambda _: listed)
-        aws.cloudwatch.EventTarget(
-            f"{self._prefix}-{model.name}-pipeline",
-            rule=rule.name,
-            target_id="retraining-pipeline",
-            arn=model.pipeline_arn,
-            role_arn=role.arn,
-            sagemaker_pipeline_target={"pipeline_parameter_lists": parameters},
-            retry_policy={"maximum_retry_attempts": 3, "maximum_event_age_in_seconds": 3600},
-            opts=after_role_policy,
-        )
-        aws.cloudwatch.EventTarget(
-            f"{self._prefix}-{model.name}-cooldown",
-            rule=rule.name,
-            target_id="retraining-cooldown",
-            arn=cooldown.arn,
-            role_arn=start_cooldown_role.arn,
-            input=json.dumps({"model": model.name, "ruleName": rule_name,
-                              "cooldownSeconds": args.min_period_hours * 3600}, sort_keys=True),
-            retry_policy={"maximum_retry_attempts": 10, "maximum_event_age_in_seconds": 3600},
-            opts=after_start_policy,
-        )
+        def target(suffix: str, target_id: str, arn: pulumi.Input[str], opts: pulumi.ResourceOptions,
+                   **settings: Any) -> None:
+            aws.cloudwatch.EventTarget(f"{self._prefix}-{model.name}-{suffix}", rule=rule.name, target_id=target_id,
+                                       arn=arn, opts=opts, **settings)
+
+        target("pipeline", "retraining-pipeline", model.pipeline_arn, after_role_policy, role_arn=role.arn,
+               sagemaker_pipeline_target={"pipeline_parameter_lists": parameters},
+               retry_policy={"maximum_retry_attempts": 3, "maximum_event_age_in_seconds": 3600})
+        cooldown_input = {"model": model.name, "ruleName": rule_name,
+                          "cooldownSeconds": args.settings.min_period_hours * 3600}
+        target("cooldown", "retraining-cooldown", cooldown.arn, after_start_policy, role_arn=start_cooldown_role.arn,
+               input=json.dumps(cooldown_input, sort_keys=True),
+               retry_policy={"maximum_retry_attempts": 10, "maximum_event_age_in_seconds": 3600})
         if args.notify_topic_arn is not None:
-            aws.cloudwatch.EventTarget(
-                f"{self._prefix}-{model.name}-notify",
-                rule=rule.name,
-                target_id="retraining-notification",
-                arn=args.notify_topic_arn,
-                opts=child,
-            )
+            target("notify", "retraining-notification", args.notify_topic_arn, child)
         self.rule_names[model.name] = rule_name
         self.rule_arns[model.name] = rule.arn
         self.target_role_arns[model.name] = role.arn

@@ -14,7 +14,7 @@ from mlops_blueprint.components.ci_trust import (
 )
 from mlops_blueprint.context import StackContext
 from mlops_blueprint.policy_documents import Statement, document, in_region, statement, vpc_interface_statements
-from mlops_blueprint.tracking_config import SAGEMAKER_BACKENDS
+from mlops_blueprint.components.tracking_server_settings import SAGEMAKER_BACKENDS
 
 # Key use for data the role reads and writes (SSE-KMS objects, encrypted volumes).
 _DATA_KEY_READ_WRITE = ("kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey")

@@ -40,7 +40,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from mlops_blueprint.serving_config import TrainingConfig, has_local_storage
+from mlops_blueprint.components.training_compute_settings import TrainingComputeSettings
+from mlops_blueprint.sagemaker_values import has_local_storage
 
 SCHEMA_VERSION = "2020-12-01"
 
@@ -82,7 +83,7 @@ class PipelineSpec:
     model_package_group_name: str
     subnet_ids: tuple[str, ...]
     security_group_ids: tuple[str, ...]
-    training: TrainingConfig = field(default_factory=TrainingConfig)
+    training: TrainingComputeSettings = field(default_factory=TrainingComputeSettings)
     tags: Mapping[str, str] = field(default_factory=dict)   # Tagging.full: jobs are not provider-tagged
     mlflow_tracking_arn: str | None = None  # the stack's MLflow app/server: Train and Evaluate log to it
     preprocess_entrypoint: tuple[str, ...] = ("python3", "/opt/ml/code/preprocess.py")
@@ -212,7 +213,7 @@ def _train(spec: PipelineSpec) -> dict[str, Any]:
         "Tags": _tags(spec),
     }
     if training.spot:
-        assert training.max_wait_seconds is not None  # TrainingConfig guarantees it
+        assert training.max_wait_seconds is not None  # TrainingComputeSettings guarantees it
         stopping["MaxWaitTimeInSeconds"] = training.max_wait_seconds
         # Spot capacity can be reclaimed: checkpoints let the job resume instead of starting over.
         arguments["CheckpointConfig"] = {"S3Uri": _execution_uri(spec, "checkpoints")}

@@ -14,6 +14,7 @@ import pulumi
 import pulumi_aws as aws
 
 from mlops_blueprint.context import StackContext
+from mlops_blueprint.policy_documents import document, statement, to_json
 
 # Credentials of every platform role expire within the hour.
 SESSION_SECONDS = 3600
@@ -42,3 +43,13 @@ def service_role(
         tags=context.tagging.resource(component, role_name),
         opts=opts,
     )
+
+
+def service_trust(context: StackContext, service: str, *, sid: str, source_arn: str) -> str:
+    """Assume-role policy JSON for one AWS service acting for this account's ``source_arn``
+    resources only (the confused-deputy guard: ``aws:SourceAccount`` and ``aws:SourceArn``)."""
+    return to_json(document(statement(
+        sid, ["sts:AssumeRole"], None, principals={"Service": context.service_principal(service)},
+        conditions={"StringEquals": {"aws:SourceAccount": context.account_id},
+                    "ArnLike": {"aws:SourceArn": source_arn}},
+    )))

@@ -42,6 +42,11 @@ data key at the configured sampling percentage. Two AWS rules shape the exceptio
 Changing its *instance type*, or removing it, fails in SageMaker while the variant is a scalable
 target: deploy once with the variant's ``autoscaling`` removed, then with the new type.
 
+**Open LLMs** (``model.llm``): the region's TGI or LMI image (:mod:`mlops_blueprint.llm_images`),
+pulled with an inline grant on exactly that repository of AWS's registry; the weights as an
+uncompressed S3 prefix (``ModelDataSource``); GPU variants with start-up and download timeouts; and
+autoscaling on concurrent requests per model instead of invocations (:mod:`mlops_blueprint.llm_config`).
+
 The names and the defining inputs that the hashes are taken over are built in :mod:`.serving_inputs`.
 """
 
@@ -49,16 +54,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pulumi
 import pulumi_aws as aws
 
-from mlops_blueprint.validation import invalid_args_error, raise_invalid_args
+from mlops_blueprint.validation import invalid_args_error, raise_invalid_args, s3_bucket_of
 from mlops_blueprint.components.arg_checks import id_list_problems
 # Names and defining inputs live in serving_inputs; re-exported here, where callers have always found them.
 from mlops_blueprint.components.serving_inputs import (  # noqa: F401
     CAPTURE_CONTENT_TYPES,
+    CONCURRENCY_METRIC,
     DATA_CAPTURE_PREFIX,
     DIGEST_LENGTH,
     ENDPOINT_NAMESPACE,
@@ -75,20 +81,19 @@ from mlops_blueprint.components.serving_inputs import (  # noqa: F401
     rollback_queries,
     scaling_resource_id,
     variant_inputs,
+    WEIGHTS_COMPRESSION,
+    WEIGHTS_DATA_TYPE,
 )
 from mlops_blueprint.context import StackContext
+from mlops_blueprint.llm_config import llm_image_problems
+from mlops_blueprint.llm_images import LlmImage, llm_image
+from mlops_blueprint.policy_documents import document, render, statement
 from mlops_blueprint.naming import NameKind
-from mlops_blueprint.serving_config import (
-    MICROSECONDS_PER_MS,
-    ModelConfig,
-    ResolvedModel,
-    ResolvedVariant,
-    ServingConfig,
-    model_problems,
-    resolve_image,
-    resolve_model,
-    s3_bucket_of,
-)
+from mlops_blueprint.components.serving_endpoint_settings import MICROSECONDS_PER_MS, ServingEndpointSettings
+from mlops_blueprint.sagemaker_values import resolve_image
+
+if TYPE_CHECKING:  # the models list and its resolved reading (serving_config imports the serving settings)
+    from mlops_blueprint.serving_config import ModelConfig, ResolvedModel, ResolvedVariant
 
 COMPONENT = "serving"
 
@@ -107,7 +112,7 @@ class ServingEndpointArgs:
     security_group_ids: pulumi.Input[Sequence[pulumi.Input[str]]]  # (Network.workload_security_group_id,)
     models_bucket_name: pulumi.Input[str]            # ArtifactStore.models_bucket_name: data capture
     kms_key_arn: pulumi.Input[str]                   # Kms.data_key_arn: ML storage and captured data
-    serving: ServingConfig = field(default_factory=ServingConfig)
+    settings: ServingEndpointSettings = field(default_factory=ServingEndpointSettings)  # config.serving
     alarm_actions: Sequence[pulumi.Input[str]] = ()  # e.g. an SNS topic for rollback alarms
     # What grants the execution role its permissions (PlatformRoles.depends_on("serving")): CreateModel
     # checks that the role can read the model data, so models are created after these.
@@ -116,15 +121,20 @@ class ServingEndpointArgs:
 
 def _validate(args: ServingEndpointArgs) -> ResolvedModel:
     """Every problem at once, each naming the arg and what would be valid; the resolved model."""
+    # Imported here: serving_config imports the serving settings from this package.
+    from mlops_blueprint.serving_config import ModelConfig, model_problems, resolve_model
+
     problems: list[str] = []
     if not isinstance(args.context, StackContext):
         raise invalid_args_error("ServingEndpointArgs", [f"context: expected a StackContext, got {type(args.context).__name__}"])
-    if not isinstance(args.model, ModelConfig) or not isinstance(args.serving, ServingConfig):
-        raise invalid_args_error("ServingEndpointArgs", ["model/serving: expected a ModelConfig and a ServingConfig"])
-    if args.serving.backend != "sagemaker":
-        problems.append(f"serving.backend is {args.serving.backend!r}; SageMaker endpoints need 'sagemaker' "
+    if not isinstance(args.model, ModelConfig) or not isinstance(args.settings, ServingEndpointSettings):
+        raise invalid_args_error("ServingEndpointArgs",
+                                 ["model/settings: expected a ModelConfig and a ServingEndpointSettings"])
+    if args.settings.backend != "sagemaker":
+        problems.append(f"serving.backend is {args.settings.backend!r}; SageMaker endpoints need 'sagemaker' "
                         "(K8sServing serves the kubernetes backend)")
-    problems += model_problems(args.serving, args.model, environment=args.context.environment)
+    problems += model_problems(args.settings, args.model, environment=args.context.environment)
+    problems += llm_image_problems([args.model], args.context.region)
     problems += id_list_problems(args, "subnet_ids", "security_group_ids")
     for arg in ("execution_role_arn", "models_bucket_name", "kms_key_arn"):
         if getattr(args, arg) in (None, ""):
@@ -132,7 +142,7 @@ def _validate(args: ServingEndpointArgs) -> ResolvedModel:
     if isinstance(args.models_bucket_name, str):
         problems += model_data_problems(args.model, args.models_bucket_name)
     _raise_problems(args.model, problems)
-    return resolve_model(args.serving, args.model)
+    return resolve_model(args.settings, args.model)
 
 
 def _raise_problems(model: ModelConfig, problems: list[str]) -> None:
@@ -143,6 +153,8 @@ def model_data_problems(model: ModelConfig, models_bucket: str) -> list[str]:
     """Artifacts outside ``models_bucket``: the serving role may read only that bucket."""
     urls = [("model_data_url", model.model_data_url)]
     urls += [(f"variants[{v.name}].model_data_url", v.model_data_url) for v in model.variants]
+    if model.llm is not None:
+        urls.append(("llm.weights_s3_uri", model.llm.weights_s3_uri))
     problems = []
     for key, url in urls:
         bucket = s3_bucket_of(url)
@@ -218,8 +230,16 @@ class ServingEndpoint(pulumi.ComponentResource):
 
     def _model(self, variant: ResolvedVariant) -> pulumi.Output[str]:
         args, ctx, resolved = self._args, self._args.context, self._resolved
-        image = resolve_image(variant.image, account_id=ctx.account_id, region=ctx.region, partition=ctx.partition,
-                              repository_prefix=ctx.naming.prefix)
+        llm = resolved.llm
+        weights = llm.weights_s3_uri if llm else None
+        pull: list[pulumi.Resource] = []
+        if llm:
+            dlc = llm_image(llm.container, llm.version, ctx.region)
+            image = dlc.uri
+            pull.append(self._image_pull_grant(dlc))
+        else:
+            image = resolve_image(variant.image, account_id=ctx.account_id, region=ctx.region,
+                                  partition=ctx.partition, repository_prefix=ctx.naming.prefix)
         isolated = variant.serverless is None  # serverless endpoints reject VPC config and isolation
         # Whole lists: a shared network's subnet ids are one Output of a list.
         subnets, groups = pulumi.Output.from_input(args.subnet_ids), pulumi.Output.from_input(args.security_group_ids)
@@ -228,7 +248,8 @@ class ServingEndpoint(pulumi.ComponentResource):
             role, subnet_ids, group_ids, bucket = values
             _checked_bucket(args.model, bucket)
             inputs = model_inputs(image=image, model_data_url=variant.model_data_url, environment=resolved.environment,
-                                  role_arn=role, subnet_ids=subnet_ids, security_group_ids=group_ids, isolated=isolated)
+                                  role_arn=role, subnet_ids=subnet_ids, security_group_ids=group_ids, isolated=isolated,
+                                  weights_s3_uri=weights)
             return ctx.naming.name(resolved.name, content_digest(inputs), kind=NameKind.SAGEMAKER)
 
         name = pulumi.Output.all(args.execution_role_arn, subnets, groups, args.models_bucket_name).apply(physical_name)
@@ -237,15 +258,35 @@ class ServingEndpoint(pulumi.ComponentResource):
             name=name,
             execution_role_arn=args.execution_role_arn,
             primary_container=aws.sagemaker.ModelPrimaryContainerArgs(
-                image=image, model_data_url=variant.model_data_url, environment=resolved.environment or None),
+                image=image, model_data_url=variant.model_data_url, environment=resolved.environment or None,
+                # An LLM's weights: the uncompressed files under the prefix (no model.tar.gz to unpack).
+                model_data_source=aws.sagemaker.ModelPrimaryContainerModelDataSourceArgs(
+                    s3_data_sources=[aws.sagemaker.ModelPrimaryContainerModelDataSourceS3DataSourceArgs(
+                        s3_uri=weights, s3_data_type=WEIGHTS_DATA_TYPE, compression_type=WEIGHTS_COMPRESSION)],
+                ) if weights else None),
             vpc_config=aws.sagemaker.ModelVpcConfigArgs(subnets=subnets, security_group_ids=groups) if isolated else None,
             enable_network_isolation=isolated,
             tags=self._tags,
             # CreateModel checks that the role may read the model data: after the role's policies.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.execution_role_policies)),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*args.execution_role_policies, *pull]),
         )
         self.models[variant.name] = model
         return model.name
+
+    def _image_pull_grant(self, image: LlmImage) -> aws.iam.RolePolicy:
+        """The execution role pulls the LLM image from AWS's Deep Learning Containers registry (another
+        account, so the platform's pull grant on this stack's repositories does not cover it)."""
+        args, ctx = self._args, self._args.context
+        role_name = pulumi.Output.from_input(args.execution_role_arn).apply(lambda arn: arn.rsplit("/", 1)[-1])
+        return aws.iam.RolePolicy(
+            f"{self._prefix}-image-pull",
+            name=ctx.naming.name(self._resolved.name, "image-pull"),
+            role=role_name,
+            policy=render(lambda: document(statement(
+                "PullLlmImage", ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+                [image.repository_arn(ctx.partition)]))),
+            opts=self._child,
+        )
 
     # -- endpoint configuration -----------------------------------------------------------------
 
@@ -261,7 +302,7 @@ class ServingEndpoint(pulumi.ComponentResource):
 
         name = pulumi.Output.all(args.models_bucket_name, args.kms_key_arn,
                                  *[model_names[v] for v in variant_order]).apply(physical_name)
-        variants = [self._variant(v, model_names[v.name]) for v in resolved.variants]
+        variants = [self._variant(v, model_names[v.name], resolved) for v in resolved.variants]
         data_capture = None
         if resolved.captures_data:
             data_capture = aws.sagemaker.EndpointConfigurationDataCaptureConfigArgs(
@@ -293,7 +334,8 @@ class ServingEndpoint(pulumi.ComponentResource):
         )
 
     @staticmethod
-    def _variant(variant: ResolvedVariant, model_name: pulumi.Output[str]) -> aws.sagemaker.EndpointConfigurationProductionVariantArgs:
+    def _variant(variant: ResolvedVariant, model_name: pulumi.Output[str],
+                 resolved: ResolvedModel) -> aws.sagemaker.EndpointConfigurationProductionVariantArgs:
         if variant.serverless is not None:
             serverless = variant.serverless
             return aws.sagemaker.EndpointConfigurationProductionVariantArgs(
@@ -312,6 +354,9 @@ class ServingEndpoint(pulumi.ComponentResource):
             initial_variant_weight=float(variant.weight),
             instance_type=variant.instance_type,
             initial_instance_count=variant.initial_instance_count,
+            # LLMs load gigabytes before the first ping: SageMaker's defaults would fail the deployment.
+            container_startup_health_check_timeout_in_seconds=resolved.llm.startup_timeout if resolved.llm else None,
+            model_data_download_timeout_in_seconds=resolved.llm.download_timeout if resolved.llm else None,
         )
 
     # -- rollback alarms, endpoint, autoscaling ------------------------------------------------------
@@ -405,17 +450,21 @@ class ServingEndpoint(pulumi.ComponentResource):
                 tags=self._tags,
                 opts=self._child,
             )
+            # An LLM holds each request for the whole generation: scale on concurrency, not invocations.
+            metric, purpose, target_value = (
+                (CONCURRENCY_METRIC, "concurrency", resolved.llm.target_concurrent_requests) if resolved.llm
+                else (INVOCATIONS_METRIC, "invocations", scaling.target_invocations_per_instance))
             aws.appautoscaling.Policy(
-                f"{self._prefix}-{variant.name}-invocations",
-                name=ctx.naming.name(resolved.name, variant.name, "invocations"),
+                f"{self._prefix}-{variant.name}-{purpose}",
+                name=ctx.naming.name(resolved.name, variant.name, purpose),
                 policy_type="TargetTrackingScaling",
                 service_namespace=target.service_namespace,
                 resource_id=target.resource_id,
                 scalable_dimension=target.scalable_dimension,
                 target_tracking_scaling_policy_configuration=aws.appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationArgs(
-                    target_value=scaling.target_invocations_per_instance,
+                    target_value=target_value,
                     predefined_metric_specification=aws.appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecificationArgs(
-                        predefined_metric_type=INVOCATIONS_METRIC),
+                        predefined_metric_type=metric),
                     scale_in_cooldown=scaling.scale_in_cooldown_seconds,
                     scale_out_cooldown=scaling.scale_out_cooldown_seconds,
                 ),

@@ -7,16 +7,23 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlops_blueprint.context import StackContext
 from mlops_blueprint.naming import NameKind
-from mlops_blueprint.serving_config import ResolvedModel, ResolvedVariant
+from mlops_blueprint.llm_config import LlmConfig
+
+if TYPE_CHECKING:  # serving_config imports the serving settings from this package
+    from mlops_blueprint.serving_config import ResolvedModel, ResolvedVariant
 
 DIGEST_LENGTH = 8
 DATA_CAPTURE_PREFIX = "data-capture"
 SCALABLE_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
 INVOCATIONS_METRIC = "SageMakerVariantInvocationsPerInstance"
+# LLM variants: concurrent requests per model container, a high-resolution (10 s) metric.
+CONCURRENCY_METRIC = "SageMakerVariantConcurrentRequestsPerModelHighResolution"
+# An LLM's weights: every file under an S3 prefix, copied as they are (ModelDataSource).
+WEIGHTS_DATA_TYPE, WEIGHTS_COMPRESSION = "S3Prefix", "None"
 TRAFFIC_ROUTING = {"canary": "CANARY", "linear": "LINEAR", "all-at-once": "ALL_AT_ONCE"}
 CAPTURE_CONTENT_TYPES = {"csvContentTypes": ["text/csv"], "jsonContentTypes": ["application/json"]}
 ENDPOINT_NAMESPACE = "AWS/SageMaker"
@@ -77,10 +84,19 @@ def scaling_resource_id(endpoint: str, variant: str) -> str:
     return f"endpoint/{endpoint}/variant/{variant}"
 
 
-def model_inputs(*, image: str, model_data_url: str, environment: Mapping[str, str], role_arn: str,
-                 subnet_ids: Sequence[str], security_group_ids: Sequence[str], isolated: bool) -> dict[str, Any]:
+def weights_source(weights_s3_uri: str) -> dict[str, Any]:
+    """An LLM's ``modelDataSource``: the uncompressed files under an S3 prefix, copied to /opt/ml/model."""
+    return {"s3DataSources": [{"s3Uri": weights_s3_uri, "s3DataType": WEIGHTS_DATA_TYPE,
+                               "compressionType": WEIGHTS_COMPRESSION}]}
+
+
+def model_inputs(*, image: str, model_data_url: str | None, environment: Mapping[str, str], role_arn: str,
+                 subnet_ids: Sequence[str], security_group_ids: Sequence[str], isolated: bool,
+                 weights_s3_uri: str | None = None) -> dict[str, Any]:
     """A Model's defining inputs as the engine receives them (camelCase): what its name hashes."""
     container: dict[str, Any] = {"image": image, "modelDataUrl": model_data_url}
+    if weights_s3_uri is not None:
+        container = {"image": image, "modelDataSource": weights_source(weights_s3_uri)}
     if environment:
         container["environment"] = dict(environment)
     inputs: dict[str, Any] = {"executionRoleArn": role_arn, "primaryContainer": container,
@@ -90,8 +106,8 @@ def model_inputs(*, image: str, model_data_url: str, environment: Mapping[str, s
     return inputs
 
 
-def variant_inputs(variant: ResolvedVariant, model_name: str) -> dict[str, Any]:
-    """One production variant as the engine receives it."""
+def variant_inputs(variant: ResolvedVariant, model_name: str, llm: LlmConfig | None = None) -> dict[str, Any]:
+    """One production variant as the engine receives it (an LLM's: with its start-up and download timeouts)."""
     inputs: dict[str, Any] = {"variantName": variant.name, "modelName": model_name,
                               "initialVariantWeight": float(variant.weight)}
     if variant.serverless is not None:
@@ -103,6 +119,9 @@ def variant_inputs(variant: ResolvedVariant, model_name: str) -> dict[str, Any]:
     else:
         inputs["instanceType"] = variant.instance_type
         inputs["initialInstanceCount"] = variant.initial_instance_count
+        if llm is not None:
+            inputs["containerStartupHealthCheckTimeoutInSeconds"] = llm.startup_timeout
+            inputs["modelDataDownloadTimeoutInSeconds"] = llm.download_timeout
     return inputs
 
 
@@ -110,7 +129,7 @@ def endpoint_configuration_inputs(resolved: ResolvedModel, model_names: Mapping[
                                   models_bucket: str, kms_key_arn: str) -> dict[str, Any]:
     """An EndpointConfiguration's defining inputs; ``model_names`` maps variant name -> model name."""
     inputs: dict[str, Any] = {
-        "productionVariants": [variant_inputs(v, model_names[v.name]) for v in resolved.variants],
+        "productionVariants": [variant_inputs(v, model_names[v.name], resolved.llm) for v in resolved.variants],
     }
     if resolved.encrypts_with_kms:
         inputs["kmsKeyArn"] = kms_key_arn

@@ -18,27 +18,19 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from mlops_blueprint.components.k8s_security import (
-    NetworkAllowances,
-    ResourceSizes,
-    container_security_context,
-    http_probe,
-    network_policies,
-    pod_security_context,
-    pod_security_labels,
-    scratch_volume,
-)
+from mlops_blueprint.components import k8s_security as hardening
+from mlops_blueprint.components.security_groups import security_group, security_group_rule
+from mlops_blueprint.components.tracking_server_settings import TrackingServerSettings
 from mlops_blueprint.context import StackContext
 from mlops_blueprint.naming import NameKind
 from mlops_blueprint.policy_documents import document, render, statement
-from mlops_blueprint.tracking_config import default_image
 
 T = TypeVar("T")
 
@@ -53,6 +45,7 @@ DB_USER = "mlflow"
 PGPASS_DIR = "/var/run/mlflow-db"
 PGPASS_FILE = f"{PGPASS_DIR}/pgpass"
 ROLE_ARN_ANNOTATION = "eks.amazonaws.com/role-arn"
+TARGET_CPU_PERCENT = 70             # the autoscaler's target: average CPU utilisation of the requests
 
 # Runs in the MLflow image (the "-full" image has boto3). ``--loop``: keep refreshing, never exit.
 DB_CREDENTIALS_SCRIPT = r'''
@@ -91,27 +84,14 @@ while True:
         print("db-credentials: refresh failed: %s" % error, file=sys.stderr, flush=True)
 '''.lstrip()
 
-_CREDENTIAL_SIZES = ResourceSizes(cpu_request="10m", memory_request="64Mi", cpu_limit="200m", memory_limit="256Mi")
+_CREDENTIAL_SIZES = hardening.ResourceSizes(cpu_request="10m", memory_request="64Mi", cpu_limit="200m", memory_limit="256Mi")
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
 @dataclass(frozen=True)
-class TrackingDatabaseArgs:
-    """RDS PostgreSQL for the backend store (``TrackingDatabaseConfig``). Safe defaults: the
-    per-environment loosening (no deletion protection, no final snapshot) is a config choice."""
-
-    instance_class: str = "db.t4g.small"
-    allocated_storage: int = 20            # GiB, gp3
-    engine_version: str = "16"             # major: minor upgrades are automatic
-    multi_az: bool = False                 # prod: True
-    backup_retention_days: int = 7         # 1 to 35: never 0 (0 turns backups off)
-    deletion_protection: bool = True
-    skip_final_snapshot: bool = False
-
-
-@dataclass(frozen=True)
 class KubernetesTrackingArgs:
-    """Where and how the self-hosted server runs: the cluster's network facts and the workload's size."""
+    """Where the self-hosted server runs: the cluster's network facts and the data key (wiring only;
+    its size, image and database are ``TrackingServerSettings.kubernetes``)."""
 
     vpc_id: pulumi.Input[str]                       # Network.vpc_id
     vpc_cidr: pulumi.Input[str]                     # Network.vpc_cidr: the NetworkPolicy's database egress
@@ -119,16 +99,7 @@ class KubernetesTrackingArgs:
     data_key_arn: pulumi.Input[str]                 # Kms.data_key_arn: RDS storage and the password secret
     db_subnet_group_name: pulumi.Input[str] | None = None         # Network.db_subnet_group_name
     database_subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]] = ()  # used when there is no subnet group
-    namespace: str = "mlflow"
-    image: str | None = None                        # default: ghcr.io/mlflow/mlflow:v<mlflow_version>-full
-    replicas: int = 2                               # the autoscaler's floor
-    max_replicas: int = 4
-    workers: int = 2                                # server worker processes per pod
-    resources: ResourceSizes = field(default_factory=lambda: ResourceSizes(
-        cpu_request="250m", memory_request="1Gi", cpu_limit="1", memory_limit="2Gi"))
-    database: TrackingDatabaseArgs = field(default_factory=TrackingDatabaseArgs)
-    cluster_domain: str = "cluster.local"
-    credentials_refresh_seconds: int = 300
+    cluster_domain: str = "cluster.local"           # the cluster's DNS domain (the Service's in-cluster name)
 
 
 def known_or_unknown(value: T | None) -> pulumi.Output[T] | T:
@@ -220,22 +191,20 @@ class KubernetesBackend:
         name: str,
         ctx: StackContext,
         args: KubernetesTrackingArgs,
+        settings: TrackingServerSettings,
         *,
         component: str,
         tracking_role_arn: pulumi.Input[str],
         artifact_uri: pulumi.Output[str],
-        image: str,
-        maintenance_window: str,
-        protect: bool,
-        retain_on_delete: bool,
+        stateful: pulumi.ResourceOptions,  # parented to ``parent``, with the environment's protect/retain
     ) -> None:
-        self._parent, self._name, self._ctx, self._args = parent, name, ctx, args
+        self._parent, self._name, self._ctx, self._args, self._settings = parent, name, ctx, args, settings.kubernetes
         self._component = component
         self._child = pulumi.ResourceOptions(parent=parent)
-        self._stateful = pulumi.ResourceOptions(parent=parent, protect=protect, retain_on_delete=retain_on_delete)
-        self.database = self._database(maintenance_window)
+        self._stateful = stateful
+        self.database = self._database(settings.maintenance_window)
         self._credentials_policy(tracking_role_arn)
-        self.service_url = self._kubernetes(tracking_role_arn, artifact_uri, image)
+        self.service_url = self._kubernetes(tracking_role_arn, artifact_uri, settings.kubernetes_image)
 
     def _tags(self, *parts: str) -> dict[str, str]:
         return self._ctx.tagging.resource(self._component, self._ctx.naming.name(*parts))
@@ -243,27 +212,14 @@ class KubernetesBackend:
     # -- AWS: the database ------------------------------------------------------------------
     def _database(self, maintenance_window: str) -> Database:
         ctx, args, name, child = self._ctx, self._args, self._name, self._child
-        db = args.database
-        sg = aws.ec2.SecurityGroup(
-            f"{name}-db",
-            name=ctx.naming.name("mlflow-db"),
-            description="MLflow backend store: PostgreSQL from the cluster's nodes only",
-            vpc_id=args.vpc_id,
-            tags=self._tags("mlflow-db"),
-            opts=child,
-        )
+        db = self._settings.database
+        owner = {"context": ctx, "component": self._component, "opts": child}
+        sg = security_group(f"{name}-db", purpose="mlflow-db", vpc_id=args.vpc_id,
+                            description="MLflow backend store: PostgreSQL from the cluster's nodes only", **owner)
         # No egress rule: the database starts no connections (the provider removes AWS's default).
-        aws.vpc.SecurityGroupIngressRule(
-            f"{name}-db-from-nodes",
-            security_group_id=sg.id,
-            description="PostgreSQL from the Kubernetes nodes/pods",
-            ip_protocol="tcp",
-            from_port=DB_PORT,
-            to_port=DB_PORT,
-            referenced_security_group_id=args.node_security_group_id,
-            tags=self._tags("mlflow-db-from-nodes"),
-            opts=child,
-        )
+        security_group_rule(f"{name}-db-from-nodes", "ingress", purpose="mlflow-db-from-nodes", security_group_id=sg.id,
+                            description="PostgreSQL from the Kubernetes nodes/pods", port=DB_PORT,
+                            referenced_security_group_id=args.node_security_group_id, **owner)
         subnet_group = args.db_subnet_group_name
         if subnet_group is None:
             subnet_group = aws.rds.SubnetGroup(
@@ -344,10 +300,10 @@ class KubernetesBackend:
         return k8s.meta.v1.ObjectMetaArgs(name=name, namespace=namespace, labels=labels, annotations=annotations, **extra)
 
     def _kubernetes(self, tracking_role_arn: pulumi.Input[str], artifact_uri: pulumi.Output[str], image: str) -> str:
-        args, name, child = self._args, self._name, self._child
-        ns_name = args.namespace
+        args, settings, name, child = self._args, self._settings, self._name, self._child
+        ns_name = settings.namespace
         metadata = self._metadata(ns_name, None)
-        metadata.labels = {**metadata.labels, **pod_security_labels()}  # our pods meet "restricted"
+        metadata.labels = {**metadata.labels, **hardening.pod_security_labels()}  # our pods meet "restricted"
         namespace = k8s.core.v1.Namespace(f"{name}-namespace", metadata=metadata, opts=child)
         in_ns = pulumi.ResourceOptions(parent=self._parent, depends_on=[namespace])
 
@@ -377,7 +333,7 @@ class KubernetesBackend:
             f"{name}-deployment",
             metadata=self._metadata(APP_NAME, ns_name),
             spec=k8s.apps.v1.DeploymentSpecArgs(
-                # No replicas: the HorizontalPodAutoscaler owns the count (min = args.replicas).
+                # No replicas: the HorizontalPodAutoscaler owns the count (min = settings.replicas).
                 selector=selector,
                 strategy=k8s.apps.v1.DeploymentStrategyArgs(
                     type="RollingUpdate",
@@ -406,28 +362,15 @@ class KubernetesBackend:
             spec=k8s.policy.v1.PodDisruptionBudgetSpecArgs(max_unavailable=1, selector=selector),
             opts=in_ns,
         )
-        k8s.autoscaling.v2.HorizontalPodAutoscaler(
-            f"{name}-hpa",
-            metadata=self._metadata(APP_NAME, ns_name),
-            spec=k8s.autoscaling.v2.HorizontalPodAutoscalerSpecArgs(
-                scale_target_ref=k8s.autoscaling.v2.CrossVersionObjectReferenceArgs(
-                    api_version="apps/v1", kind="Deployment", name=deployment.metadata.name),
-                min_replicas=args.replicas,
-                max_replicas=args.max_replicas,
-                metrics=[k8s.autoscaling.v2.MetricSpecArgs(
-                    type="Resource",
-                    resource=k8s.autoscaling.v2.ResourceMetricSourceArgs(
-                        name="cpu", target=k8s.autoscaling.v2.MetricTargetArgs(type="Utilization", average_utilization=70)),
-                )],
-            ),
-            opts=in_ns,
-        )
+        hardening.cpu_autoscaler(f"{name}-hpa", metadata=self._metadata(APP_NAME, ns_name), deployment=deployment,
+                                 min_replicas=settings.replicas, max_replicas=settings.max_replicas,
+                                 target_cpu_percent=TARGET_CPU_PERCENT, opts=in_ns)
         self._network_policy(ns_name, in_ns)
         return f"http://{APP_NAME}.{ns_name}.svc.{args.cluster_domain}:{PORT}"
 
     def _pod_spec(self, artifact_uri: pulumi.Output[str], image: str, backend_secret: k8s.core.v1.Secret) -> k8s.core.v1.PodSpecArgs:
-        ctx, args = self._ctx, self._args
-        tmp_volume, tmp_mount = scratch_volume()
+        ctx, args, settings = self._ctx, self._args, self._settings
+        tmp_volume, tmp_mount = hardening.scratch_volume()
         credentials_volume = k8s.core.v1.VolumeArgs(
             name="db-credentials",
             empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs(medium="Memory", size_limit="1Mi"),  # never on disk
@@ -446,7 +389,7 @@ class KubernetesBackend:
             k8s.core.v1.EnvVarArgs(name="PGPASSFILE", value=PGPASS_FILE),
         ]
         credentials_env = [*aws_env, secret_env("DB_SECRET_ARN", "db-secret-arn"),
-                           k8s.core.v1.EnvVarArgs(name="REFRESH_SECONDS", value=str(args.credentials_refresh_seconds))]
+                           k8s.core.v1.EnvVarArgs(name="REFRESH_SECONDS", value=str(settings.credentials_refresh_seconds))]
 
         def credentials_container(name: str, loop: bool) -> k8s.core.v1.ContainerArgs:
             return k8s.core.v1.ContainerArgs(
@@ -455,13 +398,13 @@ class KubernetesBackend:
                 command=["python", "-c", DB_CREDENTIALS_SCRIPT],
                 args=["--loop"] if loop else [],
                 env=credentials_env,
-                security_context=container_security_context(),
+                security_context=hardening.container_security_context(),
                 resources=_CREDENTIAL_SIZES.requirements(),
                 volume_mounts=[credentials_mount, tmp_mount],
             )
 
         mlflow_args = artifact_uri.apply(lambda uri: server_args(
-            artifact_uri=uri, workers=args.workers, namespace=args.namespace, cluster_domain=args.cluster_domain))
+            artifact_uri=uri, workers=settings.workers, namespace=settings.namespace, cluster_domain=args.cluster_domain))
         server = k8s.core.v1.ContainerArgs(
             name="mlflow",
             image=image,
@@ -470,17 +413,17 @@ class KubernetesBackend:
             working_dir="/tmp",
             ports=[k8s.core.v1.ContainerPortArgs(name="http", container_port=PORT, protocol="TCP")],
             env=[*aws_env, secret_env("MLFLOW_BACKEND_STORE_URI", "backend-store-uri")],
-            security_context=container_security_context(),
-            resources=args.resources.requirements(),
+            security_context=hardening.container_security_context(),
+            resources=hardening.ResourceSizes(**settings.resources.model_dump()).requirements(),
             # Startup runs the schema migrations: give liveness time before it may restart the pod.
-            liveness_probe=http_probe("/health", PORT, initial_delay_seconds=60, period_seconds=20),
-            readiness_probe=http_probe("/health", PORT, initial_delay_seconds=10, period_seconds=10),
+            liveness_probe=hardening.http_probe("/health", PORT, initial_delay_seconds=60, period_seconds=20),
+            readiness_probe=hardening.http_probe("/health", PORT, initial_delay_seconds=10, period_seconds=10),
             volume_mounts=[tmp_mount, credentials_mount],
         )
         return k8s.core.v1.PodSpecArgs(
             service_account_name=SERVICE_ACCOUNT,
             automount_service_account_token=False,
-            security_context=pod_security_context(),
+            security_context=hardening.pod_security_context(),
             volumes=[tmp_volume, credentials_volume],
             init_containers=[credentials_container("db-credentials", loop=False)],
             containers=[server, credentials_container("db-credentials-refresh", loop=True)],
@@ -489,10 +432,6 @@ class KubernetesBackend:
     def _network_policy(self, namespace: str, opts: pulumi.ResourceOptions) -> None:
         """Ingress: port 5000 from this namespace and from pods labelled as MLflow clients anywhere.
         Egress: DNS to kube-system, PostgreSQL inside the VPC, HTTPS (S3, STS, Secrets Manager)."""
-        network_policies(self._name, namespace=namespace, metadata=self._metadata(APP_NAME, namespace),
-                         pod_labels=self._labels(), opts=opts,
-                         allow=NetworkAllowances((PORT,), CLIENT_LABEL, tcp_egress=((self._args.vpc_cidr, DB_PORT),)))
-
-
-def image_for(args: KubernetesTrackingArgs, mlflow_version: str) -> str:
-    return args.image or default_image(mlflow_version)
+        allow = hardening.NetworkAllowances((PORT,), CLIENT_LABEL, tcp_egress=((self._args.vpc_cidr, DB_PORT),))
+        hardening.network_policies(self._name, namespace=namespace, metadata=self._metadata(APP_NAME, namespace),
+                                   pod_labels=self._labels(), opts=opts, allow=allow)

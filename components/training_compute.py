@@ -25,11 +25,12 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from mlops_blueprint.components.arg_checks import id_list_problems
+from mlops_blueprint.components.arg_checks import id_list_problems, type_problems
 from mlops_blueprint.components.sagemaker_pipeline import PipelineSpec, build_definition
+from mlops_blueprint.components.training_compute_settings import TrainingComputeSettings
 from mlops_blueprint.context import StackContext
 from mlops_blueprint.naming import NameKind
-from mlops_blueprint.serving_config import TrainingConfig
+from mlops_blueprint.sagemaker_values import ecr_registry
 from mlops_blueprint.validation import raise_invalid_args
 
 COMPONENT = "training-compute"
@@ -37,12 +38,6 @@ REPOSITORIES = ("training", "inference")
 UNTAGGED_EXPIRY_DAYS = 7
 _MLFLOW_ARN = re.compile(r"arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:mlflow-(app|tracking-server)/[\w-]+")
 _GROUP_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
-
-
-def ecr_registry(ctx: StackContext) -> str:
-    """This account's private registry host, e.g. ``123456789012.dkr.ecr.us-east-1.amazonaws.com``."""
-    suffix = "amazonaws.com.cn" if ctx.partition == "aws-cn" else "amazonaws.com"
-    return f"{ctx.account_id}.dkr.ecr.{ctx.region}.{suffix}"
 
 
 def repository_name(ctx: StackContext, purpose: str) -> str:
@@ -75,7 +70,7 @@ def lifecycle_policy(keep_images: int) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class TrainingComputeArgs:
-    """This stack's role, key, network and buckets the training jobs use (values from config.training)."""
+    """This stack's role, key, network and buckets the training jobs use, and the settings (config.training)."""
 
     context: StackContext
     kms_key_arn: pulumi.Input[str]                 # Kms.data_key_arn: ECR, job volumes and outputs
@@ -85,7 +80,6 @@ class TrainingComputeArgs:
     security_group_ids: pulumi.Input[Sequence[pulumi.Input[str]]]  # (Network.workload_security_group_id,)
     datasets_bucket_name: pulumi.Input[str]        # ArtifactStore.datasets_bucket_name: training input
     models_bucket_name: pulumi.Input[str]          # ArtifactStore.models_bucket_name: pipeline outputs
-    training: TrainingConfig = field(default_factory=TrainingConfig)
     # The model package group registered models go to (the tracking issue creates the groups);
     # None: default_model_package_group_name(context).
     model_package_group_name: pulumi.Input[str] | None = None
@@ -96,56 +90,54 @@ class TrainingComputeArgs:
     protect: bool = False                          # the repositories (prod: True)
     retain_on_delete: bool = False
     force_delete: bool = False                     # dev only: delete repositories that still hold images
+    settings: TrainingComputeSettings = field(default_factory=TrainingComputeSettings)
 
-
-def _validate(args: TrainingComputeArgs) -> None:
-    """Every problem at once, each naming the arg and what would be valid."""
-    problems: list[str] = []
-    if not isinstance(args.context, StackContext):
-        problems.append(f"context: expected a StackContext, got {type(args.context).__name__}")
-    if not isinstance(args.training, TrainingConfig):
-        problems.append(f"training: expected a TrainingConfig, got {type(args.training).__name__}")
-    problems += id_list_problems(args, "subnet_ids", "security_group_ids")
-    for arg in ("kms_key_arn", "training_role_arn", "pipelines_role_arn", "datasets_bucket_name", "models_bucket_name"):
-        value = getattr(args, arg)
-        if value is None or value == "":
-            problems.append(f"{arg}: required")
-    group = args.model_package_group_name
-    if isinstance(group, str) and not _GROUP_NAME.fullmatch(group):
-        problems.append(f"model_package_group_name: {group!r} is not a model package group name "
-                        "(1 to 63 letters, digits and '-')")
-    tracking = args.mlflow_tracking_arn
-    if isinstance(tracking, str) and not _MLFLOW_ARN.fullmatch(tracking):
-        problems.append(f"mlflow_tracking_arn: {tracking!r} is not a SageMaker MLflow app or tracking server ARN "
-                        "(arn:<partition>:sagemaker:<region>:<account>:mlflow-app/<id> or mlflow-tracking-server/<name>)")
-    if args.protect and args.force_delete:
-        problems.append("force_delete and protect are contradictory: a protected repository must not be force-deletable")
-    raise_invalid_args("TrainingComputeArgs", problems)
+    def problems(self) -> list[str]:
+        """Wiring problems, each naming the arg and what would be valid (the settings validated themselves)."""
+        problems = type_problems(self, context=StackContext, settings=TrainingComputeSettings)
+        problems += id_list_problems(self, "subnet_ids", "security_group_ids")
+        for arg in ("kms_key_arn", "training_role_arn", "pipelines_role_arn", "datasets_bucket_name",
+                    "models_bucket_name"):
+            if getattr(self, arg) in (None, ""):
+                problems.append(f"{arg}: required")
+        group = self.model_package_group_name
+        if isinstance(group, str) and not _GROUP_NAME.fullmatch(group):
+            problems.append(f"model_package_group_name: {group!r} is not a model package group name "
+                            "(1 to 63 letters, digits and '-')")
+        tracking = self.mlflow_tracking_arn
+        if isinstance(tracking, str) and not _MLFLOW_ARN.fullmatch(tracking):
+            problems.append(f"mlflow_tracking_arn: {tracking!r} is not a SageMaker MLflow app or tracking server ARN "
+                            "(arn:<partition>:sagemaker:<region>:<account>:mlflow-app/<id> or "
+                            "mlflow-tracking-server/<name>)")
+        if self.protect and self.force_delete:
+            problems.append("force_delete and protect are contradictory: a protected repository must not be "
+                            "force-deletable")
+        return problems
 
 
 class TrainingCompute(pulumi.ComponentResource):
     """ECR repositories (training, inference) and the SageMaker training pipeline."""
 
-    repositories: dict[str, aws.ecr.Repository]
+    repositories: dict[str, aws.ecr.Repository]     # by purpose: training, inference
     repository_urls: dict[str, pulumi.Output[str]]
     training_repository_url: pulumi.Output[str]
     inference_repository_url: pulumi.Output[str]
     pipeline: aws.sagemaker.Pipeline
     pipeline_arn: pulumi.Output[str]
     pipeline_name: pulumi.Output[str]
-    pipeline_definition: pulumi.Output[str]
-    model_package_group_name: pulumi.Output[str]
-    training_role_arn: pulumi.Output[str]
+    pipeline_definition: pulumi.Output[str]        # the JSON the pipeline runs
+    model_package_group_name: pulumi.Output[str]   # where the Register step puts models
+    training_role_arn: pulumi.Output[str]          # the role the jobs run with
 
     def __init__(self, name: str, args: TrainingComputeArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        _validate(args)
+        raise_invalid_args("TrainingComputeArgs", args.problems())  # before anything is registered
         super().__init__("mlops:ml:TrainingCompute", name, None, opts)
         self._prefix = name
         self._args = args
         ctx = args.context
 
         self.repositories = {purpose: self._repository(purpose) for purpose in REPOSITORIES}
-        registry = ecr_registry(ctx)
+        registry = ecr_registry(ctx.account_id, ctx.region, ctx.partition)
         # The URL from the repository's name output: known before the repository exists (as the
         # account and region are) and still ordered after it.
         self.repository_urls = {
@@ -159,8 +151,7 @@ class TrainingCompute(pulumi.ComponentResource):
 
         self.pipeline_definition = self._definition()
         self.pipeline = self._pipeline()
-        self.pipeline_arn = self.pipeline.arn
-        self.pipeline_name = self.pipeline.pipeline_name
+        self.pipeline_arn, self.pipeline_name = self.pipeline.arn, self.pipeline.pipeline_name
         self.register_outputs({
             "trainingRepositoryUrl": self.training_repository_url,
             "inferenceRepositoryUrl": self.inference_repository_url,
@@ -186,7 +177,7 @@ class TrainingCompute(pulumi.ComponentResource):
         aws.ecr.LifecyclePolicy(
             f"{self._prefix}-{purpose}",
             repository=repo.name,
-            policy=json.dumps(lifecycle_policy(args.training.ecr_keep_images), sort_keys=True),
+            policy=json.dumps(lifecycle_policy(args.settings.ecr_keep_images), sort_keys=True),
             opts=pulumi.ResourceOptions(parent=self),
         )
         return repo
@@ -197,31 +188,21 @@ class TrainingCompute(pulumi.ComponentResource):
         name = pipeline_name(ctx)
         tags = ctx.tagging.full(COMPONENT)
 
-        def build(values: list[Any]) -> str:
-            role, datasets, models, key, training_url, inference_url, group, subnets, groups, tracking = values
-            spec = PipelineSpec(
-                pipeline_name=name,
-                training_role_arn=role,
-                datasets_bucket=datasets,
-                models_bucket=models,
-                kms_key_arn=key,
-                training_repository_url=training_url,
-                inference_repository_url=inference_url,
-                model_package_group_name=group,
-                subnet_ids=tuple(subnets),
-                security_group_ids=tuple(groups),
-                training=args.training,
-                tags=tags,
-                mlflow_tracking_arn=tracking,
-            )
+        def build(values: dict[str, Any]) -> str:
+            lists = {key: tuple(values[key]) for key in ("subnet_ids", "security_group_ids")}
+            spec = PipelineSpec(**{**values, **lists}, pipeline_name=name, training=args.settings, tags=tags)
             return json.dumps(build_definition(spec), sort_keys=True)
 
         return pulumi.Output.all(
-            args.training_role_arn, args.datasets_bucket_name, args.models_bucket_name, args.kms_key_arn,
-            self.training_repository_url, self.inference_repository_url, self.model_package_group_name,
+            training_role_arn=args.training_role_arn, datasets_bucket=args.datasets_bucket_name,
+            models_bucket=args.models_bucket_name, kms_key_arn=args.kms_key_arn,
+            training_repository_url=self.training_repository_url,
+            inference_repository_url=self.inference_repository_url,
+            model_package_group_name=self.model_package_group_name,
             # Whole lists: a shared network's subnet ids are one Output of a list.
-            pulumi.Output.from_input(args.subnet_ids), pulumi.Output.from_input(args.security_group_ids),
-            args.mlflow_tracking_arn,
+            subnet_ids=pulumi.Output.from_input(args.subnet_ids),
+            security_group_ids=pulumi.Output.from_input(args.security_group_ids),
+            mlflow_tracking_arn=args.mlflow_tracking_arn,
         ).apply(build)
 
     def _pipeline(self) -> aws.sagemaker.Pipeline:

@@ -6,9 +6,10 @@ has defaults (:data:`ENVIRONMENT_DEFAULTS`); the stack file overrides them. Ever
 reported at once, naming the config key and what would be valid, and is raised before the program
 registers a single resource.
 
-:class:`PlatformConfig` composes the sections: the baseline ones (``network``, ``kms``, ``artifacts``,
-``audit``, ``iam``, ``kubernetes``) from :mod:`mlops_blueprint.baseline_config`, the others from their
-``*_config`` modules; what a valid AWS id, ARN or S3 URI is, from :mod:`mlops_blueprint.validation`.
+:class:`PlatformConfig` composes the sections: each component's settings (``network``, ``kms``,
+``artifacts``, ``audit``, ``iam`` from ``components/<component>_settings.py``), the existing cluster
+(``kubernetes``) from :mod:`mlops_blueprint.kubernetes_config`, the others from their ``*_config``
+modules; what a valid AWS id, ARN or S3 URI is, from :mod:`mlops_blueprint.validation`.
 """
 
 from __future__ import annotations
@@ -22,21 +23,31 @@ from typing import Any, Literal
 from pulumi.errors import RunError
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
-from mlops_blueprint.baseline_config import (  # noqa: F401  (re-exported)
-    INTERFACE_ENDPOINT_SERVICES, ArtifactsConfig, AuditConfig, CiConfig, ExistingVpc, IamConfig, KmsConfig,
-    KubernetesConfig, NetworkConfig,
-)
+from mlops_blueprint.components.artifact_store_settings import ArtifactStoreSettings
+from mlops_blueprint.components.audit_trail_settings import AuditTrailSettings
+from mlops_blueprint.components.kms_settings import KmsSettings
+from mlops_blueprint.components.network_settings import NetworkSettings
+from mlops_blueprint.components.platform_roles_settings import PlatformRolesSettings
+from mlops_blueprint.kubernetes_config import KubernetesConfig
 from mlops_blueprint.config_base import LOG_RETENTION_DAYS, RetentionDays, Section  # noqa: F401  (re-exported)
+from mlops_blueprint.components.alerting_settings import AlertingSettings
+from mlops_blueprint.components.cost_guardrails_settings import CostGuardrailsSettings
+from mlops_blueprint.components.monitoring.checks import alarm_name_problems
+from mlops_blueprint.components.monitoring.settings import MonitoringSettings
+from mlops_blueprint.components.observability_settings import ObservabilitySettings
+from mlops_blueprint.components.retraining_settings import RetrainingSettings
 from mlops_blueprint.monitoring_config import (
     ALERTS_DEFAULTS, BUDGET_DEFAULTS, MONITORING_DEFAULTS, OBSERVABILITY_DEFAULTS, RETRAINING_DEFAULTS,
-    AlertsConfig, BudgetConfig, MonitoringConfig, ObservabilityConfig, RetrainingConfig, alarm_name_problems,
     monitoring_problems,
 )
+from mlops_blueprint.llm_config import llm_image_problems
+from mlops_blueprint.components.serving_endpoint_settings import SERVING_DEFAULTS, ServingEndpointSettings
+from mlops_blueprint.components.training_compute_settings import TRAINING_DEFAULTS, TrainingComputeSettings
 from mlops_blueprint.serving_config import (
-    SERVING_DEFAULTS, TRAINING_DEFAULTS, ModelConfig, ServingConfig, TrainingConfig, model_data_problems,
-    registry_problems, resolve_model, serving_problems,
+    ModelConfig, model_data_problems, registry_problems, resolve_model, serving_problems,
 )
-from mlops_blueprint.tracking_config import TRACKING_DEFAULTS, TrackingConfig, tracking_problems
+from mlops_blueprint.components.tracking_server_settings import TRACKING_DEFAULTS, TrackingServerSettings
+from mlops_blueprint.tracking_config import tracking_problems
 from mlops_blueprint.validation import ACCOUNT_ID, REGION, arn_account  # noqa: F401  (re-exported)
 
 PROJECT = "mlops-platform"
@@ -86,21 +97,21 @@ class PlatformConfig(Section):
                     "of stacks created before (keeps their roles, and so their MLflow servers, in place)")
     protect_stateful: bool = Field(default=False, description="protect buckets, keys, log groups from deletion")
     retain_on_delete: bool = Field(default=False, description="keep stateful resources in AWS when removed from the stack")
-    network: NetworkConfig = Field(default_factory=NetworkConfig)
-    kms: KmsConfig = Field(default_factory=KmsConfig)
-    artifacts: ArtifactsConfig = Field(default_factory=ArtifactsConfig)
-    audit: AuditConfig = Field(default_factory=AuditConfig)
-    iam: IamConfig = Field(default_factory=IamConfig)
+    network: NetworkSettings = Field(default_factory=NetworkSettings)
+    kms: KmsSettings = Field(default_factory=KmsSettings)
+    artifacts: ArtifactStoreSettings = Field(default_factory=ArtifactStoreSettings)
+    audit: AuditTrailSettings = Field(default_factory=AuditTrailSettings)
+    iam: PlatformRolesSettings = Field(default_factory=PlatformRolesSettings)
     kubernetes: KubernetesConfig | None = None
-    tracking: TrackingConfig = Field(default_factory=TrackingConfig)
-    training: TrainingConfig = Field(default_factory=TrainingConfig)
-    serving: ServingConfig = Field(default_factory=ServingConfig)
+    tracking: TrackingServerSettings = Field(default_factory=TrackingServerSettings)
+    training: TrainingComputeSettings = Field(default_factory=TrainingComputeSettings)
+    serving: ServingEndpointSettings = Field(default_factory=ServingEndpointSettings)
     models: list[ModelConfig] = Field(default_factory=list, description="the models to serve, one endpoint each")
-    monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)
-    alerts: AlertsConfig = Field(default_factory=AlertsConfig)
-    retraining: RetrainingConfig = Field(default_factory=RetrainingConfig)
-    budget: BudgetConfig = Field(default_factory=BudgetConfig)
-    observability: ObservabilityConfig = Field(default_factory=ObservabilityConfig)
+    monitoring: MonitoringSettings = Field(default_factory=MonitoringSettings)
+    alerts: AlertingSettings = Field(default_factory=AlertingSettings)
+    retraining: RetrainingSettings = Field(default_factory=RetrainingSettings)
+    budget: CostGuardrailsSettings = Field(default_factory=CostGuardrailsSettings)
+    observability: ObservabilitySettings = Field(default_factory=ObservabilitySettings)
 
     @field_validator("allowed_account_ids", mode="before")
     @classmethod
@@ -142,6 +153,7 @@ class PlatformConfig(Section):
         problems += registry_problems(self.models, self.tracking.model_families)
         problems += model_data_problems(self.models, project=PROJECT, environment=self.environment,
                                         region=self.region)
+        problems += llm_image_problems(self.models, self.region)
         problems += self._cluster_network_problems()
         if not problems:  # resolving models needs valid serving settings
             captured = [m.name for m in self.models if resolve_model(self.serving, m).captures_data]

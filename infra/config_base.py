@@ -1,7 +1,7 @@
 """Building blocks of the config model, shared by every config section module.
 
-Sections live in their own modules (``config.py`` for the baseline, ``tracking_config.py``,
-``serving_config.py``, ...) and all derive from :class:`Section`, so every stack-file key is
+Sections live in their own modules (``config.py`` for the baseline, the components'
+``*_settings.py``, ``serving_config.py``, ...) and all derive from :class:`Section`, so every stack-file key is
 camelCase, unknown keys are rejected, and errors are reported the same way.
 """
 
@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, create_model, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
 # CloudWatch Logs accepts only these retention periods (days).
@@ -130,3 +130,15 @@ class ContainerResources(Section):
         if memory_bytes(self.memory_request) > memory_bytes(self.memory_limit):
             raise ValueError(f"memoryRequest {self.memory_request} exceeds memoryLimit {self.memory_limit}")
         return self
+
+
+def container_resources(name: str, doc: str, *, module: str, cpu_request: str, memory_request: str,
+                        cpu_limit: str, memory_limit: str) -> type[ContainerResources]:
+    """A :class:`ContainerResources` section with its own defaults: a stack file that sets one key
+    keeps the section's other defaults (a default factory would fall back to the base class's)."""
+    defaults = {"cpu_request": cpu_request, "memory_request": memory_request, "cpu_limit": cpu_limit,
+                "memory_limit": memory_limit}
+    # ``module`` is where the caller binds the class under ``name``, so pickle finds it (plans are cached
+    # across test workers as pickles, and settings are part of them).
+    return create_model(name, __base__=ContainerResources, __doc__=doc, __module__=module,
+                        **{key: (str, value) for key, value in defaults.items()})  # type: ignore[call-overload]

@@ -23,7 +23,7 @@ from rich.table import Table
 
 from mlops_blueprint import prices
 from mlops_blueprint.config import add_account_option
-from mlops_blueprint.monitoring_config import schedule_problem, schedule_runs_per_month
+from mlops_blueprint.components.monitoring.settings import schedule_hours, schedule_problem
 
 STACK_TYPE = "pulumi:pulumi:Stack"
 
@@ -293,6 +293,12 @@ def _served_model(inputs: Mapping[str, Any], component: str) -> str | None:
     if "/data-capture/" in destination:
         return destination.rstrip("/").rsplit("/", 1)[-1]
     return component.removeprefix("serving-") if component.startswith("serving-") else None
+
+
+def schedule_runs_per_month(expression: str) -> float:
+    """Runs of a monitoring schedule in an average month of :data:`prices.HOURS_PER_MONTH` hours."""
+    start, every = schedule_hours(expression)
+    return len(range(start, 24, every)) * prices.HOURS_PER_MONTH / 24
 
 
 def _processing_schedule(inputs: Mapping[str, Any], line: Callable[..., CostLine]) -> list[CostLine]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from mlops_blueprint.config import ENVIRONMENTS, parse_config
-from mlops_blueprint.tracking_config import mlflow_endpoint_needed
+from mlops_blueprint.components.tracking_server_settings import mlflow_endpoint_needed
 
 # (label, how to read it from a validated config)
 _ROWS: tuple[tuple[str, Any], ...] = (

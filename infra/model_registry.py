@@ -37,7 +37,8 @@ from typing import Any, Literal
 
 from mlops_blueprint.config import PROJECT, ConfigError, PlatformConfig
 from mlops_blueprint.naming import NameKind, Naming
-from mlops_blueprint.serving_config import LATEST_APPROVED, ModelConfig, image_problem
+from mlops_blueprint.sagemaker_values import image_problem
+from mlops_blueprint.serving_config import LATEST_APPROVED, ModelConfig
 from mlops_blueprint.validation import s3_object_uri_problem
 
 APPROVED = "Approved"

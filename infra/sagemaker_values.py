@@ -21,14 +21,13 @@ _MODEL_NAME = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
 # SageMaker's VariantName pattern, and its 63-character limit.
 _VARIANT_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
 _INSTANCE_TYPE = re.compile(r"ml\.[a-z0-9-]+\.(medium|large|\d*xlarge)")
-_TAG = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"
-_DIGEST = r"sha256:[a-f0-9]{64}"
-_REPOSITORY = r"[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*"
-_ECR_IMAGE = re.compile(
-    rf"(?P<account>\d{{12}})\.dkr\.ecr\.(?P<region>[a-z]{{2}}(-gov)?-[a-z]+-\d)\.amazonaws\.com(\.cn)?/"
-    rf"(?P<repository>{_REPOSITORY})(:(?P<tag>{_TAG})|@(?P<digest>{_DIGEST}))"
-)
-_SHORT_IMAGE = re.compile(rf"(?P<repository>{_REPOSITORY})(:(?P<tag>{_TAG})|@(?P<digest>{_DIGEST}))")
+
+# An image: a repository path, then a tag or an @sha256 digest; short (this stack's ECR) or behind
+# the registry host of a full ECR URI.
+_IMAGE = (r"(?P<repository>[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*)"
+          r"(:(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})|@(?P<digest>sha256:[a-f0-9]{64}))")
+_ECR_REGISTRY = r"(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z]{2}(-gov)?-[a-z]+-\d)\.amazonaws\.com(\.cn)?/"
+_ECR_IMAGE, _SHORT_IMAGE = re.compile(_ECR_REGISTRY + _IMAGE), re.compile(_IMAGE)
 
 # Instance families whose Nitro instance store is the ML storage volume. Their storage is encrypted
 # by the instance's hardware, and SageMaker rejects a KmsKeyId (endpoint configurations) or a
@@ -82,6 +81,12 @@ def image_problem(value: str) -> str | None:
     return None
 
 
+def ecr_registry(account_id: str, region: str, partition: str) -> str:
+    """An account's private registry host, e.g. ``123456789012.dkr.ecr.us-east-1.amazonaws.com``."""
+    suffix = "amazonaws.com.cn" if partition == "aws-cn" else "amazonaws.com"
+    return f"{account_id}.dkr.ecr.{region}.{suffix}"
+
+
 def resolve_image(image: str, *, account_id: str, region: str, partition: str, repository_prefix: str) -> str:
     """The full ECR URI of ``image``.
 
@@ -96,10 +101,9 @@ def resolve_image(image: str, *, account_id: str, region: str, partition: str, r
         return image
     match = _SHORT_IMAGE.fullmatch(image)
     assert match is not None
-    suffix = "amazonaws.com.cn" if partition == "aws-cn" else "amazonaws.com"
     reference = f":{match.group('tag')}" if match.group("tag") else f"@{match.group('digest')}"
     repository = f"{repository_prefix}-{match.group('repository')}".lower()
-    return f"{account_id}.dkr.ecr.{region}.{suffix}/{repository}{reference}"
+    return f"{ecr_registry(account_id, region, partition)}/{repository}{reference}"
 
 
 # Field types that carry their own check (the *_problem functions above, shared with components).

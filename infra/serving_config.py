@@ -1,22 +1,10 @@
-"""The ``serving`` and ``models`` config sections: how models are served.
+"""The ``models`` config section, and how a model is read against the ``serving`` defaults.
+
+The ``serving`` section (and its per-environment defaults) is the serving components' settings,
+:class:`~mlops_blueprint.components.serving_endpoint_settings.ServingEndpointSettings`.
 
 Stack file keys (camelCase, under ``mlops-platform:``)::
 
-    serving:
-      backend: sagemaker                  # or kubernetes (needs the platform's kubernetes section)
-      serverless: false                   # true: variants that set no instance fields run serverless (dev only)
-      serverlessSettings: {memorySizeMb: 2048, maxConcurrency: 5}
-      instanceType: ml.m5.large
-      initialInstanceCount: 2
-      autoscaling: {minCapacity: 2, maxCapacity: 4, targetInvocationsPerInstance: 100}
-      dataCapturePercent: 20
-      deployment:                         # blue/green with traffic shifting and auto-rollback
-        strategy: canary                  # canary | linear | all-at-once
-        canaryPercent: 10
-        waitIntervalSeconds: 600
-        alarms: {invocation5xxCount: 5, modelLatencyMs: 500}   # two rollback alarms per endpoint
-        guardrails: true                  # false for the deployment that changes the variant set
-      kubernetes: {namespace: model-serving, replicas: 2, maxReplicas: 4}
     models:
       - name: churn
         image: inference:1.4.2            # repository:tag in this stack's ECR, or a full ECR image URI
@@ -27,9 +15,11 @@ Stack file keys (camelCase, under ``mlops-platform:``)::
       - name: fraud                       # registry form, instead of image + modelDataUrl:
         modelPackageGroup: fraud          # a family of tracking.modelFamilies (group <project>-<env>-fraud)
         modelPackageVersion: latest-approved   # default; or a pinned version number, e.g. 3
+      - name: chat                        # LLM form: an open LLM on TGI/LMI (mlops_blueprint.llm_config)
+        llm: {container: tgi, weightsS3Uri: s3://<models bucket>/llm/mistral-7b/}
+        variants: [{instanceType: ml.g5.2xlarge}]
 
-Per-environment defaults are :data:`SERVING_DEFAULTS`; checks that
-need more than one section (the cluster, the environment, model against serving defaults) are
+Checks that need more than one section (the cluster, the environment, model against serving defaults) are
 :func:`serving_problems`. :func:`resolve_model` turns a model plus the serving defaults into the
 fully specified variants the components deploy, so config checks and components share one reading.
 A registry-form model gets its image, model data and container environment from the package
@@ -42,9 +32,9 @@ therefore deployed without those controls, which the policy pack reports (``sage
 ``sagemaker-model-network-isolation``, ``sagemaker-endpoint-kms``); staging and prod reject it
 outright, because they must capture traffic.
 
-The ``training`` section is :mod:`mlops_blueprint.training_config`, ``serving.deployment``
-:mod:`mlops_blueprint.deployment_config`; what a valid instance type, model name or image is,
-:mod:`mlops_blueprint.sagemaker_values`.
+The ``training`` section is
+:class:`~mlops_blueprint.components.training_compute_settings.TrainingComputeSettings`; what a
+valid instance type, model name or image is, :mod:`mlops_blueprint.sagemaker_values`.
 """
 
 from __future__ import annotations
@@ -55,28 +45,22 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from mlops_blueprint.config_base import ContainerResources, Section
-# serving.deployment, training and the value checks have their own modules; re-exported for existing importers.
-from mlops_blueprint.deployment_config import (  # noqa: F401  (re-exported)
-    DeploymentConfig, DeploymentOverride, RollbackAlarmsConfig, RollbackAlarmsOverride,
+from mlops_blueprint.components.serving_endpoint_settings import (
+    AutoscalingSettings, DeploymentOverride, DeploymentSettings, ServerlessSettings, ServingEndpointSettings,
+)
+from mlops_blueprint.config_base import Section
+from mlops_blueprint.llm_config import (
+    LlmConfig, gpu_count, llm_environment, llm_model_problems, llm_rollback_latency,
 )
 from mlops_blueprint.naming import Naming
-from mlops_blueprint.sagemaker_values import (  # noqa: F401
-    MODEL_NAME_MAX_LENGTH, ImageRef, InstanceType, ModelName, S3Uri, VariantName, has_local_storage, image_problem,
-    instance_type_problem, model_name_problem, resolve_image, variant_name_problem,
-)
-from mlops_blueprint.training_config import (  # noqa: F401
-    MAX_TRAINING_RUNTIME_SECONDS, TRAINING_DEFAULTS, QualityGateConfig, TrainingConfig,
-)
-from mlops_blueprint.validation import K8S_NAME, s3_bucket_of
+from mlops_blueprint.sagemaker_values import ImageRef, InstanceType, ModelName, S3Uri, VariantName, has_local_storage
+from mlops_blueprint.validation import s3_bucket_of
 from mlops_blueprint.validation import s3_object_uri_problem as s3_uri_problem  # noqa: F401  (old name)
 
 SERVING_BACKENDS: tuple[str, ...] = ("sagemaker", "kubernetes")
 DEPLOYMENT_STRATEGIES: tuple[str, ...] = ("canary", "linear", "all-at-once")
 DEFAULT_VARIANT = "AllTraffic"
 LATEST_APPROVED = "latest-approved"  # modelPackageVersion: the newest Approved package of the group
-# CloudWatch ModelLatency is reported in microseconds.
-MICROSECONDS_PER_MS = 1000
 MAX_VARIANTS = 10  # SageMaker: at most 10 production variants per endpoint configuration
 # The ArtifactStore bucket (Naming.bucket purpose) that holds model artifacts: the serving role reads only it.
 MODELS_BUCKET_PURPOSE = "models"
@@ -86,89 +70,6 @@ def _positive_weight(weights: list[float]) -> bool:
     return any(w > 0 for w in weights)
 
 
-# -- serving ----------------------------------------------------------------------------------------
-
-
-class AutoscalingConfig(Section):
-    """Target tracking on invocations per instance, for instance-backed variants."""
-
-    min_capacity: int = Field(default=1, ge=1, le=1000, description="fewest instances")
-    max_capacity: int = Field(default=2, ge=1, le=1000, description="most instances")
-    target_invocations_per_instance: float = Field(default=100.0, gt=0, description="per minute, per instance")
-    scale_in_cooldown_seconds: int = Field(default=300, ge=0, le=3600)
-    scale_out_cooldown_seconds: int = Field(default=60, ge=0, le=3600)
-
-    @model_validator(mode="after")
-    def _bounds(self) -> AutoscalingConfig:
-        if self.max_capacity < self.min_capacity:
-            raise ValueError(f"maxCapacity ({self.max_capacity}) must be at least minCapacity ({self.min_capacity})")
-        return self
-
-
-class ServerlessConfig(Section):
-    """A serverless variant (no instances; see the module notes for what it gives up)."""
-
-    memory_size_mb: int = Field(default=2048, description="1024 to 6144 in steps of 1024")
-    max_concurrency: int = Field(default=5, ge=1, le=200, description="concurrent invocations (1 to 200)")
-    provisioned_concurrency: int | None = Field(default=None, ge=1, le=200, description="warm capacity, <= maxConcurrency")
-
-    @field_validator("memory_size_mb")
-    @classmethod
-    def _memory(cls, value: int) -> int:
-        if value not in range(1024, 6145, 1024):
-            raise ValueError(f"{value!r} MB is not a serverless memory size; expected 1024, 2048, 3072, 4096, 5120 or 6144")
-        return value
-
-    @model_validator(mode="after")
-    def _provisioned(self) -> ServerlessConfig:
-        if self.provisioned_concurrency is not None and self.provisioned_concurrency > self.max_concurrency:
-            raise ValueError(f"provisionedConcurrency ({self.provisioned_concurrency}) exceeds maxConcurrency "
-                             f"({self.max_concurrency})")
-        return self
-
-
-class ServingResourcesConfig(ContainerResources):
-    """Requests and limits of a model server container."""
-
-    cpu_request: str = "500m"
-    memory_request: str = "1Gi"
-    cpu_limit: str = "2"
-    memory_limit: str = "2Gi"
-
-
-class KubernetesServingConfig(Section):
-    """Model servers on the platform's cluster (``serving.backend: kubernetes``)."""
-
-    namespace: str = Field(default="model-serving", max_length=63, pattern=K8S_NAME,
-                           description="namespace of the model servers")
-    create_namespace: bool = Field(default=True, description="create the namespace (false: it exists)")
-    replicas: int = Field(default=2, ge=1, le=100, description="minimum replicas per model (the autoscaler's floor)")
-    max_replicas: int = Field(default=4, ge=1, le=500, description="the autoscaler's ceiling")
-    target_cpu_utilization_percent: int = Field(default=70, ge=10, le=100)
-    port: int = Field(default=8080, ge=1024, le=65535, description="the server's port (SageMaker containers: 8080)")
-    health_path: str = Field(default="/ping", pattern=r"^/[\w./-]*$", description="readiness/liveness HTTP path")
-    resources: ServingResourcesConfig = Field(default_factory=ServingResourcesConfig)
-
-    @model_validator(mode="after")
-    def _replicas(self) -> KubernetesServingConfig:
-        if self.max_replicas < self.replicas:
-            raise ValueError(f"maxReplicas ({self.max_replicas}) must be at least replicas ({self.replicas})")
-        return self
-
-
-class ServingConfig(Section):
-    """Defaults for every model's endpoint; a model or variant overrides them."""
-
-    backend: Literal["sagemaker", "kubernetes"] = Field(default="sagemaker", description="sagemaker or kubernetes")
-    serverless: bool = Field(default=False, description="variants without instanceType/serverless run serverless")
-    instance_type: InstanceType = Field(default="ml.m5.large", description="instance type of instance-backed variants")
-    initial_instance_count: int = Field(default=1, ge=1, le=1000)
-    autoscaling: AutoscalingConfig | None = Field(default=None, description="unset: no autoscaling")
-    serverless_settings: ServerlessConfig = Field(default_factory=ServerlessConfig,
-                                                  description="memory/concurrency of serverless variants")
-    deployment: DeploymentConfig = Field(default_factory=DeploymentConfig)
-    data_capture_percent: int = Field(default=0, ge=0, le=100, description="share of requests captured (0: off)")
-    kubernetes: KubernetesServingConfig = Field(default_factory=KubernetesServingConfig)
 
 
 
@@ -181,8 +82,8 @@ class VariantConfig(Section):
     model_data_url: S3Uri | None = Field(default=None, description="this variant's artifacts (default: the model's)")
     instance_type: InstanceType | None = Field(default=None, description="instance-backed: the instance type")
     initial_instance_count: int | None = Field(default=None, ge=1, le=1000)
-    autoscaling: AutoscalingConfig | None = None
-    serverless: ServerlessConfig | None = Field(default=None, description="serverless instead of instances")
+    autoscaling: AutoscalingSettings | None = None
+    serverless: ServerlessSettings | None = Field(default=None, description="serverless instead of instances")
 
     @model_validator(mode="after")
     def _one_kind(self) -> VariantConfig:
@@ -207,6 +108,8 @@ class ModelConfig(Section):
                                             "tracking.modelFamilies; serves a package of its group")
     model_package_version: int | Literal["latest-approved"] | None = Field(
         default=None, description="registry form: latest-approved (default) or a pinned package version, e.g. 3")
+    llm: LlmConfig | None = Field(default=None, description="LLM form: an open LLM on the region's TGI or LMI "
+                                  "container, weights staged in S3 (see mlops_blueprint.llm_config)")
     variants: list[VariantConfig] = Field(default_factory=lambda: [VariantConfig()], min_length=1,
                                           max_length=MAX_VARIANTS)
     environment: dict[str, str] = Field(default_factory=dict, description="container environment variables")
@@ -237,7 +140,15 @@ class ModelConfig(Section):
     def _one_source(self) -> ModelConfig:
         """Exactly one of the two forms: pinned (image + modelDataUrl) or registry (modelPackageGroup)."""
         where = f"model {self.name!r}"
-        if self.model_package_group is not None:
+        if self.llm is not None:
+            other = [k for k, v in (("image", self.image), ("modelDataUrl", self.model_data_url),
+                                    ("modelPackageGroup", self.model_package_group),
+                                    ("modelPackageVersion", self.model_package_version)) if v is not None]
+            if other:
+                raise ValueError(f"{where} sets llm and {' and '.join(other)}; an llm model takes its image from "
+                                 "llm.container/llm.version and its weights from llm.weightsS3Uri: remove "
+                                 f"{' and '.join(other)}")
+        elif self.model_package_group is not None:
             pinned = [k for k, v in (("image", self.image), ("modelDataUrl", self.model_data_url)) if v is not None]
             if pinned:
                 raise ValueError(f"{where} sets modelPackageGroup and {' and '.join(pinned)}; use one form: "
@@ -283,10 +194,10 @@ class ResolvedVariant:
     weight: float
     image: str
     model_data_url: str
-    serverless: ServerlessConfig | None
+    serverless: ServerlessSettings | None
     instance_type: str | None
     initial_instance_count: int | None
-    autoscaling: AutoscalingConfig | None
+    autoscaling: AutoscalingSettings | None
 
     @property
     def container(self) -> tuple[str, str]:
@@ -298,9 +209,10 @@ class ResolvedVariant:
 class ResolvedModel:
     name: str
     variants: tuple[ResolvedVariant, ...]
-    deployment: DeploymentConfig
+    deployment: DeploymentSettings
     data_capture_percent: int
     environment: dict[str, str]
+    llm: LlmConfig | None = None  # the LLM form: image by region, weights from an S3 prefix
 
     @property
     def serverless(self) -> bool:
@@ -316,32 +228,39 @@ class ResolvedModel:
         return self.data_capture_percent > 0 and not self.serverless
 
 
-def resolve_model(serving: ServingConfig, model: ModelConfig) -> ResolvedModel:
+def resolve_model(serving: ServingEndpointSettings, model: ModelConfig) -> ResolvedModel:
     """``model`` with the serving defaults applied (ValueError if a per-model override is invalid)."""
     variants = []
     for variant in model.variants:
         serverless = variant.serverless
         instance_backed = variant.instance_type is not None or variant.initial_instance_count is not None \
             or variant.autoscaling is not None
-        if serverless is None and not instance_backed and serving.serverless:
-            serverless = serving.serverless_settings
+        if serverless is None and not instance_backed and serving.serverless and model.llm is None:
+            serverless = serving.serverless_settings  # (an LLM needs a GPU: never serverless by default)
+        # serving.instanceType is for the CPU models; an LLM's variants default to a GPU type by its size.
+        default_type = model.llm.default_instance_type if model.llm is not None else serving.instance_type
         variants.append(ResolvedVariant(
             name=variant.name,
             weight=variant.weight,
             image=variant.image or model.image,
             model_data_url=variant.model_data_url or model.model_data_url,
             serverless=serverless,
-            instance_type=None if serverless else (variant.instance_type or serving.instance_type),
+            instance_type=None if serverless else (variant.instance_type or default_type),
             initial_instance_count=None if serverless else (variant.initial_instance_count or serving.initial_instance_count),
             autoscaling=None if serverless else (variant.autoscaling or serving.autoscaling),
         ))
     deployment = model.deployment.apply(serving.deployment) if model.deployment else serving.deployment
+    if model.llm is not None:
+        deployment = llm_rollback_latency(deployment, model.deployment)
     capture = serving.data_capture_percent if model.data_capture_percent is None else model.data_capture_percent
+    environment = dict(model.environment)
+    if model.llm is not None:  # the container's settings, the model's own on top
+        environment = {**llm_environment(model.llm, gpu_count(variants[0].instance_type or "")), **environment}
     return ResolvedModel(name=model.name, variants=tuple(variants), deployment=deployment,
-                         data_capture_percent=capture, environment=dict(model.environment))
+                         data_capture_percent=capture, environment=environment, llm=model.llm)
 
 
-def model_problems(serving: ServingConfig, model: ModelConfig, *, environment: str | None = None) -> list[str]:
+def model_problems(serving: ServingEndpointSettings, model: ModelConfig, *, environment: str | None = None) -> list[str]:
     """What is wrong with one model served on SageMaker under the serving defaults; one line per
     problem, naming keys."""
     where = f"models[{model.name}]"
@@ -349,7 +268,7 @@ def model_problems(serving: ServingConfig, model: ModelConfig, *, environment: s
         resolved = resolve_model(serving, model)
     except ValidationError as exc:
         return [f"{where}.deployment: {error['msg'].removeprefix('Value error, ')}" for error in exc.errors()]
-    problems: list[str] = []
+    problems: list[str] = llm_model_problems(model, resolved)
     serverless = [v.name for v in resolved.variants if v.serverless is not None]
     if serverless and len(resolved.variants) > 1:
         problems.append(f"{where}.variants: serverless endpoints serve a single variant, but {', '.join(serverless)} "
@@ -407,6 +326,8 @@ def model_data_problems(models: list[ModelConfig], *, project: str, environment:
     for model in models:
         urls = [("modelDataUrl", model.model_data_url)]
         urls += [(f"variants[{v.name}].modelDataUrl", v.model_data_url) for v in model.variants]
+        if model.llm is not None:
+            urls.append(("llm.weightsS3Uri", model.llm.weights_s3_uri))
         for key, url in urls:
             bucket = s3_bucket_of(url)
             if bucket is not None and not pattern.fullmatch(bucket):
@@ -416,14 +337,17 @@ def model_data_problems(models: list[ModelConfig], *, project: str, environment:
 
 
 def kubernetes_model_problems(model: ModelConfig) -> list[str]:
-    """What the kubernetes backend cannot serve: weighted variants (the SageMaker settings are ignored)."""
+    """What the kubernetes backend cannot serve: weighted variants (the SageMaker settings are ignored), LLMs."""
+    if model.llm is not None:
+        return [f"models[{model.name}].llm: the kubernetes backend does not serve LLM containers; use "
+                "serving.backend: sagemaker"]
     if len(model.variants) > 1:
         return [f"models[{model.name}].variants: the kubernetes backend serves one variant per model (weighted "
                 "traffic needs SageMaker endpoints or a service mesh)"]
     return []
 
 
-def serving_problems(serving: ServingConfig, models: list[ModelConfig], has_kubernetes_cluster: bool, *,
+def serving_problems(serving: ServingEndpointSettings, models: list[ModelConfig], has_kubernetes_cluster: bool, *,
                      environment: str | None = None) -> list[str]:
     """Checks that need more than one section; one line per problem, naming the keys.
 
@@ -444,45 +368,3 @@ def serving_problems(serving: ServingConfig, models: list[ModelConfig], has_kube
         else:
             problems += model_problems(serving, model, environment=environment)
     return problems
-
-# -- per-environment defaults -----------------------------------------------------------------------
-# Merged under the stack file's values (ENVIRONMENT_DEFAULTS[env]["serving"]).
-#
-# dev: the smallest always-on instance (ml.t2.medium), one per model, no autoscaling, no capture,
-# all-at-once deployments with a short bake: cheapest while keeping the VPC, network isolation and
-# the KMS key that serverless would give up; spot training. staging: prod's shape at minimum size
-# (two instances: a canary may take at most half of a fleet), every request captured. prod: two or
-# more instances per variant, autoscaling, canary deployments, on-demand training.
-SERVING_DEFAULTS: dict[str, dict[str, Any]] = {
-    "dev": {
-        "serverless": False,
-        "instanceType": "ml.t2.medium",
-        "initialInstanceCount": 1,
-        "dataCapturePercent": 0,
-        "deployment": {"strategy": "all-at-once", "waitIntervalSeconds": 0, "terminationWaitSeconds": 120,
-                       "maximumExecutionTimeoutSeconds": 1800,
-                       "alarms": {"invocation5xxCount": 5, "modelLatencyMs": 2000}},
-        "kubernetes": {"replicas": 1, "maxReplicas": 2},
-    },
-    "staging": {
-        "serverless": False,
-        "instanceType": "ml.m5.large",
-        "initialInstanceCount": 2,
-        "autoscaling": {"minCapacity": 2, "maxCapacity": 3, "targetInvocationsPerInstance": 100},
-        "dataCapturePercent": 100,
-        "deployment": {"strategy": "canary", "canaryPercent": 50, "waitIntervalSeconds": 300,
-                       "terminationWaitSeconds": 300, "maximumExecutionTimeoutSeconds": 3600},
-        "kubernetes": {"replicas": 2, "maxReplicas": 3},
-    },
-    "prod": {
-        "serverless": False,
-        "instanceType": "ml.m5.xlarge",
-        "initialInstanceCount": 2,
-        "autoscaling": {"minCapacity": 2, "maxCapacity": 10, "targetInvocationsPerInstance": 200},
-        "dataCapturePercent": 20,
-        "deployment": {"strategy": "canary", "canaryPercent": 10, "waitIntervalSeconds": 600,
-                       "terminationWaitSeconds": 900, "maximumExecutionTimeoutSeconds": 7200,
-                       "alarms": {"invocation5xxCount": 5, "modelLatencyMs": 500}},
-        "kubernetes": {"replicas": 2, "maxReplicas": 10},
-    },
-}

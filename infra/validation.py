@@ -71,6 +71,20 @@ def s3_location_problem(value: str) -> str | None:
     return _not_matching(S3_URI, value, "an S3 URI; expected s3://<bucket>/<prefix>")
 
 
+# A key prefix inside a bucket: lowercase path segments, no leading or trailing '/'.
+_S3_PREFIX_SEGMENT = r"[a-z0-9]([a-z0-9._-]*[a-z0-9])?"
+S3_KEY_PREFIX = re.compile(rf"{_S3_PREFIX_SEGMENT}(/{_S3_PREFIX_SEGMENT})*")
+S3_KEY_PREFIX_MAX_LENGTH = 200
+
+
+def s3_key_prefix_problem(value: object, *, example: str) -> str | None:
+    """``value`` must be a key prefix (``mlflow``, ``teams/ml/mlflow``); ``example`` ends the message."""
+    if isinstance(value, str) and S3_KEY_PREFIX.fullmatch(value) and len(value) <= S3_KEY_PREFIX_MAX_LENGTH:
+        return None
+    return (f"{value!r} is not an S3 key prefix; expected lowercase path segments of letters, digits, "
+            f"'.', '_', '-' separated by '/', without leading or trailing '/', e.g. {example}")
+
+
 def s3_bucket_of(uri: object) -> str | None:
     """The bucket of an ``s3://<bucket>/<key>`` object URI; None if ``uri`` is not one."""
     if not isinstance(uri, str) or s3_object_uri_problem(uri):

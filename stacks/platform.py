@@ -14,14 +14,14 @@ from typing import Any
 
 import pulumi
 
-from mlops_blueprint.components.alerting import Alerting, AlertingArgs, Subscription
+from mlops_blueprint.components.alerting import Alerting, AlertingArgs
 from mlops_blueprint.components.artifact_store import ArtifactStore, ArtifactStoreArgs
 from mlops_blueprint.components.audit_trail import AuditTrail, AuditTrailArgs, trail_bucket_name
 from mlops_blueprint.components.irsa import ServiceAccountTrust
 from mlops_blueprint.components.k8s_serving import SERVING_SERVICE_ACCOUNT, K8sServing, K8sServingArgs
 from mlops_blueprint.components.kms import Kms, KmsArgs
 from mlops_blueprint.components.cost_guardrails import CostGuardrails, CostGuardrailsArgs
-from mlops_blueprint.components.monitoring import AlarmThresholds, ModelQuality, MonitoredModel, Monitoring, MonitoringArgs
+from mlops_blueprint.components.monitoring import MonitoredModel, Monitoring, MonitoringArgs
 from mlops_blueprint.components.network import Network, NetworkArgs
 from mlops_blueprint.components.observability import Observability, ObservabilityArgs
 from mlops_blueprint.components.platform_roles import MlflowAccess, PlatformRoles, PlatformRolesArgs
@@ -36,7 +36,7 @@ from mlops_blueprint.config import PlatformConfig
 from mlops_blueprint.outputs import Out, stack_outputs
 from mlops_blueprint.serving_config import resolve_model
 from mlops_blueprint.stacks.deployment import Deployment, resolve_deployment, shared_network
-from mlops_blueprint.tracking_config import mlflow_endpoint_needed
+from mlops_blueprint.components.tracking_server_settings import mlflow_endpoint_needed
 
 
 @dataclass(frozen=True)
@@ -84,38 +84,19 @@ def build(config: PlatformConfig) -> dict[str, Any]:
 
 def _foundation(d: Deployment) -> Foundation:
     config, ctx, opts, stateful, boundary = d.config, d.ctx, d.opts, d.stateful, d.boundary
-    kms = Kms("kms", KmsArgs(context=ctx, deletion_window_days=config.kms.deletion_window_days, **stateful), opts)
+    kms = Kms("kms", KmsArgs(context=ctx, settings=config.kms, **stateful), opts)
     network = Network(
         "network",
-        NetworkArgs(
-            context=ctx,
-            cidr=config.network.cidr,
-            az_count=config.network.az_count,
-            interface_endpoints=tuple(config.network.interface_endpoints),
-            endpoint_az_count=config.network.endpoint_az_count,
-            flow_log_retention_days=config.network.flow_log_retention_days,
-            logs_kms_key_arn=kms.logs_key_arn,
-            existing=config.network.existing or shared_network(config),
-            permissions_boundary_arn=boundary,
-            **stateful,
-        ),
+        NetworkArgs(context=ctx, logs_kms_key_arn=kms.logs_key_arn, shared_network=shared_network(config),
+                    permissions_boundary_arn=boundary, settings=config.network, **stateful),
         opts,
     )
+    # The trail bucket logs to the artifact store's log bucket, which only accepts the sources it names.
+    trail_bucket = (bucket_arn(ctx, trail_bucket_name(ctx)),) if config.audit.trail == "create" else ()
     artifacts = ArtifactStore(
         "artifacts",
-        ArtifactStoreArgs(
-            context=ctx,
-            kms_key_arn=kms.data_key_arn,
-            force_destroy=config.artifacts.force_destroy,
-            noncurrent_days_to_ia=config.artifacts.noncurrent_days_to_ia,
-            noncurrent_days_to_glacier=config.artifacts.noncurrent_days_to_glacier,
-            noncurrent_expiration_days=config.artifacts.noncurrent_expiration_days,
-            abort_incomplete_upload_days=config.artifacts.abort_incomplete_upload_days,
-            access_log_expiration_days=config.artifacts.access_log_expiration_days,
-            # The trail bucket logs here too; the log bucket only accepts the sources it names.
-            access_log_source_bucket_arns=(bucket_arn(ctx, trail_bucket_name(ctx)),) if config.audit.trail == "create" else (),
-            **stateful,
-        ),
+        ArtifactStoreArgs(context=ctx, kms_key_arn=kms.data_key_arn, access_log_source_bucket_arns=trail_bucket,
+                          settings=config.artifacts, **stateful),
         opts,
     )
     audit = AuditTrail(
@@ -124,19 +105,15 @@ def _foundation(d: Deployment) -> Foundation:
             context=ctx,
             kms_key_arn=kms.logs_key_arn,
             access_log_bucket_name=artifacts.logs_bucket_name,
-            data_event_bucket_arns=(artifacts.datasets_bucket_arn, artifacts.models_bucket_arn) if config.audit.data_events else (),
-            object_lock=config.audit.object_lock,
-            object_lock_days=config.audit.object_lock_days,
-            log_retention_days=config.audit.log_retention_days,
-            trail=config.audit.trail,
-            existing_trail_arn=config.audit.existing_trail_arn,
+            data_event_bucket_arns=(artifacts.datasets_bucket_arn, artifacts.models_bucket_arn),
             force_destroy=config.artifacts.force_destroy,
             permissions_boundary_arn=boundary,
+            settings=config.audit,
             **stateful,
         ),
         opts,
     )
-    ci, tracking_config, serving_config = config.iam.ci, config.tracking, config.serving
+    tracking_config, serving_config = config.tracking, config.serving
     roles = PlatformRoles(
         "roles",
         PlatformRolesArgs(
@@ -145,12 +122,7 @@ def _foundation(d: Deployment) -> Foundation:
             logs_key_arn=kms.logs_key_arn,
             datasets_bucket_arn=artifacts.datasets_bucket_arn,
             models_bucket_arn=artifacts.models_bucket_arn,
-            permissions_boundary_arn=boundary,
-            ci_provider=ci.provider,
-            ci_repository=ci.repository,
-            ci_deploy_branch=ci.deploy_branch,
-            ci_oidc_provider_arn=ci.oidc_provider_arn,
-            gitlab_url=ci.gitlab_url,
+            settings=config.iam,
             tracking_artifact_prefix=tracking_config.artifact_prefix,
             tracking_service_account=(
                 tracking_service_account(config.kubernetes.oidc_provider_arn, tracking_config.kubernetes.namespace)
@@ -169,9 +141,7 @@ def _foundation(d: Deployment) -> Foundation:
         AlertingArgs(
             context=ctx,
             kms_key_arn=kms.logs_key_arn,
-            subscriptions={severity: [Subscription(s.protocol, s.endpoint) for s in subscriptions]
-                           for severity, subscriptions in config.alerts.subscriptions.items()},
-            routes=config.alerts.routes.as_dict(),
+            settings=config.alerts,
         ),
         opts,
     )
@@ -224,7 +194,7 @@ def _machine_learning(d: Deployment, f: Foundation) -> MachineLearning:
             security_group_ids=[network.workload_security_group_id],
             datasets_bucket_name=artifacts.datasets_bucket_name,
             models_bucket_name=artifacts.models_bucket_name,
-            training=config.training,
+            settings=config.training,
             model_package_group_name=tracking.model_package_group_names[families[0]] if families else None,
             mlflow_tracking_arn=tracking.tracking_server_arn,  # None for kubernetes: jobs cannot reach it
             role_policies=roles.depends_on("pipelines", "training"),
@@ -241,7 +211,7 @@ def _machine_learning(d: Deployment, f: Foundation) -> MachineLearning:
                 ServingEndpointArgs(
                     context=ctx,
                     model=model,
-                    serving=serving_config,
+                    settings=serving_config,
                     execution_role_arn=roles.serving_role_arn,
                     subnet_ids=network.serving_subnet_ids,
                     security_group_ids=[network.workload_security_group_id],
@@ -253,8 +223,9 @@ def _machine_learning(d: Deployment, f: Foundation) -> MachineLearning:
                 opts,
             )
     k8s_models = (
-        K8sServing("model-serving", K8sServingArgs(context=ctx, models=config.models, serving=serving_config,
-                                                   serving_role_arn=roles.serving_role_arn), d.cluster_opts)
+        K8sServing("model-serving", K8sServingArgs(context=ctx, models=config.models,
+                                                   serving_role_arn=roles.serving_role_arn,
+                                                   settings=serving_config.kubernetes), d.cluster_opts)
         if d.k8s_serving else None
     )
     return MachineLearning(tracking=tracking, training=training, endpoints=endpoints, k8s_models=k8s_models)
@@ -271,11 +242,8 @@ def _operations(d: Deployment, f: Foundation, ml: MachineLearning) -> Operations
             "cost",
             CostGuardrailsArgs(
                 context=ctx,
-                monthly_limit_usd=config.budget.monthly_limit_usd,
                 topic_arn=f.alerting.topic_for("budget"),
-                thresholds_percent=config.budget.thresholds_percent,
-                forecast_threshold_percent=config.budget.forecast_threshold_percent,
-                scope=config.budget.scope,
+                settings=config.budget,
             ),
             opts,
         )
@@ -287,9 +255,7 @@ def _operations(d: Deployment, f: Foundation, ml: MachineLearning) -> Operations
             "observability",
             ObservabilityArgs(
                 context=ctx,
-                prometheus=observed.prometheus,
-                grafana=observed.grafana,
-                grafana_authentication=observed.grafana_authentication,
+                settings=observed,
                 key_deletion_window_days=config.kms.deletion_window_days,
                 permissions_boundary_arn=d.boundary,
                 **d.stateful,
@@ -309,7 +275,7 @@ def _monitoring(d: Deployment, f: Foundation, ml: MachineLearning) -> Monitoring
     for model in config.models:
         if model.name not in ml.endpoints:
             continue
-        per_model, endpoint = settings.for_model(model.name), ml.endpoints[model.name]
+        endpoint = ml.endpoints[model.name]
         captured = resolve_model(config.serving, model).captures_data
         monitored.append(MonitoredModel(
             name=model.name,
@@ -317,11 +283,6 @@ def _monitoring(d: Deployment, f: Foundation, ml: MachineLearning) -> Monitoring
             variant_names=endpoint.variant_names,
             data_capture_s3_uri=(artifacts.models_bucket_name.apply(lambda bucket, n=model.name: data_capture_uri(bucket, n))
                                  if captured else None),
-            drift_features=per_model.drift_features,
-            baseline_s3_uri=per_model.baseline_s3_uri,
-            min_invocations=per_model.min_invocations,
-            monitor=per_model.enabled,
-            model_quality=ModelQuality(**per_model.model_quality.model_dump()) if per_model.model_quality else None,
         ))
     return Monitoring(
         "monitoring",
@@ -333,24 +294,14 @@ def _monitoring(d: Deployment, f: Foundation, ml: MachineLearning) -> Monitoring
             subnet_ids=network.training_subnet_ids,
             security_group_id=network.workload_security_group_id,
             alarm_topics=f.alerting.routes,
-            schedule_expression=settings.schedule_expression,
-            instance_type=settings.instance_type,
-            instance_count=settings.instance_count,
-            volume_size_gb=settings.volume_size_gb,
-            max_runtime_seconds=settings.max_runtime_seconds,
-            prefix=settings.prefix,
-            alarms=AlarmThresholds(**settings.alarms.model_dump()),
-            dashboard=settings.dashboard,
             pipeline_names=[training.pipeline_name],
             permissions_boundary_arn=config.iam.permissions_boundary_arn,
-            engine=settings.engine,
             # processing engine: the drift module runs from the training image
             drift_image_uri=pulumi.Output.concat(training.training_repository_url, ":", settings.image_tag),
             logs_key_arn=kms.logs_key_arn,
-            processing_log_group=settings.processing_log_group,
-            log_retention_days=settings.log_retention_days,
             protect=config.protect_stateful,
             retain_on_delete=config.retain_on_delete,
+            settings=settings,
         ),
         d.opts,
     )
@@ -361,7 +312,7 @@ def _retraining(d: Deployment, f: Foundation, ml: MachineLearning, monitoring: M
     settings, training = d.config.retraining, ml.training
     models = [
         RetrainedModel(name=name, drift_alarm_arn=arn, pipeline_arn=training.pipeline_arn,
-                       parameters=settings.parameters_for(name), pipeline_definition=training.pipeline_definition)
+                       pipeline_definition=training.pipeline_definition)
         for name, arn in sorted(monitoring.drift_alarm_arns.items()) if settings.enabled_for(name)
     ]
     if not models:
@@ -371,11 +322,10 @@ def _retraining(d: Deployment, f: Foundation, ml: MachineLearning, monitoring: M
         RetrainingArgs(
             context=d.ctx,
             models=models,
-            min_period_hours=settings.min_period_hours,
-            model_parameter_name=settings.model_parameter_name,
             notify_topic_arn=f.alerting.topic_for("retraining"),
             operations_topic_arn=f.alerting.topic_for("operations"),
             permissions_boundary_arn=d.boundary,
+            settings=settings,
         ),
         d.opts,
     )

@@ -120,6 +120,16 @@ def test_ci_provider_needs_a_repository():
     assert "iam.ci.repository is required" in message
 
 
+def test_jenkins_and_pulumi_ci_trust_are_configured_by_their_keys():
+    [message] = problems({**BASE, "iam": {"ci": {"provider": "jenkins", "repository": "mlops-blueprint"}}})
+    assert message.startswith("mlops-platform:iam.ci:") and "iam.ci.jenkinsUrl is required" in message
+    [message] = problems({**BASE, "iam": {"ci": {"provider": "jenkins", "repository": "mlops-blueprint",
+                                                 "jenkinsUrl": "ci.example.com"}}})
+    assert message.startswith("mlops-platform:iam.ci.jenkinsUrl:")
+    ci = parse_config({**BASE, "iam": {"ci": {"provider": "pulumi", "repository": "acme/mlops-platform"}}}).iam.ci
+    assert ci.issuer == "api.pulumi.com/oidc"
+
+
 def test_raw_stack_config_reads_engine_map():
     raw = raw_stack_config(
         {"mlops-platform:owner": "team", "mlops-platform:network": '{"azCount": 3}', "aws:region": "eu-west-1", "other:key": "x"},

@@ -18,11 +18,14 @@ import pytest
 from moto import mock_aws
 
 from support.sagemaker_requests import to_api_request
+from support.serving import churn_model, churn_version
 from mlops_blueprint.components.serving_endpoint import ServingEndpoint, ServingEndpointArgs
+from mlops_blueprint.components.serving_endpoint_settings import SERVING_DEFAULTS, ServingEndpointSettings
+from mlops_blueprint.components.training_compute_settings import TRAINING_DEFAULTS, TrainingComputeSettings
 from mlops_blueprint.components.training_compute import TrainingCompute, TrainingComputeArgs
 from mlops_blueprint.context import StackContext
 from mlops_blueprint.mock_runtime import MOCK_ACCOUNT_ID, MockRun, run_program
-from mlops_blueprint.serving_config import SERVING_DEFAULTS, TRAINING_DEFAULTS, ModelConfig, ServingConfig, TrainingConfig
+from mlops_blueprint.serving_config import ModelConfig
 
 REGION = "us-east-1"
 ROLE = f"arn:aws:iam::{MOCK_ACCOUNT_ID}:role/mlops-platform-prod-serving"
@@ -30,16 +33,8 @@ KEY = f"arn:aws:kms:{REGION}:{MOCK_ACCOUNT_ID}:key/data-key"
 BUCKET = f"mlops-platform-prod-models-{MOCK_ACCOUNT_ID}-{REGION}"
 NETWORK = {"subnet_ids": ["subnet-0aaaaaaaaaaaaaaaa", "subnet-0bbbbbbbbbbbbbbbb"],
            "security_group_ids": ["sg-0ccccccccccccccccc"]}
-AB_TEST = {
-    "name": "churn",
-    "image": "inference:1.4.2",
-    "modelDataUrl": f"s3://{BUCKET}/churn/1.4.2/model.tar.gz",
-    "variants": [
-        {"name": "champion", "weight": 0.9},
-        {"name": "challenger", "weight": 0.1, "image": "inference:1.5.0",
-         "modelDataUrl": f"s3://{BUCKET}/churn/1.5.0/model.tar.gz"},
-    ],
-}
+AB_TEST = churn_model({"name": "champion", "weight": 0.9},
+                      {"name": "challenger", "weight": 0.1, **churn_version("1.5.0")})
 
 
 @pytest.fixture(autouse=True)
@@ -51,11 +46,11 @@ def _aws_credentials(monkeypatch):
     monkeypatch.delenv("AWS_PROFILE", raising=False)
 
 
-def serve(ctx: StackContext, model: dict[str, Any], serving: ServingConfig) -> MockRun:
+def serve(ctx: StackContext, model: dict[str, Any], serving: ServingEndpointSettings) -> MockRun:
     def program() -> None:
         provider = aws.Provider("aws", region=REGION, default_tags={"tags": ctx.tagging.default_tags()})
         endpoint = ServingEndpoint(model["name"], ServingEndpointArgs(
-            context=ctx, model=ModelConfig.model_validate(model), serving=serving, execution_role_arn=ROLE,
+            context=ctx, model=ModelConfig.model_validate(model), settings=serving, execution_role_arn=ROLE,
             models_bucket_name=BUCKET, kms_key_arn=KEY, **NETWORK), pulumi.ResourceOptions(providers={"aws": provider}))
         pulumi.export("variantNames", endpoint.variant_names)
         pulumi.export("endpointName", endpoint.endpoint_name)
@@ -81,7 +76,7 @@ def deploy(client: Any, run: MockRun) -> str:
 
 @mock_aws
 def test_model_configuration_and_endpoint_are_accepted_and_weights_can_be_shifted(context_for):
-    run = serve(context_for("prod"), AB_TEST, ServingConfig.model_validate(SERVING_DEFAULTS["prod"]))
+    run = serve(context_for("prod"), AB_TEST, ServingEndpointSettings.model_validate(SERVING_DEFAULTS["prod"]))
     client = boto3.client("sagemaker", region_name=REGION)
     endpoint = deploy(client, run)
 
@@ -117,7 +112,7 @@ def test_model_configuration_and_endpoint_are_accepted_and_weights_can_be_shifte
 
 @mock_aws
 def test_autoscaling_targets_and_policies_are_accepted(context_for):
-    run = serve(context_for("prod"), AB_TEST, ServingConfig.model_validate(SERVING_DEFAULTS["prod"]))
+    run = serve(context_for("prod"), AB_TEST, ServingEndpointSettings.model_validate(SERVING_DEFAULTS["prod"]))
     deploy(boto3.client("sagemaker", region_name=REGION), run)
     scaling = boto3.client("application-autoscaling", region_name=REGION)
     for target in run.of_type("aws:appautoscaling/target:Target"):
@@ -135,7 +130,7 @@ def test_autoscaling_targets_and_policies_are_accepted(context_for):
 @mock_aws
 def test_an_image_change_is_a_second_configuration_next_to_the_first(context_for):
     """Both generations exist at once (create-before-delete), under different names."""
-    ctx, serving = context_for("prod"), ServingConfig.model_validate(SERVING_DEFAULTS["prod"])
+    ctx, serving = context_for("prod"), ServingEndpointSettings.model_validate(SERVING_DEFAULTS["prod"])
     first = serve(ctx, AB_TEST, serving)
     changed = json.loads(json.dumps(AB_TEST))
     changed["variants"][1]["image"] = "inference:1.5.1"
@@ -154,7 +149,7 @@ def test_an_image_change_is_a_second_configuration_next_to_the_first(context_for
 
 @mock_aws
 def test_a_serverless_configuration_is_accepted(context_for):
-    serving = ServingConfig.model_validate({**SERVING_DEFAULTS["dev"], "serverless": True,
+    serving = ServingEndpointSettings.model_validate({**SERVING_DEFAULTS["dev"], "serverless": True,
                                             "serverlessSettings": {"memorySizeMb": 3072, "maxConcurrency": 10}})
     run = serve(context_for("dev"), {k: v for k, v in AB_TEST.items() if k != "variants"}, serving)
     client = boto3.client("sagemaker", region_name=REGION)
@@ -173,7 +168,7 @@ def test_the_training_pipeline_is_accepted(context_for):
         TrainingCompute("training", TrainingComputeArgs(
             context=ctx, kms_key_arn=KEY, training_role_arn=f"arn:aws:iam::{MOCK_ACCOUNT_ID}:role/training",
             pipelines_role_arn=f"arn:aws:iam::{MOCK_ACCOUNT_ID}:role/pipelines", datasets_bucket_name="datasets",
-            models_bucket_name=BUCKET, training=TrainingConfig.model_validate(TRAINING_DEFAULTS["dev"]), **NETWORK))
+            models_bucket_name=BUCKET, settings=TrainingComputeSettings.model_validate(TRAINING_DEFAULTS["dev"]), **NETWORK))
 
     run = run_program(program, stack="dev", project="mlops-platform", region=REGION)
     client = boto3.client("sagemaker", region_name=REGION)

@@ -1,6 +1,6 @@
 """Model monitoring: drift jobs per served model, CloudWatch alarms, one dashboard.
 
-Two engines measure drift (``MonitoringArgs.engine``):
+Two engines measure drift (``MonitoringSettings.engine``):
 
 - ``processing`` (the default): a scheduled SageMaker Processing job per model running the
   project's drift module, its metrics published through log metric filters
@@ -40,16 +40,14 @@ Once per environment: the execution role of the monitoring jobs (read this stack
 baselines and ground truth, write reports, nothing else) and a CloudWatch dashboard (endpoints,
 training pipelines, monitoring), its body built as a dict.
 
-Modules, one concern each: ``args`` (the arguments), ``checks`` (their validation), ``s3_uris``,
+Modules, one concern each: ``settings`` (the ``monitoring`` section: every user-settable value, checked
+when built), ``args`` (the wiring and the settings), ``checks`` (the wiring's validation), ``s3_uris``,
 ``role_policy`` (the jobs' IAM policy), ``metrics``, ``dashboard`` (its layout), ``model_monitor``
 (image, paths, job names), ``model_quality`` (the CloudFormation template), ``alarms`` and
 ``component`` (the ``Monitoring`` ComponentResource).
 """
 
-from mlops_blueprint.components.monitoring.args import (
-    ALARM_KINDS, COMPONENT, ENGINES, TYPE, AlarmThresholds, ModelQuality, MonitoredModel, MonitoringArgs,
-)
-from mlops_blueprint.components.monitoring.checks import validate as _validate  # the old private name, kept for callers
+from mlops_blueprint.components.monitoring.args import ALARM_KINDS, COMPONENT, TYPE, MonitoredModel, MonitoringArgs
 from mlops_blueprint.components.monitoring.component import Monitoring
 from mlops_blueprint.components.monitoring.dashboard import dashboard_body
 from mlops_blueprint.components.monitoring.metrics import (
@@ -61,10 +59,14 @@ from mlops_blueprint.components.monitoring.model_monitor import (
 )
 from mlops_blueprint.components.monitoring.role_policy import monitoring_role_policy
 from mlops_blueprint.components.monitoring.s3_uris import split_s3_uri
+from mlops_blueprint.components.monitoring.settings import (
+    ENGINES, AlarmThresholds, ModelMonitoringSettings, ModelQuality, MonitoringSettings,
+)
 
 __all__ = [
     "ALARM_KINDS", "COMPONENT", "DATA_METRICS_NAMESPACE", "DRIFT_METRIC_PREFIX", "ENDPOINT_NAMESPACE", "ENGINES",
     "MICROSECONDS_PER_MS", "MODEL_METRICS_NAMESPACE", "MODEL_MONITOR_ACCOUNTS", "MODEL_MONITOR_REPOSITORY",
-    "PIPELINE_NAMESPACE", "TYPE", "AlarmThresholds", "ModelQuality", "MonitoredModel", "Monitoring", "MonitoringArgs",
+    "PIPELINE_NAMESPACE", "TYPE", "AlarmThresholds", "ModelMonitoringSettings", "ModelQuality", "MonitoredModel",
+    "Monitoring", "MonitoringArgs", "MonitoringSettings",
     "dashboard_body", "drift_metric_name", "model_monitor_image", "monitoring_role_policy", "split_s3_uri",
 ]

@@ -8,11 +8,11 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from mlops_blueprint.components.monitoring.args import COMPONENT, ModelQuality, MonitoredModel, MonitoringArgs
-from mlops_blueprint.components.monitoring.checks import min_invocations
+from mlops_blueprint.components.monitoring.args import COMPONENT, MonitoredModel, MonitoringArgs
 from mlops_blueprint.components.monitoring.metrics import (
     DATA_METRICS_NAMESPACE, ENDPOINT_NAMESPACE, MICROSECONDS_PER_MS, MODEL_METRICS_NAMESPACE, drift_metric_name,
 )
+from mlops_blueprint.components.monitoring.settings import ModelQuality
 
 
 class Alarms:
@@ -44,7 +44,7 @@ class Alarms:
 
     def endpoint(self, model: MonitoredModel) -> list[pulumi.Output[str]]:
         """5xx and latency per variant, and the invocation drop when a minimum is set: their ARNs."""
-        thresholds = self._args.alarms
+        thresholds = self._args.settings.alarms
         common = {"period": thresholds.period_seconds, "evaluation_periods": thresholds.evaluation_periods,
                   "namespace": ENDPOINT_NAMESPACE}
         arns: list[pulumi.Output[str]] = []
@@ -67,7 +67,7 @@ class Alarms:
                 treat_missing_data="notBreaching", **common,
             )
             arns += [errors.arn, latency.arn]
-        minimum = min_invocations(self._args, model)
+        minimum = self._args.settings.min_invocations(model.name)
         if minimum is not None:
             arns.append(self.invocation_drop(model, minimum).arn)
         return arns
@@ -75,7 +75,7 @@ class Alarms:
     def invocation_drop(self, model: MonitoredModel, minimum: int) -> aws.cloudwatch.MetricAlarm:
         """The endpoint's invocations (all variants) below ``minimum`` per period. No traffic means
         no data points at all, so missing data is breaching."""
-        thresholds = self._args.alarms
+        thresholds = self._args.settings.alarms
         queries = [
             {"id": f"v{i}", "return_data": len(model.variant_names) == 1, "metric": {
                 "namespace": ENDPOINT_NAMESPACE, "metric_name": "Invocations", "stat": "Sum",
@@ -92,8 +92,8 @@ class Alarms:
 
     def drift(self, model: MonitoredModel, schedule_name: str) -> aws.cloudwatch.MetricAlarm:
         """The largest baseline drift of the watched features, per monitoring run."""
-        threshold = self._args.alarms.drift_threshold
-        features = list(model.drift_features)
+        threshold = self._args.settings.alarms.drift_threshold
+        features = list(self._args.model_settings(model).drift_features)
         queries = [
             {"id": f"f{i}", "label": feature, "return_data": len(features) == 1, "metric": {
                 "namespace": DATA_METRICS_NAMESPACE, "metric_name": drift_metric_name(feature), "stat": "Maximum",

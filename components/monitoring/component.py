@@ -11,7 +11,7 @@ import pulumi_aws as aws
 
 from mlops_blueprint.components.drift_job import DriftJobModel, DriftJobs, DriftJobsArgs
 from mlops_blueprint.components.monitoring.alarms import Alarms
-from mlops_blueprint.components.monitoring.args import COMPONENT, TYPE, ModelQuality, MonitoredModel, MonitoringArgs
+from mlops_blueprint.components.monitoring.args import COMPONENT, TYPE, MonitoredModel, MonitoringArgs
 from mlops_blueprint.components.monitoring.checks import validate
 from mlops_blueprint.components.monitoring.dashboard import dashboard_body
 from mlops_blueprint.components.monitoring.model_monitor import (
@@ -19,8 +19,10 @@ from mlops_blueprint.components.monitoring.model_monitor import (
 )
 from mlops_blueprint.components.monitoring.model_quality import job_definition_name, model_quality_template
 from mlops_blueprint.components.monitoring.role_policy import monitoring_role_policy
+from mlops_blueprint.components.monitoring.settings import (
+    ModelMonitoringSettings, ModelQuality, schedule_period_seconds,
+)
 from mlops_blueprint.components.service_role import service_role
-from mlops_blueprint.monitoring_config import schedule_period_seconds, schedule_problem
 from mlops_blueprint.naming import NameKind
 from mlops_blueprint.policy_documents import assume_role_policy, render, to_json
 
@@ -46,9 +48,8 @@ class Monitoring(pulumi.ComponentResource):
         self._ctx = ctx = args.context
         self._child = pulumi.ResourceOptions(parent=self)
         self._image = args.image_uri or (model_monitor_image(ctx.region) if ctx.region in MODEL_MONITOR_ACCOUNTS else "")
-        # Alarms on what monitoring runs publish look at one run's period (no runs: an hour, unused).
-        valid_schedule = schedule_problem(args.schedule_expression) is None
-        self._period = schedule_period_seconds(args.schedule_expression) if valid_schedule else 3600
+        # Alarms on what monitoring runs publish look at one run's period.
+        self._period = schedule_period_seconds(args.settings.schedule_expression)
         self._alarms = Alarms(name, args, self._period, self._child)
         self.schedule_names, self.quality_schedule_names = {}, {}
         self.drift_alarm_names, self.drift_alarm_arns, self.alarm_arns = {}, {}, {}
@@ -57,22 +58,22 @@ class Monitoring(pulumi.ComponentResource):
         self.role_arn = None
         self.dashboard_name = None
 
-        if args.engine == "model-monitor":
-            monitored = [m for m in args.models if m.scheduled or m.model_quality]
+        for model in args.models:
+            self.alarm_arns[model.name] = self._alarms.endpoint(model)
+        if args.settings.engine == "model-monitor":
+            monitored = [m for m in args.models if args.scheduled(m) or args.model_settings(m).model_quality]
             role = self._role(monitored) if monitored else None
             if role is not None:
                 self.role_arn = role.arn
-            for model in args.models:
-                self.alarm_arns[model.name] = self._alarms.endpoint(model)
-                if role is not None and model.scheduled:
+            for model in monitored:
+                quality = args.model_settings(model).model_quality
+                if role is not None and args.scheduled(model):
                     self._data_quality(model, role)
-                if role is not None and model.model_quality is not None:
-                    self._model_quality(model, model.model_quality, role)
+                if role is not None and quality is not None:
+                    self._model_quality(model, quality, role)
         else:
-            for model in args.models:
-                self.alarm_arns[model.name] = self._alarms.endpoint(model)
-            self._drift_jobs([m for m in args.models if m.scheduled])
-        if args.dashboard:
+            self._drift_jobs([m for m in args.models if args.scheduled(m)])
+        if args.settings.dashboard:
             self._dashboard()
 
         self.register_outputs({
@@ -97,11 +98,12 @@ class Monitoring(pulumi.ComponentResource):
         return self._ctx.tagging.resource(COMPONENT, self._ctx.naming.name(*parts))
 
     def _output_uri(self, model: str, kind: str) -> pulumi.Output[str]:
-        return pulumi.Output.concat("s3://", self._args.models_bucket_name, f"/{self._args.prefix}/{model}/{kind}")
+        return pulumi.Output.concat("s3://", self._args.models_bucket_name, f"/{self._args.settings.prefix}/{model}/{kind}")
 
     def _baseline_uri(self, model: MonitoredModel) -> pulumi.Output[str]:
-        if model.baseline_s3_uri is not None:
-            return pulumi.Output.from_input(model.baseline_s3_uri).apply(lambda u: u.rstrip("/"))
+        baseline = self._args.model_settings(model).baseline_s3_uri
+        if baseline is not None:
+            return pulumi.Output.from_input(baseline)
         return self._output_uri(model.name, "baseline")
 
     def _network(self) -> dict[str, Any]:
@@ -116,25 +118,22 @@ class Monitoring(pulumi.ComponentResource):
     def _role(self, models: Sequence[MonitoredModel]) -> aws.iam.Role:
         ctx, args = self._ctx, self._args
         role = service_role(
-            f"{self._prefix}-role",
-            context=ctx,
-            component=COMPONENT,
-            purpose="model-monitor",
+            f"{self._prefix}-role", context=ctx, component=COMPONENT, purpose="model-monitor",
             description="SageMaker Model Monitor jobs",
             trust=to_json(assume_role_policy(ctx.service_principal("sagemaker"), source_account=ctx.account_id)),
-            permissions_boundary_arn=args.permissions_boundary_arn,
-            opts=self._child,
+            permissions_boundary_arn=args.permissions_boundary_arn, opts=self._child,
         )
         reads: list[pulumi.Input[str]] = []
         writes: list[pulumi.Input[str]] = []
         for model in models:
             if model.data_capture_s3_uri is not None:
                 reads.append(model.data_capture_s3_uri)
-            if model.scheduled:
+            quality = args.model_settings(model).model_quality
+            if args.scheduled(model):
                 reads.append(self._baseline_uri(model))
                 writes.append(self._output_uri(model.name, "data-quality"))
-            if model.model_quality is not None:
-                reads.append(model.model_quality.ground_truth_s3_uri)
+            if quality is not None:
+                reads.append(quality.ground_truth_s3_uri)
                 writes.append(self._output_uri(model.name, "model-quality"))
         n_reads = len(reads)
         image = self._image
@@ -163,22 +162,16 @@ class Monitoring(pulumi.ComponentResource):
                 context=self._ctx,
                 models=[DriftJobModel(name=m.name, endpoint_name=m.endpoint_name,
                                       data_capture_s3_uri=m.data_capture_s3_uri,  # type: ignore[arg-type]
-                                      baseline_s3_uri=self._baseline_uri(m), features=tuple(m.drift_features))
+                                      baseline_s3_uri=self._baseline_uri(m),
+                                      features=tuple(args.model_settings(m).drift_features))
                         for m in models],
                 data_key_arn=args.data_key_arn,
                 logs_key_arn=args.logs_key_arn,
                 subnet_ids=args.subnet_ids,
                 security_group_id=args.security_group_id,
                 image_uri=args.drift_image_uri,  # type: ignore[arg-type]
-                schedule_expression=args.schedule_expression,
+                settings=args.settings,
                 period_hours=self._period // 3600,
-                threshold=args.alarms.drift_threshold,
-                instance_type=args.instance_type,
-                instance_count=args.instance_count,
-                volume_size_gb=args.volume_size_gb,
-                max_runtime_seconds=args.max_runtime_seconds,
-                log_group=args.processing_log_group,  # type: ignore[arg-type]
-                log_retention_days=args.log_retention_days,
                 protect=args.protect,
                 retain_on_delete=args.retain_on_delete,
                 permissions_boundary_arn=args.permissions_boundary_arn,
@@ -189,12 +182,12 @@ class Monitoring(pulumi.ComponentResource):
         for model in models:
             schedule = self.drift_jobs.schedule_names[model.name]
             self.drift_schedule_names[model.name] = schedule
-            if model.drift_features:
+            if args.model_settings(model).drift_features:
                 self._drift_alarm(model, schedule)
 
     # -- Model Monitor ------------------------------------------------------------------------------------
     def _data_quality(self, model: MonitoredModel, role: aws.iam.Role) -> None:
-        ctx, args = self._ctx, self._args
+        ctx, args, settings = self._ctx, self._args, self._args.settings
         baseline = self._baseline_uri(model)
         spec = {
             "app": {"image_uri": self._image, "environment": {"publish_cloudwatch_metrics": "Enabled"}},
@@ -205,11 +198,12 @@ class Monitoring(pulumi.ComponentResource):
             "output": {"kms_key_id": args.data_key_arn, "monitoring_outputs": {"s3_output": {
                 "s3_uri": self._output_uri(model.name, "data-quality"), "local_path": OUTPUT_PATH,
                 "s3_upload_mode": "EndOfJob"}}},
-            "resources": {"cluster_config": {"instance_count": args.instance_count, "instance_type": args.instance_type,
-                                             "volume_size_in_gb": args.volume_size_gb,
+            "resources": {"cluster_config": {"instance_count": settings.instance_count,
+                                             "instance_type": settings.instance_type,
+                                             "volume_size_in_gb": settings.volume_size_gb,
                                              "volume_kms_key_id": args.data_key_arn}},
             "network": self._network(),
-            "stopping": {"max_runtime_in_seconds": args.max_runtime_seconds},
+            "stopping": {"max_runtime_in_seconds": settings.max_runtime_seconds},
             "role": role.arn,
         }
         definition = aws.sagemaker.DataQualityJobDefinition(
@@ -234,14 +228,14 @@ class Monitoring(pulumi.ComponentResource):
             monitoring_schedule_config={
                 "monitoring_job_definition_name": definition.name,
                 "monitoring_type": "DataQuality",
-                "schedule_config": {"schedule_expression": args.schedule_expression},
+                "schedule_config": {"schedule_expression": settings.schedule_expression},
             },
             tags=self._tags(model.name, "data-quality"),
             opts=self._child,
         )
         self.schedule_names[model.name] = schedule_name
         self.drift_schedule_names[model.name] = schedule_name
-        if model.drift_features:
+        if args.model_settings(model).drift_features:
             self._drift_alarm(model, schedule_name)
 
     def _model_quality(self, model: MonitoredModel, quality: ModelQuality, role: aws.iam.Role) -> None:
@@ -271,7 +265,7 @@ class Monitoring(pulumi.ComponentResource):
             monitoring_schedule_config={
                 "monitoring_job_definition_name": definition_name,
                 "monitoring_type": "ModelQuality",
-                "schedule_config": {"schedule_expression": args.schedule_expression},
+                "schedule_config": {"schedule_expression": args.settings.schedule_expression},
             },
             tags=self._tags(model.name, "model-quality"),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[stack]),
@@ -294,11 +288,8 @@ class Monitoring(pulumi.ComponentResource):
             endpoint_names = values[:n_models]
             pipeline_names = values[n_models:n_models + n_pipelines]
             arns = values[n_models + n_pipelines:]
-            entries = [{"name": m.name, "endpoint": e, "variants": list(m.variant_names),
-                        "schedule": self.drift_schedule_names.get(m.name), "features": list(m.drift_features),
-                        "period": self._period,
-                        "quality": ({"metric": m.model_quality.metric, "schedule": self.quality_schedule_names[m.name]}
-                                    if m.model_quality and m.model_quality.metric else None)}
+            entries = [_dashboard_entry(m, args.model_settings(m), e, self.drift_schedule_names.get(m.name),
+                                        self.quality_schedule_names.get(m.name), self._period)
                        for m, e in zip(models, endpoint_names)]
             return json.dumps(dashboard_body(f"{ctx.naming.prefix}: ML platform", ctx.region, entries,
                                              pipeline_names, arns), sort_keys=True)
@@ -310,3 +301,12 @@ class Monitoring(pulumi.ComponentResource):
             dashboard_body=pulumi.Output.all(*endpoints, *pipelines, *alarm_arns).apply(body),
             opts=self._child,
         )
+
+
+def _dashboard_entry(model: MonitoredModel, settings: ModelMonitoringSettings, endpoint: str, schedule: str | None,
+                     quality_schedule: str | None, period: int) -> dict[str, Any]:
+    """What the dashboard layout needs of one model."""
+    quality = settings.model_quality
+    return {"name": model.name, "endpoint": endpoint, "variants": list(model.variant_names), "schedule": schedule,
+            "features": list(settings.drift_features), "period": period,
+            "quality": {"metric": quality.metric, "schedule": quality_schedule} if quality and quality.metric else None}

@@ -1,23 +1,18 @@
 """Alerting: KMS-encrypted SNS topics per severity, TLS-only, publishable only by this stack's
-alarms, rules and budgets; subscriptions from config."""
+alarms, rules and budgets; subscriptions and routes from the settings (the ``alerts`` section)."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-import pulumi
 import pytest
 
-from mlops_blueprint.components.alerting import (
-    Alerting,
-    AlertingArgs,
-    Subscription,
-    sns_publisher_key_statements,
-    topic_policy,
-)
+from mlops_blueprint.components.alerting import Alerting, AlertingArgs, sns_publisher_key_statements, topic_policy
+from mlops_blueprint.components.alerting_settings import DEFAULT_ROUTES, AlertingSettings, Routes
 from mlops_blueprint.context import StackContext
-from mlops_blueprint.mock_runtime import MOCK_ACCOUNT_ID, SECRET_PLACEHOLDER, MockRun, run_program
+from support.components import run_component
+from mlops_blueprint.mock_runtime import MOCK_ACCOUNT_ID, SECRET_PLACEHOLDER, MockRun
 
 ACCOUNT = MOCK_ACCOUNT_ID
 LOGS_KEY = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/logs-key"
@@ -28,13 +23,10 @@ PAGERDUTY = "https://events.pagerduty.com/integration/0123456789abcdef/enqueue"
 OPSGENIE = "https://api.opsgenie.com/v1/json/amazonsns?apiKey=abc-123"
 
 
-def build(ctx: StackContext, **kwargs: Any) -> MockRun:
-    def program() -> None:
-        alerting = Alerting("alerting", AlertingArgs(context=ctx, kms_key_arn=LOGS_KEY, **kwargs))
-        pulumi.export("topicArns", alerting.topic_arns)
-        pulumi.export("routes", alerting.routes)
-
-    return run_program(program, stack=ctx.environment, project="mlops-platform", region=ctx.region)
+def build(ctx: StackContext, **settings: Any) -> MockRun:
+    """The component with ``settings`` given as the stack file gives them (camelCase keys)."""
+    args = AlertingArgs(context=ctx, kms_key_arn=LOGS_KEY, settings=AlertingSettings.model_validate(settings))
+    return run_component(ctx, lambda: Alerting("alerting", args), {"topicArns": "topic_arns", "routes": "routes"})
 
 
 def policy_of(run: MockRun, severity: str) -> dict[str, Any]:
@@ -94,8 +86,8 @@ def test_topic_policy_keeps_environments_apart(context_for: Any) -> None:
 
 def test_subscriptions_go_to_their_severity_and_https_endpoints_are_secret(dev_context: StackContext) -> None:
     run = build(dev_context, subscriptions={
-        "critical": [Subscription("https", PAGERDUTY), Subscription("email", "oncall@example.com")],
-        "warning": [Subscription("https", OPSGENIE)],
+        "critical": [{"protocol": "https", "endpoint": PAGERDUTY}, {"protocol": "email", "endpoint": "oncall@example.com"}],
+        "warning": [{"protocol": "https", "endpoint": OPSGENIE}],
     })
     subs = {s.name: s.inputs for s in run.of_type(SUBSCRIPTION)}
     assert set(subs) == {"alerting-critical-https-0", "alerting-critical-email-1", "alerting-warning-https-0"}
@@ -113,20 +105,44 @@ def test_routes_map_alert_kinds_to_topics(dev_context: StackContext) -> None:
     routes = run.outputs["routes"]
     assert routes["drift"] == topic_arn("critical") and routes["budget"] == topic_arn("info")
     assert routes["errors"] == topic_arn("critical") and routes["latency"] == topic_arn("warning")  # defaults kept
+    assert set(routes) == set(DEFAULT_ROUTES)
 
 
-@pytest.mark.parametrize(("subscriptions", "routes", "message"), [
-    ({"critical": [Subscription("http", "http://example.com/hook")]}, {}, "not one of email, https"),
-    ({"critical": [Subscription("https", "http://example.com/hook")]}, {}, "plain http"),
-    ({"critical": [Subscription("email", "not-an-address")]}, {}, "not an email address"),
-    ({"page": [Subscription("email", "a@example.com")]}, {}, "'page' is not a severity"),
-    ({}, {"drift": "urgent"}, "routes.drift"),
+def test_subscriptions_accept_email_https_and_encrypted_values() -> None:
+    settings = AlertingSettings.model_validate({"subscriptions": {
+        "critical": [{"protocol": "https", "endpoint": "https://events.pagerduty.com/integration/abc/enqueue"},
+                     {"protocol": "https", "endpoint": {"secure": "v1:AAAAencrypted"}}],
+        "warning": [{"protocol": "email", "endpoint": "ml@example.com"}],
+    }})
+    assert settings.subscriptions["critical"][1].endpoint == SECRET_PLACEHOLDER
+
+
+def test_routes_are_the_default_routes_one_field_each() -> None:
+    assert Routes().as_dict() == DEFAULT_ROUTES
+    assert Routes.model_validate({"modelQuality": "info"}).as_dict()["modelQuality"] == "info"
+
+
+@pytest.mark.parametrize(("settings", "message"), [
+    ({"subscriptions": {"critical": [{"protocol": "http", "endpoint": "http://example.com/hook"}]}},
+     r"subscriptions\.critical\.0\.protocol\n  Input should be 'email' or 'https'"),
+    ({"subscriptions": {"critical": [{"protocol": "https", "endpoint": "http://example.com/hook"}]}}, "plain http"),
+    ({"subscriptions": {"critical": [{"protocol": "email", "endpoint": "not-an-address"}]}}, "not an email address"),
+    ({"subscriptions": {"critical": [{"protocol": "sms", "endpoint": "+15551234567"}]}}, "protocol"),
+    ({"subscriptions": {"info": [{"protocol": "email", "endpoint": "a@b.io"}, {"protocol": "email", "endpoint": "a@b.io"}]}},
+     "subscriptions.info lists a@b.io more than once"),
+    ({"subscriptions": {"page": [{"protocol": "email", "endpoint": "a@example.com"}]}},
+     r"subscriptions\.page\.\[key\]\n  Input should be 'critical', 'warning' or 'info'"),
+    ({"routes": {"drift": "urgent"}}, r"routes\.drift\n  Input should be 'critical', 'warning' or 'info'"),
+    ({"routes": {"paging": "critical"}}, r"routes\.paging\n  Extra inputs are not permitted"),
 ])
-def test_bad_subscriptions_and_routes_are_rejected(dev_context: StackContext, subscriptions: Any, routes: Any,
-                                                   message: str) -> None:
+def test_bad_subscriptions_and_routes_are_rejected_when_the_settings_are_built(settings: Any, message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        Alerting("alerting", AlertingArgs(context=dev_context, kms_key_arn=LOGS_KEY, subscriptions=subscriptions,
-                                          routes=routes))
+        AlertingSettings.model_validate(settings)
+
+
+def test_args_without_a_stack_context_are_rejected_before_anything_is_registered() -> None:
+    with pytest.raises(ValueError, match="invalid AlertingArgs for 'alerting':\n  - context: expected a StackContext"):
+        Alerting("alerting", AlertingArgs(context="dev", kms_key_arn=LOGS_KEY))  # type: ignore[arg-type]
 
 
 def test_key_policy_statements_let_the_publishers_encrypt(dev_context: StackContext) -> None:

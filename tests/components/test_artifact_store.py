@@ -5,43 +5,38 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import pulumi
 import pytest
 
 from mlops_blueprint.components.artifact_store import ArtifactStore, ArtifactStoreArgs
+from mlops_blueprint.components.artifact_store_settings import ArtifactStoreSettings
 from mlops_blueprint.components.s3_bucket import SecureBucket, SecureBucketArgs
 from mlops_blueprint.context import StackContext
 from mlops_blueprint.mock_runtime import MOCK_ACCOUNT_ID, MockRun, Registration, run_program
+from support.components import ancestors, args_with_settings, run_component
+from support.s3 import BUCKET, LIFECYCLE, LOGGING, OBJECT_LOCK, OWNERSHIP, VERSIONING
+from support.s3 import BUCKET_POLICY as POLICY
+from support.s3 import ENCRYPTION as SSE
+from support.s3 import PUBLIC_ACCESS_BLOCK as PAB
 
 DATA_KEY = f"arn:aws:kms:us-east-1:{MOCK_ACCOUNT_ID}:key/11111111-2222-3333-4444-555555555555"
 EXTRA_SOURCE = "arn:aws:s3:::mlops-platform-dev-audit-trail-123456789012-us-east-1"
 
-BUCKET = "aws:s3/bucket:Bucket"
-VERSIONING = "aws:s3/bucketVersioning:BucketVersioning"
-SSE = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
-PAB = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
-OWNERSHIP = "aws:s3/bucketOwnershipControls:BucketOwnershipControls"
-POLICY = "aws:s3/bucketPolicy:BucketPolicy"
-LIFECYCLE = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
-LOGGING = "aws:s3/bucketLogging:BucketLogging"
-OBJECT_LOCK = "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration"
 STORE = "mlops:storage:ArtifactStore"
 
 PURPOSES = ("datasets", "models", "access-logs")
 KMS_PURPOSES = ("datasets", "models")
 
 
-def build(ctx: StackContext, **overrides: Any) -> MockRun:
-    def program() -> None:
-        store = ArtifactStore("artifacts", ArtifactStoreArgs(context=ctx, kms_key_arn=DATA_KEY, **overrides))
-        pulumi.export("datasets", store.datasets_bucket_name)
-        pulumi.export("datasetsArn", store.datasets_bucket_arn)
-        pulumi.export("models", store.models_bucket_name)
-        pulumi.export("modelsArn", store.models_bucket_arn)
-        pulumi.export("logs", store.logs_bucket_name)
-        pulumi.export("logsArn", store.logs_bucket_arn)
+OUTPUTS = {"datasets": "datasets_bucket_name", "datasetsArn": "datasets_bucket_arn", "models": "models_bucket_name",
+           "modelsArn": "models_bucket_arn", "logs": "logs_bucket_name", "logsArn": "logs_bucket_arn"}
 
-    return run_program(program, stack=ctx.environment, project="mlops-platform")
+
+def store_args(ctx: StackContext, **overrides: Any) -> ArtifactStoreArgs:
+    return args_with_settings(ArtifactStoreArgs, ArtifactStoreSettings, context=ctx, kms_key_arn=DATA_KEY, **overrides)
+
+
+def build(ctx: StackContext, **overrides: Any) -> MockRun:
+    return run_component(ctx, lambda: ArtifactStore("artifacts", store_args(ctx, **overrides)), OUTPUTS)
 
 
 def bucket(run: MockRun, ctx: StackContext, purpose: str) -> Registration:
@@ -246,12 +241,7 @@ def test_every_child_belongs_to_the_store(dev_run: MockRun) -> None:
     assert {r.type for r in secure_buckets} == {"mlops:storage:SecureBucket"}
     for reg in dev_run.registrations:
         if reg.type.startswith("aws:"):
-            chain = []
-            parent = reg.parent
-            while parent is not None:
-                chain.append(parent)
-                parent = dev_run.by_urn(parent).parent
-            assert store.urn in chain, reg.urn
+            assert store.urn in ancestors(dev_run, reg.urn), reg.urn
     # Bucket + 7 settings per data bucket (no object lock here); the log bucket has no logging.
     assert {r.name: len(dev_run.children(r.urn)) for r in secure_buckets} == {
         "artifacts-datasets": 8, "artifacts-models": 8, "artifacts-logs": 7,
@@ -262,18 +252,20 @@ def test_every_child_belongs_to_the_store(dev_run: MockRun) -> None:
     ("overrides", "message"),
     [
         ({"protect": True, "force_destroy": True}, "force_destroy and protect"),
-        ({"noncurrent_days_to_ia": 20}, "noncurrent_days_to_ia is 20"),
-        ({"noncurrent_days_to_glacier": 30}, "lifecycle days must increase"),
-        ({"noncurrent_days_to_glacier": 400}, "lifecycle days must increase"),
-        ({"noncurrent_days_to_glacier": 45}, r"noncurrent_days_to_glacier \(45\) must be at least 30 days after"),
-        ({"abort_incomplete_upload_days": 0}, "abort_incomplete_upload_days"),
-        ({"access_log_expiration_days": 0}, "access_log_expiration_days"),
+        ({"noncurrent_days_to_ia": 20}, r"noncurrent_days_to_ia\n.*greater than or equal to 30"),
+        ({"noncurrent_days_to_glacier": 30}, r"noncurrent_days_to_glacier\n.*greater than or equal to 31"),
+        ({"noncurrent_days_to_glacier": 400}, r"lifecycle days must increase: noncurrentDaysToIa < noncurrentDaysToGlacier"),
+        ({"noncurrent_days_to_glacier": 45}, r"noncurrentDaysToGlacier \(45\) must be at least 30 days after"),
+        ({"abort_incomplete_upload_days": 0}, r"abort_incomplete_upload_days\n.*greater than or equal to 1"),
+        ({"access_log_expiration_days": 0}, r"access_log_expiration_days\n.*greater than or equal to 1"),
     ],
 )
 def test_bad_args_raise_before_anything_is_registered(dev_context: StackContext, overrides: dict[str, Any], message: str) -> None:
+    """Settings refuse what S3 would (the same check as SecureBucket's); the args, a protected
+    store that may be force-destroyed."""
     def program() -> None:
         with pytest.raises(ValueError, match=message):
-            ArtifactStore("artifacts", ArtifactStoreArgs(context=dev_context, kms_key_arn=DATA_KEY, **overrides))
+            ArtifactStore("artifacts", store_args(dev_context, **overrides))
 
     run = run_program(program, stack="dev", project="mlops-platform")
     assert [r.type for r in run.registrations] == ["pulumi:pulumi:Stack"]

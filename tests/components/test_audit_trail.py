@@ -10,10 +10,16 @@ import pytest
 
 from mlops_blueprint.components.artifact_store import ArtifactStore, ArtifactStoreArgs
 from mlops_blueprint.components.audit_trail import AuditTrail, AuditTrailArgs, trail_bucket_name
+from mlops_blueprint.components.audit_trail_settings import AuditTrailSettings
 from mlops_blueprint.components.s3_bucket import bucket_arn
 from mlops_blueprint.context import StackContext
 from mlops_blueprint.mock_runtime import MOCK_ACCOUNT_ID, MockRun, Registration, run_program
 from mlops_blueprint.naming import NameKind
+from support.components import ancestors, args_with_settings, run_component
+from support.s3 import BUCKET, LOGGING, OBJECT_LOCK, OWNERSHIP, VERSIONING
+from support.s3 import BUCKET_POLICY as POLICY
+from support.s3 import ENCRYPTION as SSE
+from support.s3 import PUBLIC_ACCESS_BLOCK as PAB
 
 LOGS_KEY = f"arn:aws:kms:us-east-1:{MOCK_ACCOUNT_ID}:key/aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
 DATA_KEY = f"arn:aws:kms:us-east-1:{MOCK_ACCOUNT_ID}:key/11111111-2222-3333-4444-555555555555"
@@ -23,26 +29,19 @@ TRAIL = "aws:cloudtrail/trail:Trail"
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 ROLE = "aws:iam/role:Role"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
-BUCKET = "aws:s3/bucket:Bucket"
-VERSIONING = "aws:s3/bucketVersioning:BucketVersioning"
-SSE = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
-PAB = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
-OWNERSHIP = "aws:s3/bucketOwnershipControls:BucketOwnershipControls"
-POLICY = "aws:s3/bucketPolicy:BucketPolicy"
-LOGGING = "aws:s3/bucketLogging:BucketLogging"
-OBJECT_LOCK = "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration"
 COMPONENT = "mlops:audit:AuditTrail"
 
 
-def build(ctx: StackContext, **overrides: Any) -> MockRun:
-    def program() -> None:
-        trail = AuditTrail("audit", AuditTrailArgs(context=ctx, kms_key_arn=LOGS_KEY, **overrides))
-        pulumi.export("trailArn", trail.trail_arn)
-        pulumi.export("trailBucketName", trail.trail_bucket_name)
-        pulumi.export("logGroupName", trail.log_group_name)
-        pulumi.export("logGroupArn", trail.log_group_arn)
+OUTPUTS = {"trailArn": "trail_arn", "trailBucketName": "trail_bucket_name", "logGroupName": "log_group_name",
+           "logGroupArn": "log_group_arn"}
 
-    return run_program(program, stack=ctx.environment, project="mlops-platform")
+
+def trail_args(ctx: StackContext, **overrides: Any) -> AuditTrailArgs:
+    return args_with_settings(AuditTrailArgs, AuditTrailSettings, context=ctx, kms_key_arn=LOGS_KEY, **overrides)
+
+
+def build(ctx: StackContext, **overrides: Any) -> MockRun:
+    return run_component(ctx, lambda: AuditTrail("audit", trail_args(ctx, **overrides)), OUTPUTS)
 
 
 def only(run: MockRun, type_: str) -> Registration:
@@ -175,8 +174,10 @@ def test_data_events_select_exactly_the_given_buckets(dev_run: MockRun) -> None:
     assert len(selectors) == 2
 
 
-def test_without_data_buckets_only_management_events_are_recorded(dev_context: StackContext) -> None:
-    run = build(dev_context)
+@pytest.mark.parametrize("overrides", [{}, {"data_events": False, "data_event_bucket_arns": list(DATA_BUCKETS)}])
+def test_without_data_buckets_only_management_events_are_recorded(dev_context: StackContext,
+                                                                  overrides: dict[str, Any]) -> None:
+    run = build(dev_context, **overrides)
     selectors = only(run, TRAIL).inputs["advancedEventSelectors"]
     assert selectors == [{"name": "management-events", "fieldSelectors": [{"field": "eventCategory", "equals": ["Management"]}]}]
 
@@ -194,12 +195,7 @@ def test_every_child_leads_to_the_component(dev_run: MockRun) -> None:
     # role, role policy, trail.
     assert len(owned) == 12
     for reg in owned:
-        chain = []
-        parent = reg.parent
-        while parent is not None:
-            chain.append(parent)
-            parent = dev_run.by_urn(parent).parent
-        assert component.urn in chain, reg.urn
+        assert component.urn in ancestors(dev_run, reg.urn), reg.urn
 
 
 def test_prod_protects_and_retains_stateful_resources(prod_context: StackContext) -> None:
@@ -249,14 +245,14 @@ def test_composed_with_the_artifact_store(dev_context: StackContext) -> None:
     ("overrides", "message"),
     [
         ({"protect": True, "force_destroy": True}, "force_destroy and protect"),
-        ({"log_retention_days": 100}, "log_retention_days 100"),
-        ({"object_lock": True, "object_lock_days": 0}, "object_lock_days must be >= 1"),
+        ({"log_retention_days": 100}, r"log_retention_days\n.*CloudWatch Logs retention must be one of"),
+        ({"object_lock": True, "object_lock_days": 0}, r"object_lock_days\n.*greater than or equal to 1"),
     ],
 )
 def test_bad_args_raise_before_anything_is_registered(dev_context: StackContext, overrides: dict[str, Any], message: str) -> None:
     def program() -> None:
         with pytest.raises(ValueError, match=message):
-            AuditTrail("audit", AuditTrailArgs(context=dev_context, kms_key_arn=LOGS_KEY, **overrides))
+            AuditTrail("audit", trail_args(dev_context, **overrides))
 
     run = run_program(program, stack="dev", project="mlops-platform")
     assert [r.type for r in run.registrations] == ["pulumi:pulumi:Stack"]
@@ -297,9 +293,10 @@ def test_none_without_a_named_trail_has_no_trail_arn(dev_context: StackContext) 
 
 
 @pytest.mark.parametrize(("overrides", "message"), [
-    ({"trail": "existing"}, "trail 'existing' needs existing_trail_arn"),
-    ({"existing_trail_arn": ORG_TRAIL}, "existing_trail_arn is set but trail is 'create'"),
-    ({"trail": "organisation"}, "trail 'organisation' is not one of create, existing, none"),
+    ({"trail": "existing"}, "audit.trail is 'existing': set audit.existingTrailArn"),
+    ({"existing_trail_arn": ORG_TRAIL}, "audit.existingTrailArn is set but audit.trail is 'create'"),
+    ({"trail": "organisation"}, r"trail\n.*Input should be 'create', 'existing' or 'none'"),
+    ({"trail": "existing", "existing_trail_arn": "arn:aws:iam::111122223333:role/trail"}, "existing_trail_arn"),
 ])
 def test_trail_choice_is_checked_before_registration(dev_context: StackContext, overrides: dict[str, Any],
                                                      message: str) -> None:

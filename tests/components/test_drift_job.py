@@ -10,11 +10,12 @@ import re
 from datetime import datetime, timezone
 from typing import Any
 
-import pulumi
 import pytest
 
 from mlops_blueprint.components.drift_job import EXECUTION_ID, job_name_prefix, processing_job_request
-from mlops_blueprint.components.monitoring import MonitoredModel, Monitoring, MonitoringArgs, ModelQuality
+from mlops_blueprint.components.monitoring import ModelQuality, Monitoring
+from support.components import run_component
+from support.monitoring import DATA_KEY, SECURITY_GROUP as SG, SUBNETS, Served, models_bucket, monitoring_args, served
 from support.policies import allowed
 from support.sagemaker_requests import request_problems
 from mlops_blueprint.context import StackContext
@@ -22,12 +23,9 @@ from mlops_blueprint.mock_runtime import MOCK_ACCOUNT_ID, MockRun, run_program
 from mlops_blueprint.pipelines import drift_stats
 
 ACCOUNT = MOCK_ACCOUNT_ID
-DATA_KEY = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/data-key"
 LOGS_KEY = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/logs-key"
-BUCKET = f"mlops-platform-dev-models-{ACCOUNT}-us-east-1"
+BUCKET = models_bucket("dev")
 IMAGE = f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/mlops-platform-dev-training:drift-1"
-SUBNETS = ["subnet-0aaa1111bbbb2222c", "subnet-0ddd3333eeee4444f"]
-SG = "sg-0123456789abcdef0"
 TOPICS = {k: f"arn:aws:sns:us-east-1:{ACCOUNT}:mlops-platform-dev-alerts-warning"
           for k in ("errors", "latency", "invocations", "drift", "modelQuality")}
 SCHEDULE = "aws:scheduler/schedule:Schedule"
@@ -39,26 +37,19 @@ MODEL_MONITOR_TYPES = ("aws:sagemaker/monitoringSchedule:MonitoringSchedule",
                        "aws:cloudformation/stack:Stack")
 
 
-def churn(**overrides: Any) -> MonitoredModel:
-    values: dict[str, Any] = {"name": "churn", "endpoint_name": "mlops-platform-dev-churn",
-                              "variant_names": ["current"], "data_capture_s3_uri": f"s3://{BUCKET}/data-capture/churn",
-                              "drift_features": ["tenure", "monthly_charges"]}
-    values.update(overrides)
-    return MonitoredModel(**values)
+def churn(**settings: Any) -> Served:
+    return served("dev", "churn", ["current"], **{"drift_features": ["tenure", "monthly_charges"], **settings})
 
 
-def build(ctx: StackContext, models: list[MonitoredModel], **kwargs: Any) -> MockRun:
-    values: dict[str, Any] = {"models_bucket_name": BUCKET, "data_key_arn": DATA_KEY, "subnet_ids": SUBNETS,
-                              "security_group_id": SG, "alarm_topics": TOPICS, "drift_image_uri": IMAGE,
-                              "logs_key_arn": LOGS_KEY}
-    values.update(kwargs)
+def args(ctx: StackContext, models: list[Served], **kwargs: Any) -> Any:
+    return monitoring_args(ctx, models, **{"alarm_topics": TOPICS, "drift_image_uri": IMAGE, "logs_key_arn": LOGS_KEY,
+                                           **kwargs})
 
-    def program() -> None:
-        monitoring = Monitoring("monitoring", MonitoringArgs(context=ctx, models=models, **values))
-        pulumi.export("roleArn", monitoring.role_arn)
-        pulumi.export("driftScheduleNames", monitoring.drift_schedule_names)
 
-    return run_program(program, stack=ctx.environment, project="mlops-platform", region=ctx.region)
+def build(ctx: StackContext, models: list[Served], **kwargs: Any) -> MockRun:
+    built = args(ctx, models, **kwargs)
+    return run_component(ctx, lambda: Monitoring("monitoring", built),
+                         {"roleArn": "role_arn", "driftScheduleNames": "drift_schedule_names"})
 
 
 def request_of(run: MockRun, model: str = "churn") -> dict[str, Any]:
@@ -206,24 +197,28 @@ def test_model_monitor_engine_keeps_model_monitor(dev_context: StackContext) -> 
     assert dims == {run.outputs["driftScheduleNames"]["churn"]}
 
 
+QUALITY = ModelQuality(ground_truth_s3_uri=f"s3://{BUCKET}/gt/churn", problem_type="BinaryClassification",
+                       inference_attribute="prediction")
+
+
 @pytest.mark.parametrize(("kwargs", "model", "message"), [
     ({"drift_image_uri": None}, churn(), "drift_image_uri"),
-    ({}, churn(model_quality=ModelQuality(f"s3://{BUCKET}/gt/churn", "BinaryClassification", "prediction")),
-     "needs engine 'model-monitor'"),
-    ({"engine": "spark"}, churn(), "engine: 'spark' is not one of processing, model-monitor"),
+    ({}, churn(model_quality=QUALITY), "settings.models.churn.model_quality: model-quality monitoring is Model "
+                                       "Monitor's; it needs engine 'model-monitor'"),
     ({"logs_key_arn": None}, churn(), "logs_key_arn"),
 ])
 def test_bad_args_fail_before_anything_is_registered(dev_context: StackContext, kwargs: dict[str, Any],
-                                                     model: MonitoredModel, message: str) -> None:
-    def program() -> None:
-        values: dict[str, Any] = {"models_bucket_name": BUCKET, "data_key_arn": DATA_KEY, "subnet_ids": SUBNETS,
-                                  "security_group_id": SG, "alarm_topics": TOPICS, "drift_image_uri": IMAGE,
-                                  "logs_key_arn": LOGS_KEY, **kwargs}
-        Monitoring("monitoring", MonitoringArgs(context=dev_context, models=[model], **values))
-
-    run = run_program(program, stack="dev", project="mlops-platform", capture_errors=True)
+                                                     model: Served, message: str) -> None:
+    built = args(dev_context, [model], **kwargs)
+    run = run_program(lambda: Monitoring("monitoring", built), stack="dev", project="mlops-platform",
+                      capture_errors=True)
     assert isinstance(run.error, ValueError) and message in str(run.error)
     assert [r.type for r in run.registrations if r.type != "pulumi:pulumi:Stack"] == []
+
+
+def test_an_unknown_engine_is_refused_when_the_settings_are_built(dev_context: StackContext) -> None:
+    with pytest.raises(ValueError, match="engine\n  Input should be 'processing' or 'model-monitor'"):
+        args(dev_context, [churn()], engine="spark")
 
 
 def test_request_builder_leaves_features_out_when_all_are_watched() -> None:

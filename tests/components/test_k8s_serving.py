@@ -3,13 +3,18 @@ deployed only through the provider the stack hands down."""
 
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
 from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 import pytest
+from pydantic import ValidationError
 
 from mlops_blueprint.components.irsa import ServiceAccountTrust
+from mlops_blueprint.components.k8s_serving_settings import K8sServingSettings
 from mlops_blueprint.components.k8s_serving import (
     IRSA_ANNOTATION,
     SERVING_SERVICE_ACCOUNT,
@@ -20,7 +25,7 @@ from mlops_blueprint.context import StackContext
 from mlops_blueprint.mock_runtime import MOCK_ACCOUNT_ID, MockRun, Registration, run_program
 from mlops_blueprint.plan import build_plan
 from mlops_blueprint.policies.engine import evaluate_plan
-from mlops_blueprint.serving_config import ModelConfig, ServingConfig
+from mlops_blueprint.serving_config import ModelConfig
 
 COMPONENT = "mlops:serving:K8sServing"
 NAMESPACE = "kubernetes:core/v1:Namespace"
@@ -42,11 +47,12 @@ MODELS = [
 ]
 
 
-def kubernetes_serving(**overrides: Any) -> ServingConfig:
-    return ServingConfig.model_validate({"backend": "kubernetes", **overrides})
+def kubernetes_serving(**overrides: Any) -> K8sServingSettings:
+    """``serving.kubernetes`` as the stack file would set it (camelCase keys)."""
+    return K8sServingSettings.model_validate(overrides)
 
 
-def build(ctx: StackContext, serving: ServingConfig | None = None, models: list[ModelConfig] | None = None,
+def build(ctx: StackContext, settings: K8sServingSettings | None = None, models: list[ModelConfig] | None = None,
           via: str = "providers") -> MockRun:
     """K8sServing with a Kubernetes provider handed down the way ``via`` says."""
 
@@ -59,7 +65,7 @@ def build(ctx: StackContext, serving: ServingConfig | None = None, models: list[
         else:
             opts = pulumi.ResourceOptions(providers={"kubernetes": provider})
         serving_component = K8sServing("serving", K8sServingArgs(
-            context=ctx, models=models or MODELS, serving=serving or kubernetes_serving(), serving_role_arn=ROLE), opts)
+            context=ctx, models=models or MODELS, settings=settings or kubernetes_serving(), serving_role_arn=ROLE), opts)
         pulumi.export("serviceUrls", serving_component.service_urls)
         pulumi.export("namespace", serving_component.namespace)
 
@@ -100,14 +106,14 @@ def test_one_namespace_and_service_account_with_the_serving_role(dev_context):
 
 
 def test_an_existing_namespace_is_used_not_created(dev_context):
-    run = build(dev_context, kubernetes_serving(kubernetes={"namespace": "ml-team", "createNamespace": False}))
+    run = build(dev_context, kubernetes_serving(namespace="ml-team", createNamespace=False))
     assert run.of_type(NAMESPACE) == []
     assert {r.inputs["metadata"]["namespace"] for r in run.registrations if r.type in WORKLOADS} == {"ml-team"}
     assert run.outputs["serviceUrls"]["churn"] == "http://churn.ml-team.svc.cluster.local:80"
 
 
 def test_deployments_are_hardened_with_probes_limits_and_the_ecr_image(dev_context):
-    run = build(dev_context, kubernetes_serving(kubernetes={"resources": {"cpuLimit": "4", "memoryLimit": "8Gi"}}))
+    run = build(dev_context, kubernetes_serving(resources={"cpuLimit": "4", "memoryLimit": "8Gi"}))
     pod = pod_spec(run, "churn")
     [container] = pod["containers"]
     assert pod["securityContext"]["runAsNonRoot"] is True and pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
@@ -129,8 +135,7 @@ def test_deployments_are_hardened_with_probes_limits_and_the_ecr_image(dev_conte
 
 
 def test_service_hpa_and_pdb_select_the_models_pods(dev_context):
-    run = build(dev_context, kubernetes_serving(kubernetes={"replicas": 3, "maxReplicas": 9,
-                                                            "targetCpuUtilizationPercent": 60}))
+    run = build(dev_context, kubernetes_serving(replicas=3, maxReplicas=9, targetCpuUtilizationPercent=60))
     for model in MODELS:
         pod_labels = of(run, DEPLOYMENT, model.name).inputs["spec"]["template"]["metadata"]["labels"]
         service = of(run, SERVICE, model.name).inputs["spec"]
@@ -147,7 +152,7 @@ def test_service_hpa_and_pdb_select_the_models_pods(dev_context):
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    ({"serving": ServingConfig(backend="sagemaker")}, "K8sServing serves backend 'kubernetes'"),
+    ({"settings": {"replicas": 2}}, "settings: expected a K8sServingSettings, got dict"),
     ({"models": []}, "models: expected at least one model"),
     ({"models": [MODELS[0], MODELS[0]]}, "duplicate model names churn"),
     ({"models": [ModelConfig.model_validate({**MODELS[0].model_dump(by_alias=True),
@@ -158,7 +163,7 @@ def test_service_hpa_and_pdb_select_the_models_pods(dev_context):
 ])
 def test_bad_args_raise_before_registration(dev_context, kwargs, message):
     no_provider = kwargs.pop("no_provider", False)
-    values: dict[str, Any] = {"models": MODELS, "serving": kubernetes_serving(), "serving_role_arn": ROLE, **kwargs}
+    values: dict[str, Any] = {"models": MODELS, "settings": kubernetes_serving(), "serving_role_arn": ROLE, **kwargs}
 
     def program() -> None:
         opts = None if no_provider else pulumi.ResourceOptions(providers={"kubernetes": k8s.Provider("cluster", kubeconfig="{}")})
@@ -167,6 +172,33 @@ def test_bad_args_raise_before_registration(dev_context, kwargs, message):
     run = run_program(program, stack="dev", project="mlops-platform", capture_errors=True)
     assert isinstance(run.error, ValueError) and message in str(run.error), run.error
     assert [r for r in run.registrations if r.type == COMPONENT or r.type in WORKLOADS] == []
+
+
+@pytest.mark.parametrize("values, message", [
+    ({"replicas": 3, "maxReplicas": 2}, "maxReplicas (2) must be at least replicas (3)"),
+    ({"namespace": "Model_Serving"}, "String should match pattern"),
+    ({"resources": {"cpuRequest": "3"}}, "cpuRequest 3 exceeds cpuLimit 2"),
+    ({"replica": 2}, "Extra inputs are not permitted"),
+])
+def test_settings_reject(values, message):
+    with pytest.raises(ValidationError, match=re.escape(message)):
+        K8sServingSettings.model_validate(values)
+
+
+def test_resources_keep_the_model_server_defaults_when_one_key_is_set():
+    # 1500m fits under the model server's 2-CPU limit, not under the generic container default of 1.
+    resources = K8sServingSettings.model_validate({"resources": {"cpuRequest": "1500m"}}).resources
+    assert (resources.cpu_request, resources.memory_request, resources.cpu_limit, resources.memory_limit) == (
+        "1500m", "1Gi", "2", "2Gi")
+
+
+@pytest.mark.parametrize("module", ["mlops_blueprint.serving_config",
+                                    "mlops_blueprint.components.serving_endpoint_settings"])
+def test_the_models_config_and_the_serving_settings_can_be_imported_first(module):
+    # serving_config imports the serving settings, whose package imports the serving components:
+    # those must not need serving_config while it is half imported.
+    result = subprocess.run([sys.executable, "-c", f"import {module}"], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
 
 
 NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
@@ -207,5 +239,5 @@ def test_a_created_namespace_gets_every_pod_security_label_and_network_policies(
 
 
 def test_a_given_namespace_gets_no_network_policies(dev_context):
-    run = build(dev_context, kubernetes_serving(kubernetes={"namespace": "ml-team", "createNamespace": False}))
+    run = build(dev_context, kubernetes_serving(namespace="ml-team", createNamespace=False))
     assert run.of_type(NETWORK_POLICY) == []

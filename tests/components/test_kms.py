@@ -10,6 +10,7 @@ import pulumi
 import pytest
 
 from mlops_blueprint.components.kms import Kms, KmsArgs
+from mlops_blueprint.components.kms_settings import KmsSettings
 from mlops_blueprint.context import StackContext
 from mlops_blueprint.mock_runtime import MOCK_ACCOUNT_ID, MockRun, Registration, run_program
 
@@ -56,7 +57,7 @@ def with_action(key: Registration, action: str) -> list[dict[str, Any]]:
 
 
 def test_two_symmetric_keys_rotated_with_the_configured_deletion_window(dev_context: StackContext) -> None:
-    run = build(dev_context, deletion_window_days=7)
+    run = build(dev_context, settings=KmsSettings(deletion_window_days=7))
     keys = run.of_type(KEY)
     assert sorted(k.name for k in keys) == ["kms-data", "kms-logs"]
     for key in keys:
@@ -199,17 +200,19 @@ def test_no_admin_statement_without_admins(dev_context: StackContext) -> None:
         assert not with_action(key, "kms:ScheduleKeyDeletion")
 
 
-@pytest.mark.parametrize("days", [0, 6, 31, 365])
-def test_bad_deletion_window_is_rejected_before_anything_is_registered(dev_context: StackContext, days: int) -> None:
+@pytest.mark.parametrize(("days", "limit"), [(0, "greater than or equal to 7"), (6, "greater than or equal to 7"),
+                                           (31, "less than or equal to 30"), (365, "less than or equal to 30")])
+def test_bad_deletion_window_is_rejected_before_anything_is_registered(dev_context: StackContext, days: int,
+                                                                       limit: str) -> None:
     caught: list[ValueError] = []
 
     def program() -> None:
         with pytest.raises(ValueError) as excinfo:
-            Kms("kms", KmsArgs(context=dev_context, deletion_window_days=days))
+            Kms("kms", KmsArgs(context=dev_context, settings=KmsSettings(deletion_window_days=days)))
         caught.append(excinfo.value)
 
     run = run_program(program, stack="dev", project="mlops-platform")
-    assert "deletion_window_days" in str(caught[0]) and "7 to 30" in str(caught[0])
+    assert "deletion_window_days" in str(caught[0]) and limit in str(caught[0])
     assert [r.type for r in run.registrations] == ["pulumi:pulumi:Stack"]
 
 

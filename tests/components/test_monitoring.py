@@ -3,32 +3,28 @@ store with KMS, in the VPC and network-isolated; the monitoring role reaches onl
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
-import pulumi
 import pytest
 
 from mlops_blueprint.components.monitoring import (
     MODEL_MONITOR_ACCOUNTS,
-    AlarmThresholds,
     ModelQuality,
-    MonitoredModel,
     Monitoring,
-    MonitoringArgs,
     model_monitor_image,
 )
+from support.components import run_component
+from support.monitoring import DATA_KEY, SECURITY_GROUP as SG, SUBNETS, Served, models_bucket, monitoring_args, served
 from support.policies import allowed
 from support.sagemaker_requests import request_problems, to_api_request
 from mlops_blueprint.context import StackContext
 from mlops_blueprint.mock_runtime import MOCK_ACCOUNT_ID, MockRun, Registration, run_program
 
 ACCOUNT = MOCK_ACCOUNT_ID
-DATA_KEY = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/data-key"
-MODELS_BUCKET = f"mlops-platform-dev-models-{ACCOUNT}-us-east-1"
+MODELS_BUCKET = models_bucket("dev")
 GROUND_TRUTH = f"s3://mlops-platform-dev-datasets-{ACCOUNT}-us-east-1/ground-truth/churn"
-SUBNETS = ["subnet-0aaa1111bbbb2222c", "subnet-0ddd3333eeee4444f"]
-SG = "sg-0123456789abcdef0"
 TOPICS = {kind: f"arn:aws:sns:us-east-1:{ACCOUNT}:mlops-platform-dev-alerts-{sev}"
           for kind, sev in (("errors", "critical"), ("invocations", "critical"), ("latency", "warning"),
                             ("drift", "warning"), ("modelQuality", "warning"))}
@@ -39,37 +35,19 @@ ROLE = "aws:iam/role:Role"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 
 
-def capture(model: str) -> str:
-    return f"s3://{MODELS_BUCKET}/data-capture/{model}"
+def churn(**settings: Any) -> Served:
+    return served("dev", "churn", ["current", "challenger"], **{"drift_features": ["tenure", "monthly_charges"],
+                                                                **settings})
 
 
-def churn(**overrides: Any) -> MonitoredModel:
-    values: dict[str, Any] = {"name": "churn", "endpoint_name": "mlops-platform-dev-churn",
-                              "variant_names": ["current", "challenger"], "data_capture_s3_uri": capture("churn"),
-                              "drift_features": ["tenure", "monthly_charges"]}
-    values.update(overrides)
-    return MonitoredModel(**values)
+def fraud(**settings: Any) -> Served:
+    return served("dev", "fraud", ["AllTraffic"], **settings)
 
 
-def fraud(**overrides: Any) -> MonitoredModel:
-    values: dict[str, Any] = {"name": "fraud", "endpoint_name": "mlops-platform-dev-fraud",
-                              "variant_names": ["AllTraffic"], "data_capture_s3_uri": capture("fraud")}
-    values.update(overrides)
-    return MonitoredModel(**values)
-
-
-def build(ctx: StackContext, models: list[MonitoredModel], **kwargs: Any) -> MockRun:
-    values: dict[str, Any] = {"models_bucket_name": MODELS_BUCKET, "data_key_arn": DATA_KEY, "subnet_ids": SUBNETS,
-                              "security_group_id": SG, "alarm_topics": TOPICS, "engine": "model-monitor"}
-    values.update(kwargs)
-
-    def program() -> None:
-        monitoring = Monitoring("monitoring", MonitoringArgs(context=ctx, models=models, **values))
-        pulumi.export("scheduleNames", monitoring.schedule_names)
-        pulumi.export("qualityScheduleNames", monitoring.quality_schedule_names)
-        pulumi.export("roleArn", monitoring.role_arn)
-
-    return run_program(program, stack=ctx.environment, project="mlops-platform", region=ctx.region)
+def build(ctx: StackContext, models: list[Served], **kwargs: Any) -> MockRun:
+    args = monitoring_args(ctx, models, **{"alarm_topics": TOPICS, "engine": "model-monitor", **kwargs})
+    return run_component(ctx, lambda: Monitoring("monitoring", args), {
+        "scheduleNames": "schedule_names", "qualityScheduleNames": "quality_schedule_names", "roleArn": "role_arn"})
 
 
 def definition_of(run: MockRun, model: str) -> Registration:
@@ -164,7 +142,7 @@ def test_job_definition_name_follows_its_content(dev_context: StackContext) -> N
 
 
 def test_no_capture_means_no_schedule_but_endpoint_alarms_stay(dev_context: StackContext) -> None:
-    run = build(dev_context, [fraud(data_capture_s3_uri=None)])
+    run = build(dev_context, [fraud(captured=False)])
     assert run.of_type(SCHEDULE) == [] and run.of_type(JOB_DEFINITION) == []
     assert run.of_type(ROLE) == []  # nothing to run, nobody to run it
     assert {a.name for a in run.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")} == {
@@ -172,7 +150,7 @@ def test_no_capture_means_no_schedule_but_endpoint_alarms_stay(dev_context: Stac
 
 
 def test_monitoring_can_be_turned_off_per_model(dev_context: StackContext) -> None:
-    run = build(dev_context, [churn(drift_features=()), fraud(monitor=False)])
+    run = build(dev_context, [churn(drift_features=()), fraud(enabled=False)])
     assert [s.name for s in run.of_type(SCHEDULE)] == ["monitoring-churn-data-quality"]
 
 
@@ -238,7 +216,8 @@ def test_permissions_boundary_is_applied(dev_context: StackContext) -> None:
 # -- model quality -----------------------------------------------------------------------------------
 
 
-QUALITY = ModelQuality(GROUND_TRUTH, "BinaryClassification", "prediction", probability_attribute="probability",
+QUALITY = ModelQuality(ground_truth_s3_uri=GROUND_TRUTH, problem_type="BinaryClassification",
+                       inference_attribute="prediction", probability_attribute="probability",
                        probability_threshold=0.5, metric="accuracy", threshold=0.8)
 
 
@@ -296,40 +275,22 @@ def test_model_quality_tags_are_spelled_out_in_the_template(dev_context: StackCo
 
 
 @pytest.mark.parametrize(("models", "kwargs", "message"), [
-    ([churn(drift_features=[f"f{i}" for i in range(11)])], {}, "at most 10 metrics"),
-    ([churn(data_capture_s3_uri=None)], {}, "drift is measured over captured requests"),
-    ([churn(model_quality=QUALITY, data_capture_s3_uri=None, drift_features=())], {}, "needs captured predictions"),
-    ([churn(variant_names=[])], {}, "at least one variant"),
+    ([churn(captured=False)], {}, "settings.models.churn.drift_features: drift is measured over captured requests"),
+    ([churn(model_quality=QUALITY, captured=False, drift_features=())], {}, "needs captured predictions"),
+    ([served("dev", "churn", [])], {}, "at least one variant"),
     ([churn(), churn()], {}, "listed twice"),
-    ([churn()], {"schedule_expression": "rate(1 hour)"}, "not a Model Monitor schedule"),
-    ([churn()], {"instance_type": "ml.m5d.large"}, "instance store"),
-    ([churn()], {"max_runtime_seconds": 7200}, "max_runtime_seconds"),
     ([churn()], {"alarm_topics": {"errors": TOPICS["errors"]}}, "no topic for 'drift'"),
     ([churn(data_capture_s3_uri="https://example.com/capture")], {}, "not an S3 URI"),
     ([churn()], {"image_uri": "docker.io/library/analyzer:1"}, "not an ECR image URI"),
 ])
-def test_bad_args_fail_before_anything_is_registered(dev_context: StackContext, models: list[MonitoredModel],
+def test_bad_args_fail_before_anything_is_registered(dev_context: StackContext, models: list[Served],
                                                      kwargs: dict[str, Any], message: str) -> None:
-    registered: list[str] = []
-
-    def program() -> None:
-        values: dict[str, Any] = {"models_bucket_name": MODELS_BUCKET, "data_key_arn": DATA_KEY, "subnet_ids": SUBNETS,
-                                  "security_group_id": SG, "alarm_topics": TOPICS, "engine": "model-monitor", **kwargs}
-        Monitoring("monitoring", MonitoringArgs(context=dev_context, models=models, **values))
-
-    run = run_program(program, stack="dev", project="mlops-platform", capture_errors=True)
-    registered = [r.type for r in run.registrations if r.type != "pulumi:pulumi:Stack"]
+    args = monitoring_args(dev_context, models, **{"alarm_topics": TOPICS, "engine": "model-monitor", **kwargs})
+    run = run_program(lambda: Monitoring("monitoring", args), stack="dev", project="mlops-platform", capture_errors=True)
     assert isinstance(run.error, ValueError)
     assert message in str(run.error)
-    assert registered == []
+    assert [r.type for r in run.registrations if r.type != "pulumi:pulumi:Stack"] == []
 
-
-def test_thresholds_are_checked(dev_context: StackContext) -> None:
-    with pytest.raises(ValueError, match="latency_statistic"):
-        from mlops_blueprint.components.monitoring import _validate
-        _validate(MonitoringArgs(context=dev_context, models_bucket_name=MODELS_BUCKET, data_key_arn=DATA_KEY,
-                                 subnet_ids=SUBNETS, security_group_id=SG, alarm_topics=TOPICS, models=[churn()],
-                                 alarms=AlarmThresholds(latency_statistic="p42"), engine="model-monitor"))
 
 
 def test_what_runs_as_the_monitoring_role_waits_for_its_policy(dev_context: StackContext) -> None:
@@ -341,3 +302,11 @@ def test_what_runs_as_the_monitoring_role_waits_for_its_policy(dev_context: Stac
     # Schedules name a definition, not the role: they wait for their definition.
     for schedule in run.of_type(SCHEDULE):
         assert any(u.urn in schedule.dependencies for u in users), schedule.name
+
+
+def test_settings_must_be_the_settings_model(dev_context: StackContext) -> None:
+    """A stack-file-like dict is not validated settings: it is refused, not half-read."""
+    args = monitoring_args(dev_context, [churn()], alarm_topics=TOPICS, engine="model-monitor")
+    unvalidated = dataclasses.replace(args, settings={"engine": "model-monitor"})  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="settings: expected a MonitoringSettings, got dict"):
+        Monitoring("monitoring", unvalidated)

@@ -5,22 +5,22 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import pulumi
 import pytest
 
 from mlops_blueprint.components.monitoring import (
     DATA_METRICS_NAMESPACE,
     AlarmThresholds,
     ModelQuality,
-    MonitoredModel,
     Monitoring,
-    MonitoringArgs,
 )
+from mlops_blueprint.components.monitoring.checks import alarm_name_problems, alarm_suffixes, validate
 from mlops_blueprint.context import StackContext
-from mlops_blueprint.mock_runtime import MOCK_ACCOUNT_ID, MockRun, Registration, run_program
+from mlops_blueprint.mock_runtime import MOCK_ACCOUNT_ID, MockRun, Registration
+from support.components import run_component
+from support.monitoring import Served, models_bucket, monitoring_args, served
 
 ACCOUNT = MOCK_ACCOUNT_ID
-MODELS_BUCKET = f"mlops-platform-prod-models-{ACCOUNT}-us-east-1"
+MODELS_BUCKET = models_bucket("prod")
 CRITICAL = f"arn:aws:sns:us-east-1:{ACCOUNT}:mlops-platform-prod-alerts-critical"
 WARNING = f"arn:aws:sns:us-east-1:{ACCOUNT}:mlops-platform-prod-alerts-warning"
 INFO = f"arn:aws:sns:us-east-1:{ACCOUNT}:mlops-platform-prod-alerts-info"
@@ -29,27 +29,15 @@ ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 DASHBOARD = "aws:cloudwatch/dashboard:Dashboard"
 
 
-def model(name: str, variants: list[str], **overrides: Any) -> MonitoredModel:
-    values: dict[str, Any] = {"name": name, "endpoint_name": f"mlops-platform-prod-{name}", "variant_names": variants,
-                              "data_capture_s3_uri": f"s3://{MODELS_BUCKET}/data-capture/{name}"}
-    values.update(overrides)
-    return MonitoredModel(**values)
+def model(name: str, variants: list[str], **settings: Any) -> Served:
+    return served("prod", name, variants, **settings)
 
 
-def build(ctx: StackContext, models: list[MonitoredModel], **kwargs: Any) -> MockRun:
-    values: dict[str, Any] = {"models_bucket_name": MODELS_BUCKET, "data_key_arn": f"arn:aws:kms:us-east-1:{ACCOUNT}:key/d",
-                              "subnet_ids": ["subnet-0aaa1111bbbb2222c"], "security_group_id": "sg-0123456789abcdef0",
-                              "alarm_topics": TOPICS, "pipeline_names": ["mlops-platform-prod-training"],
-                              "engine": "model-monitor"}
-    values.update(kwargs)
-
-    def program() -> None:
-        monitoring = Monitoring("monitoring", MonitoringArgs(context=ctx, models=models, **values))
-        pulumi.export("driftAlarmArns", monitoring.drift_alarm_arns)
-        pulumi.export("driftAlarmNames", monitoring.drift_alarm_names)
-        pulumi.export("dashboardName", monitoring.dashboard_name)
-
-    return run_program(program, stack=ctx.environment, project="mlops-platform", region=ctx.region)
+def build(ctx: StackContext, models: list[Served], **kwargs: Any) -> MockRun:
+    args = monitoring_args(ctx, models, **{"alarm_topics": TOPICS, "pipeline_names": ["mlops-platform-prod-training"],
+                                            "engine": "model-monitor", **kwargs})
+    return run_component(ctx, lambda: Monitoring("monitoring", args), {
+        "driftAlarmArns": "drift_alarm_arns", "driftAlarmNames": "drift_alarm_names", "dashboardName": "dashboard_name"})
 
 
 def alarm(run: MockRun, name: str) -> dict[str, Any]:
@@ -86,7 +74,7 @@ def test_error_and_latency_alarms_per_variant_with_their_own_dimensions(prod_con
 
 def test_latency_threshold_and_statistic_follow_the_thresholds(prod_context: StackContext) -> None:
     run = build(prod_context, [model("churn", ["current"])],
-                alarms=AlarmThresholds(latency_ms=250, latency_statistic="Average", errors_5xx=2, period_seconds=60))
+                alarms={"latencyMs": 250, "latencyStatistic": "Average", "errors5xx": 2, "periodSeconds": 60})
     latency = alarm(run, "churn-current-latency")
     assert (latency["statistic"], latency["threshold"], latency["period"]) == ("Average", 250_000, 60)
     assert alarm(run, "churn-current-5xx")["threshold"] == 2
@@ -157,8 +145,8 @@ def test_no_drift_alarm_without_features(prod_context: StackContext) -> None:
 
 
 def test_model_quality_alarm_on_the_quality_schedule(prod_context: StackContext) -> None:
-    quality = ModelQuality("s3://ground-truth-bucket/churn", "Regression", "prediction", metric="rmse",
-                           threshold=3.5, higher_is_better=False)
+    quality = ModelQuality(ground_truth_s3_uri="s3://ground-truth-bucket/churn", problem_type="Regression",
+                           inference_attribute="prediction", metric="rmse", threshold=3.5, higher_is_better=False)
     run = build(prod_context, [model("churn", ["current"], model_quality=quality)])
     inputs = alarm(run, "churn-quality")
     assert inputs["namespace"] == "aws/sagemaker/Endpoints/model-metrics" and inputs["metricName"] == "rmse"
@@ -223,18 +211,14 @@ def test_dashboard_can_be_left_out(prod_context: StackContext) -> None:
 def test_every_alarm_kind_needs_a_topic(prod_context: StackContext, kind: str) -> None:
     topics = {k: v for k, v in TOPICS.items() if k != kind}
     with pytest.raises(ValueError, match=f"no topic for '{kind}'"):
-        from mlops_blueprint.components.monitoring import _validate
-        _validate(MonitoringArgs(context=prod_context, models_bucket_name=MODELS_BUCKET, data_key_arn="k",
-                                 subnet_ids=[], security_group_id="sg", alarm_topics=topics,
-                                 models=[model("churn", ["current"])], engine="model-monitor"))
+        validate(monitoring_args(prod_context, [model("churn", ["current"])], alarm_topics=topics))
 
 
 def test_alarm_names_of_two_models_never_meet(prod_context: StackContext) -> None:
     """Names are joined with '-': model a-b's variant c and model a's variant b-c would both be
     <prefix>-a-b-c-5xx, and PutMetricAlarm would overwrite one with the other."""
-    from mlops_blueprint.monitoring_config import alarm_suffixes
-
-    quality = ModelQuality(f"s3://{MODELS_BUCKET}/ground-truth/churn", "BinaryClassification", "prediction",
+    quality = ModelQuality(ground_truth_s3_uri=f"s3://{MODELS_BUCKET}/ground-truth/churn",
+                           problem_type="BinaryClassification", inference_attribute="prediction",
                            metric="accuracy", threshold=0.8)
     models = [*TWO_MODELS[:1], model("fraud", ["AllTraffic"], drift_features=["amount"], min_invocations=1,
                                      model_quality=quality)]
@@ -247,3 +231,12 @@ def test_alarm_names_of_two_models_never_meet(prod_context: StackContext) -> Non
     with pytest.raises(ValueError, match=r"models\[churn\]\.variants: monitoring alarm <prefix>-churn-eu-a-5xx would "
                                          r"also be model churn-eu's; rename a model or variant"):
         build(prod_context, [model("churn-eu", ["a"]), model("churn", ["eu-a"])])
+
+
+def test_the_stack_checks_alarm_names_with_the_components_rule() -> None:
+    """The config refuses the same clash before the component is reached (``config.alarm_name_problems``)."""
+    from mlops_blueprint import config
+
+    assert config.alarm_name_problems is alarm_name_problems
+    assert alarm_name_problems([("churn-eu", ["a"]), ("churn", ["eu-a"])]) != []
+    assert alarm_name_problems([("churn-eu", ["a"]), ("churn", ["eu-b"])]) == []

@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import pulumi
 import pytest
 
 from mlops_blueprint.components.observability import Observability, ObservabilityArgs, remote_write_url
+from mlops_blueprint.components.observability_settings import ObservabilitySettings
 from mlops_blueprint.context import StackContext
-from mlops_blueprint.mock_runtime import MOCK_ACCOUNT_ID, MockRun, run_program
-from mlops_blueprint.monitoring_config import OBSERVABILITY_DEFAULTS, ObservabilityConfig
+from mlops_blueprint.mock_runtime import MOCK_ACCOUNT_ID, MockRun
+from mlops_blueprint.monitoring_config import OBSERVABILITY_DEFAULTS
+from support.components import run_component
 
 ACCOUNT = MOCK_ACCOUNT_ID
 AMP = "aws:amp/workspace:Workspace"
@@ -19,26 +20,22 @@ GRAFANA = "aws:grafana/workspace:Workspace"
 KEY = "aws:kms/key:Key"
 
 
-def build(ctx: StackContext, **kwargs: Any) -> MockRun:
-    def program() -> None:
-        observability = Observability("observability", ObservabilityArgs(context=ctx, **kwargs))
-        pulumi.export("remoteWriteUrl", observability.remote_write_url)
-        pulumi.export("remoteWritePolicyArn", observability.remote_write_policy_arn)
-        pulumi.export("workspaceId", observability.prometheus_workspace_id)
-
-    return run_program(program, stack=ctx.environment, project="mlops-platform", region=ctx.region)
+def build(ctx: StackContext, settings: dict[str, Any], **kwargs: Any) -> MockRun:
+    """The component with ``settings`` as the stack file gives them (camelCase keys) and the wiring ``kwargs``."""
+    args = ObservabilityArgs(context=ctx, settings=ObservabilitySettings.model_validate(settings), **kwargs)
+    return run_component(ctx, lambda: Observability("observability", args), {
+        "remoteWriteUrl": "remote_write_url", "remoteWritePolicyArn": "remote_write_policy_arn",
+        "workspaceId": "prometheus_workspace_id"})
 
 
 @pytest.mark.parametrize("env", ["dev", "staging", "prod"])
 def test_off_by_default_in_every_environment(context_for: Any, env: str) -> None:
-    config = ObservabilityConfig.model_validate(OBSERVABILITY_DEFAULTS[env])
-    assert (config.prometheus, config.grafana) == (False, False)
-    run = build(context_for(env), prometheus=config.prometheus, grafana=config.grafana)
+    run = build(context_for(env), OBSERVABILITY_DEFAULTS[env])
     assert [r.type for r in run.registrations if r.custom] == []
 
 
 def test_prometheus_workspace_is_encrypted_with_a_rotated_key_of_its_own(dev_context: StackContext) -> None:
-    run = build(dev_context, prometheus=True)
+    run = build(dev_context, {"prometheus": True})
     [workspace] = run.of_type(AMP)
     [key] = run.of_type(KEY)
     assert workspace.inputs["kmsKeyArn"] == key.outputs["arn"]
@@ -51,7 +48,7 @@ def test_prometheus_workspace_is_encrypted_with_a_rotated_key_of_its_own(dev_con
 
 
 def test_kubernetes_side_gets_a_remote_write_url_and_a_policy_for_this_workspace_only(dev_context: StackContext) -> None:
-    run = build(dev_context, prometheus=True)
+    run = build(dev_context, {"prometheus": True})
     [workspace] = run.of_type(AMP)
     assert run.outputs["remoteWriteUrl"] == remote_write_url("us-east-1", workspace.id) \
         == f"https://aps-workspaces.us-east-1.amazonaws.com/workspaces/{workspace.id}/api/v1/remote_write"
@@ -62,7 +59,7 @@ def test_kubernetes_side_gets_a_remote_write_url_and_a_policy_for_this_workspace
 
 
 def test_grafana_authenticates_users_and_reads_through_a_scoped_role(dev_context: StackContext) -> None:
-    run = build(dev_context, prometheus=True, grafana=True, grafana_authentication="SAML")
+    run = build(dev_context, {"prometheus": True, "grafana": True, "grafanaAuthentication": "SAML"})
     [grafana] = run.of_type(GRAFANA)
     [workspace] = run.of_type(AMP)
     inputs = grafana.inputs
@@ -82,18 +79,25 @@ def test_grafana_authenticates_users_and_reads_through_a_scoped_role(dev_context
 
 
 def test_stateful_parts_are_protected_when_asked(prod_context: StackContext) -> None:
-    run = build(prod_context, prometheus=True, protect=True, retain_on_delete=True)
+    run = build(prod_context, {"prometheus": True}, protect=True, retain_on_delete=True)
     for registration in run.of_type(AMP) + run.of_type(KEY):
         assert (registration.protect, registration.retain_on_delete) == (True, True)
 
 
 def test_a_given_key_is_used_instead_of_creating_one(dev_context: StackContext) -> None:
     key = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/shared"
-    run = build(dev_context, prometheus=True, kms_key_arn=key)
+    run = build(dev_context, {"prometheus": True}, kms_key_arn=key)
     assert run.of_type(KEY) == []
     assert run.of_type(AMP)[0].inputs["kmsKeyArn"] == key
 
 
-def test_unknown_authentication_is_rejected(dev_context: StackContext) -> None:
-    with pytest.raises(ValueError, match="grafana_authentication"):
-        Observability("observability", ObservabilityArgs(context=dev_context, grafana=True, grafana_authentication="LDAP"))
+def test_unknown_authentication_is_rejected_when_the_settings_are_built() -> None:
+    with pytest.raises(ValueError, match=r"grafanaAuthentication\n  Input should be 'AWS_SSO' or 'SAML'"):
+        ObservabilitySettings.model_validate({"grafana": True, "grafanaAuthentication": "LDAP"})
+
+
+def test_a_key_deletion_window_aws_refuses_is_rejected_before_anything_is_registered(dev_context: StackContext) -> None:
+    args = ObservabilityArgs(context=dev_context, settings=ObservabilitySettings(prometheus=True),
+                             key_deletion_window_days=45)
+    with pytest.raises(ValueError, match="key_deletion_window_days: 45 is outside 7..30"):
+        Observability("observability", args)

@@ -8,11 +8,16 @@ import pulumi
 import pulumi_aws as aws
 import pytest
 
-from mlops_blueprint.components.alerting import Alerting, AlertingArgs, Subscription
+from mlops_blueprint.components.alerting import Alerting, AlertingArgs
+from mlops_blueprint.components.alerting_settings import AlertingSettings
 from mlops_blueprint.components.cost_guardrails import CostGuardrails, CostGuardrailsArgs
-from mlops_blueprint.components.monitoring import AlarmThresholds, ModelQuality, MonitoredModel, Monitoring, MonitoringArgs
+from mlops_blueprint.components.cost_guardrails_settings import CostGuardrailsSettings
+from mlops_blueprint.components.monitoring import Monitoring
 from mlops_blueprint.components.observability import Observability, ObservabilityArgs
+from mlops_blueprint.components.observability_settings import ObservabilitySettings
 from mlops_blueprint.components.retraining import RetrainedModel, Retraining, RetrainingArgs
+from mlops_blueprint.components.retraining_settings import RetrainingSettings
+from support.monitoring import monitoring_args, served
 from mlops_blueprint.context import StackContext
 from mlops_blueprint.mock_runtime import MOCK_ACCOUNT_ID, run_program
 from mlops_blueprint.plan import build_plan
@@ -25,7 +30,6 @@ BOUNDARY = f"arn:aws:iam::{ACCOUNT}:policy/platform-boundary"
 def plan_for(ctx: StackContext, *, default_tags: bool = True, boundary: str | None = None) -> dict[str, Any]:
     env = ctx.environment
     prod = env == "prod"
-    bucket = f"mlops-platform-{env}-models-{ACCOUNT}-us-east-1"
 
     def program() -> None:
         tags = {"tags": ctx.tagging.default_tags()} if default_tags else None
@@ -33,28 +37,28 @@ def plan_for(ctx: StackContext, *, default_tags: bool = True, boundary: str | No
         opts = pulumi.ResourceOptions(providers={"aws": provider})
         alerting = Alerting("alerting", AlertingArgs(
             context=ctx, kms_key_arn=f"arn:aws:kms:us-east-1:{ACCOUNT}:key/logs",
-            subscriptions={"critical": [Subscription("https", "https://events.pagerduty.com/integration/k/enqueue")],
-                           "warning": [Subscription("email", "ml@example.com")]}), opts)
-        monitoring = Monitoring("monitoring", MonitoringArgs(
-            context=ctx, models_bucket_name=bucket, data_key_arn=f"arn:aws:kms:us-east-1:{ACCOUNT}:key/data",
-            subnet_ids=["subnet-0aaa1111bbbb2222c", "subnet-0ddd3333eeee4444f"], security_group_id="sg-0123456789abcdef0",
-            alarm_topics=alerting.routes, alarms=AlarmThresholds(min_invocations=1),
-            models=[MonitoredModel("churn", f"mlops-platform-{env}-churn", ["current", "challenger"],
-                                   f"s3://{bucket}/data-capture/churn", drift_features=["tenure", "monthly_charges"],
-                                   model_quality=ModelQuality(f"s3://{bucket}/ground-truth/churn", "BinaryClassification",
-                                                              "prediction", metric="accuracy", threshold=0.8))],
+            settings=AlertingSettings.model_validate({"subscriptions": {
+                "critical": [{"protocol": "https", "endpoint": "https://events.pagerduty.com/integration/k/enqueue"}],
+                "warning": [{"protocol": "email", "endpoint": "ml@example.com"}]}})), opts)
+        quality = {"groundTruthS3Uri": f"s3://mlops-platform-{env}-datasets-{ACCOUNT}-us-east-1/ground-truth/churn",
+                   "problemType": "BinaryClassification", "inferenceAttribute": "prediction", "metric": "accuracy",
+                   "threshold": 0.8}
+        churn = served(env, "churn", ["current", "challenger"], driftFeatures=["tenure", "monthly_charges"],
+                       modelQuality=quality)
+        monitoring = Monitoring("monitoring", monitoring_args(
+            ctx, [churn], alarm_topics=alerting.routes, alarms={"minInvocations": 1},
             pipeline_names=[f"mlops-platform-{env}-training"], permissions_boundary_arn=boundary,
             engine="model-monitor"), opts)
         Retraining("retraining", RetrainingArgs(
             context=ctx, models=[RetrainedModel("churn", monitoring.drift_alarm_arns["churn"],
                                                 f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:pipeline/mlops-platform-{env}-training")],
             notify_topic_arn=alerting.topic_for("retraining"), operations_topic_arn=alerting.topic_for("operations"),
-            permissions_boundary_arn=boundary), opts)
-        CostGuardrails("cost", CostGuardrailsArgs(context=ctx, monthly_limit_usd=500,
-                                                  topic_arn=alerting.topic_for("budget")), opts)
+            permissions_boundary_arn=boundary, settings=RetrainingSettings(enabled=True)), opts)
+        CostGuardrails("cost", CostGuardrailsArgs(context=ctx, topic_arn=alerting.topic_for("budget"),
+                                                  settings=CostGuardrailsSettings(monthly_limit_usd=500)), opts)
         Observability("observability", ObservabilityArgs(
-            context=ctx, prometheus=True, grafana=True, protect=prod, retain_on_delete=prod,
-            permissions_boundary_arn=boundary), opts)
+            context=ctx, settings=ObservabilitySettings(prometheus=True, grafana=True), protect=prod,
+            retain_on_delete=prod, permissions_boundary_arn=boundary), opts)
 
     run = run_program(program, stack=env, project="mlops-platform", region=ctx.region)
     return build_plan(run)

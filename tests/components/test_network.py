@@ -10,10 +10,11 @@ from typing import Any
 import pulumi
 import pytest
 
-from mlops_blueprint.components.network import Network, NetworkArgs, subnet_cidrs
-from mlops_blueprint.config import INTERFACE_ENDPOINT_SERVICES, ExistingVpc
+from mlops_blueprint.components.network import ExistingNetwork, Network, NetworkArgs, subnet_cidrs
+from mlops_blueprint.components.network_settings import INTERFACE_ENDPOINT_SERVICES, ExistingVpc, NetworkSettings
 from mlops_blueprint.context import StackContext
 from mlops_blueprint.mock_runtime import MOCK_ACCOUNT_ID, MockRun, Registration, run_program
+from support.components import split_settings
 
 COMPONENT = "mlops:network:Network"
 VPC = "aws:ec2/vpc:Vpc"
@@ -44,10 +45,14 @@ OUTPUTS = (
 
 
 def build(ctx: StackContext, **kwargs: Any) -> MockRun:
-    """Run one Network under mocks and export every public attribute under its own name."""
+    """Run one Network under mocks and export every public attribute under its own name; keyword
+    arguments that are settings (``existing`` implies mode existing) go to :class:`NetworkSettings`."""
+    if "existing" in kwargs:
+        kwargs.setdefault("mode", "existing")
+    settings, wiring = split_settings(NetworkSettings, kwargs)
 
     def program() -> None:
-        network = Network("net", NetworkArgs(context=ctx, logs_kms_key_arn=LOGS_KEY, **kwargs))
+        network = Network("net", NetworkArgs(context=ctx, logs_kms_key_arn=LOGS_KEY, settings=settings, **wiring))
         for attribute in OUTPUTS:
             pulumi.export(attribute, getattr(network, attribute))
         # The engine drops None exports; record which attributes were None.
@@ -317,56 +322,80 @@ def test_existing_vpc_with_database_subnets_gets_a_db_subnet_group(dev_context: 
 
 
 @pytest.mark.parametrize(
-    ("kwargs", "names"),
+    ("values", "names"),
     [
-        ({"az_count": 1}, ["az_count", "2 to 4"]),
-        ({"az_count": 5}, ["az_count", "2 to 4"]),
+        ({"az_count": 1}, ["az_count", "greater than or equal to 2"]),
+        ({"az_count": 5}, ["az_count", "less than or equal to 4"]),
         ({"cidr": "10.0.0.0/25"}, ["cidr", "/16 to /24"]),
         ({"cidr": "10.0.0.0/12"}, ["cidr", "/16 to /24"]),
-        ({"cidr": "not-a-cidr"}, ["cidr", "10.0.0.0/16"]),
-        ({"cidr": "10.0.0.1/16"}, ["cidr"]),
+        ({"cidr": "not-a-cidr"}, ["cidr", "10.20.0.0/16"]),
+        ({"cidr": "10.0.0.1/16"}, ["cidr", "host bits set"]),
         ({"cidr": "8.8.0.0/16"}, ["cidr", "private"]),
-        ({"interface_endpoints": ["sts", "s3"]}, ["interface_endpoints", "s3", "sagemaker.api"]),
-        ({"interface_endpoints": "sts"}, ["interface_endpoints", "sagemaker.api"]),
+        ({"interface_endpoints": ["sts", "s3"]}, ["interface_endpoints", "'s3'", "sagemaker.api"]),
+        ({"interface_endpoints": "sts"}, ["interface_endpoints", "valid list"]),
         ({"flow_log_retention_days": 10}, ["flow_log_retention_days", "365"]),
+        ({"az_count": 3, "endpoint_az_count": 4}, ["endpointAzCount (4) exceeds network.azCount (3)"]),
+        ({"existing": EXISTING}, ["mode is 'create'"]),
+        ({"mode": "existing"}, ["needs network.existing"]),
+        ({"mode": "shared"}, ["needs network.sharedStack"]),
     ],
 )
-def test_bad_args_are_rejected_before_anything_is_registered(
-    dev_context: StackContext, kwargs: dict[str, Any], names: list[str]
+def test_bad_settings_are_rejected_naming_the_key(values: dict[str, Any], names: list[str]) -> None:
+    """The settings check themselves when built: a Network never sees values AWS would refuse."""
+    with pytest.raises(ValueError) as excinfo:
+        NetworkSettings(**values)
+    message = str(excinfo.value)
+    for name in names:
+        assert name in message
+
+
+def test_all_problems_are_reported_at_once() -> None:
+    with pytest.raises(ValueError) as excinfo:
+        NetworkSettings(az_count=9, cidr="10.0.0.0/28")
+    assert "az_count" in str(excinfo.value) and "cidr" in str(excinfo.value)
+
+
+SHARED = ExistingNetwork(vpc_id="vpc-0123456789abcdef0", vpc_cidr="10.40.0.0/16",
+                         private_subnet_ids=["subnet-0aaaaaaaaaaaaaaaa", "subnet-0bbbbbbbbbbbbbbbb"])
+
+
+@pytest.mark.parametrize(
+    ("settings", "shared", "expected"),
+    [
+        (NetworkSettings(mode="shared", shared_stack="acme/net/shared"), None, "shared_network: required"),
+        (NetworkSettings(), SHARED, "settings.mode is 'create'"),
+        (NetworkSettings(mode="existing", existing=EXISTING), SHARED, "settings.mode is 'existing'"),
+    ],
+)
+def test_shared_network_must_agree_with_the_mode_before_anything_is_registered(
+    dev_context: StackContext, settings: NetworkSettings, shared: ExistingNetwork | None, expected: str
 ) -> None:
     caught: list[ValueError] = []
 
     def program() -> None:
         with pytest.raises(ValueError) as excinfo:
-            Network("net", NetworkArgs(context=dev_context, logs_kms_key_arn=LOGS_KEY, **kwargs))
+            Network("net", NetworkArgs(context=dev_context, logs_kms_key_arn=LOGS_KEY, shared_network=shared,
+                                       settings=settings))
         caught.append(excinfo.value)
 
     run = run_program(program, stack="dev", project="mlops-platform")
-    message = str(caught[0])
-    for name in names:
-        assert name in message
+    assert "invalid NetworkArgs" in str(caught[0]) and expected in str(caught[0])
     assert [r.type for r in run.registrations] == ["pulumi:pulumi:Stack"]
 
 
-def test_all_problems_are_reported_at_once(dev_context: StackContext) -> None:
-    caught: list[ValueError] = []
-
-    def program() -> None:
-        with pytest.raises(ValueError) as excinfo:
-            Network("net", NetworkArgs(context=dev_context, logs_kms_key_arn=LOGS_KEY, az_count=9, cidr="10.0.0.0/28"))
-        caught.append(excinfo.value)
-
-    run_program(program, stack="dev", project="mlops-platform")
-    assert "az_count" in str(caught[0]) and "cidr" in str(caught[0])
+def test_shared_mode_uses_the_vpc_of_the_shared_stack(dev_context: StackContext) -> None:
+    run = build(dev_context, mode="shared", shared_stack="acme/net/shared", shared_network=SHARED)
+    assert run.of_type(VPC) == [] and run.of_type(SUBNET) == []
+    (workload,) = run.of_type(SG)
+    assert workload.inputs["vpcId"] == SHARED.vpc_id
+    assert run.outputs["training_subnet_ids"] == SHARED.private_subnet_ids
 
 
 def test_interface_endpoints_can_be_kept_to_fewer_azs(dev_context: StackContext) -> None:
-    run = build(dev_context, az_count=3, endpoint_az_count=1, interface_endpoints=("sts", "logs"))
+    run = build(dev_context, az_count=3, endpoint_az_count=1, interface_endpoints=["sts", "logs"])
     serving = sorted(subnets_by_tier(run)["serving"], key=lambda s: s.inputs["availabilityZone"])
     endpoints = [e for e in run.of_type(ENDPOINT) if e.inputs["vpcEndpointType"] == "Interface"]
     assert len(endpoints) == 2 and all(e.inputs["subnetIds"] == [serving[0].id] for e in endpoints)
-    with pytest.raises(ValueError, match="endpoint_az_count: 4 is out of range"):
-        build(dev_context, az_count=3, endpoint_az_count=4)
 
 
 @pytest.mark.parametrize("existing", [False, True])

@@ -23,8 +23,11 @@ from mlops_blueprint.components.retraining import (
     drift_event_pattern,
     pipeline_parameters,
 )
+from mlops_blueprint.components.retraining_settings import RetrainingSettings
+from mlops_blueprint.config import deep_merge
 from mlops_blueprint.context import StackContext
 from mlops_blueprint.mock_runtime import MOCK_ACCOUNT_ID, MockRun, Registration, run_program
+from support.components import run_component
 
 ACCOUNT = MOCK_ACCOUNT_ID
 RULE = "aws:cloudwatch/eventRule:EventRule"
@@ -44,19 +47,27 @@ def drift_alarm(model: str) -> str:
 
 
 def churn(**overrides: Any) -> RetrainedModel:
-    values: dict[str, Any] = {"name": "churn", "drift_alarm_arn": drift_alarm("churn"), "pipeline_arn": PIPELINE,
-                              "parameters": {"TrainingImageTag": "1.4.2", "InferenceImageTag": "1.4.2"}}
-    values.update(overrides)
-    return RetrainedModel(**values)
+    return RetrainedModel(**{"name": "churn", "drift_alarm_arn": drift_alarm("churn"), "pipeline_arn": PIPELINE,
+                             **overrides})
 
 
-def build(ctx: StackContext, models: list[RetrainedModel], **kwargs: Any) -> MockRun:
-    def program() -> None:
-        retraining = Retraining("retraining", RetrainingArgs(context=ctx, models=models, **kwargs))
-        pulumi.export("ruleNames", retraining.rule_names)
-        pulumi.export("cooldown", retraining.cooldown_state_machine_arn)
+def settings(**values: Any) -> RetrainingSettings:
+    """Retraining on, churn with the parameters its pipeline needs; ``values`` (stack-file keys) on top."""
+    base = {"enabled": True, "models": {"churn": {"parameters": {"TrainingImageTag": "1.4.2",
+                                                                 "InferenceImageTag": "1.4.2"}}}}
+    return RetrainingSettings.model_validate(deep_merge(base, values))
 
-    return run_program(program, stack=ctx.environment, project="mlops-platform", region=ctx.region)
+
+def args(ctx: StackContext, models: list[RetrainedModel], settings_values: dict[str, Any] | None = None,
+         **kwargs: Any) -> RetrainingArgs:
+    return RetrainingArgs(context=ctx, models=models, settings=settings(**(settings_values or {})), **kwargs)
+
+
+def build(ctx: StackContext, models: list[RetrainedModel], settings_values: dict[str, Any] | None = None,
+          **kwargs: Any) -> MockRun:
+    built = args(ctx, models, settings_values, **kwargs)
+    return run_component(ctx, lambda: Retraining("retraining", built),
+                         {"ruleNames": "rule_names", "cooldown": "cooldown_state_machine_arn"})
 
 
 def target(run: MockRun, model: str, kind: str) -> dict[str, Any]:
@@ -141,7 +152,7 @@ def test_target_is_the_given_pipeline_with_the_models_parameters(dev_context: St
 
 
 def test_a_pipeline_shared_by_models_is_told_which_model(dev_context: StackContext) -> None:
-    run = build(dev_context, [churn()], model_parameter_name="ModelName")
+    run = build(dev_context, [churn()], {"modelParameterName": "ModelName"})
     assert {"name": "ModelName", "value": "churn"} in \
         target(run, "churn", "pipeline")["sagemakerPipelineTarget"]["pipelineParameterLists"]
 
@@ -155,12 +166,14 @@ DEFINITION = json.dumps({"Version": "2020-12-01", "Parameters": [
 
 def test_parameters_are_checked_against_the_pipeline_definition(dev_context: StackContext) -> None:
     """A parameter SageMaker would refuse fails the preview, not the first drift incident."""
+    missing = RetrainingArgs(context=dev_context, models=[churn(pipeline_definition=DEFINITION)],
+                             settings=RetrainingSettings.model_validate({"enabled": True, "models": {
+                                 "churn": {"parameters": {"InferenceImageTag": "1.4.2"}}}}))
     with pytest.raises(ValueError, match="'TrainingImageTag' has no default and must be sent"):
-        Retraining("retraining", RetrainingArgs(context=dev_context, models=[
-            churn(pipeline_definition=DEFINITION, parameters={"InferenceImageTag": "1.4.2"})]))
+        Retraining("retraining", missing)
     with pytest.raises(ValueError, match="'ModelName' is not a parameter of the pipeline"):
-        Retraining("retraining", RetrainingArgs(context=dev_context, model_parameter_name="ModelName",
-                                                models=[churn(pipeline_definition=json.loads(DEFINITION))]))
+        Retraining("retraining", args(dev_context, [churn(pipeline_definition=json.loads(DEFINITION))],
+                                      {"modelParameterName": "ModelName"}))
 
 
 def test_a_rendered_definition_is_checked_when_known(dev_context: StackContext) -> None:
@@ -169,8 +182,7 @@ def test_a_rendered_definition_is_checked_when_known(dev_context: StackContext) 
     message (at `pulumi up` when the definition is unknown at preview); the mock harness cannot run
     a program that raises inside an apply and then another one, so that path is not run here.)"""
     def program() -> None:
-        Retraining("retraining", RetrainingArgs(context=dev_context, models=[
-            churn(pipeline_definition=pulumi.Output.from_input(DEFINITION))]))
+        Retraining("retraining", args(dev_context, [churn(pipeline_definition=pulumi.Output.from_input(DEFINITION))]))
 
     run = run_program(program, stack="dev", project="mlops-platform")
     assert target(run, "churn", "pipeline")["sagemakerPipelineTarget"]["pipelineParameterLists"] == [
@@ -206,14 +218,17 @@ def test_each_model_has_its_own_rule_and_role(dev_context: StackContext) -> None
 
 
 def test_retraining_off_for_a_model_means_no_rule_role_or_target(dev_context: StackContext) -> None:
-    run = build(dev_context, [churn(), RetrainedModel("fraud", drift_alarm("fraud"), PIPELINE, enabled=False)])
+    run = build(dev_context, [churn(), RetrainedModel("fraud", drift_alarm("fraud"), PIPELINE)],
+                {"models": {"fraud": {"enabled": False}}})
     assert [r.name for r in run.of_type(RULE)] == ["retraining-churn"]
     assert not any("fraud" in t.name for t in run.of_type(TARGET))
     assert not any("fraud" in r.inputs["name"] for r in run.of_type(ROLE))
 
 
 def test_nothing_at_all_without_models(dev_context: StackContext) -> None:
-    run = build(dev_context, [churn(enabled=False)])
+    run = build(dev_context, [churn()], {"models": {"churn": {"enabled": False}}})
+    assert [r.type for r in run.registrations if r.custom and not r.type.startswith("pulumi:")] == []
+    run = build(dev_context, [churn()], {"enabled": False, "models": {"churn": {"enabled": None}}})
     assert [r.type for r in run.registrations if r.custom and not r.type.startswith("pulumi:")] == []
 
 
@@ -221,7 +236,7 @@ def test_nothing_at_all_without_models(dev_context: StackContext) -> None:
 
 
 def test_the_rule_also_starts_the_cooldown_for_its_own_name_and_the_period(dev_context: StackContext) -> None:
-    run = build(dev_context, [churn()], min_period_hours=72)
+    run = build(dev_context, [churn()], {"minPeriodHours": 72})
     cooldown = target(run, "churn", "cooldown")
     [machine] = run.of_type(STATE_MACHINE)
     assert cooldown["arn"] == machine.outputs["arn"]
@@ -274,7 +289,7 @@ def test_cooldown_disables_the_rule_for_the_period_then_enables_it(dev_context: 
     """Run the deployed definition with the input the rule sends, against moto's EventBridge.
     (EventBridge delivers nothing to a disabled rule; moto does not model that, so the test checks
     the rule's state at each step.)"""
-    run = build(dev_context, [churn()], min_period_hours=24)
+    run = build(dev_context, [churn()], {"minPeriodHours": 24})
     definition = json.loads(run.of_type(STATE_MACHINE)[0].inputs["definition"])
     data = json.loads(target(run, "churn", "cooldown")["input"])
     rule = run.named(RULE, "retraining-churn").inputs
@@ -308,7 +323,7 @@ def test_the_rule_state_belongs_to_the_cooldown_not_to_pulumi(dev_context: Stack
                 seen.append(args.opts.ignore_changes)
 
         pulumi.runtime.register_stack_transformation(transform)
-        Retraining("retraining", RetrainingArgs(context=dev_context, models=[churn()]))
+        Retraining("retraining", args(dev_context, [churn()]))
 
     run_program(program, stack="dev", project="mlops-platform")
     assert seen == [["state"]]
@@ -323,22 +338,45 @@ def test_notification_target_when_a_topic_is_given(dev_context: StackContext) ->
 # -- args --------------------------------------------------------------------------------------------------
 
 
-def test_pipeline_parameters_put_the_model_name_last_word() -> None:
-    assert pipeline_parameters("churn", "Model", {"Model": "other", "Epochs": "3"}) == [
-        {"name": "Epochs", "value": "3"}, {"name": "Model", "value": "churn"}]
-    assert pipeline_parameters("churn", None, {"Epochs": "3"}) == [{"name": "Epochs", "value": "3"}]
+def test_pipeline_parameters_name_the_model_when_the_pipeline_has_a_parameter_for_it() -> None:
+    named = settings(modelParameterName="Model", models={"churn": {"parameters": {"Epochs": "3"}}})
+    assert pipeline_parameters(named.parameters_for("churn")) == [
+        {"name": "Epochs", "value": "3"}, {"name": "InferenceImageTag", "value": "1.4.2"},
+        {"name": "Model", "value": "churn"}, {"name": "TrainingImageTag", "value": "1.4.2"}]
+    assert pipeline_parameters({"Epochs": "3"}) == [{"name": "Epochs", "value": "3"}]
 
 
-@pytest.mark.parametrize(("kwargs", "message"), [
-    ({"min_period_hours": 0}, "min_period_hours"),
-    ({"min_period_hours": 9000}, "min_period_hours"),
-    ({"models": [churn(), churn()]}, "listed twice"),
-    ({"models": [churn(parameters={"ModelName": "fraud"})], "model_parameter_name": "ModelName"}, "set by the component"),
+@pytest.mark.parametrize(("values", "message"), [
+    ({"minPeriodHours": 0}, r"minPeriodHours\n  Input should be greater than or equal to 1"),
+    ({"minPeriodHours": 9000}, r"minPeriodHours\n  Input should be less than or equal to 8759"),
+    ({"modelParameterName": "ModelName", "models": {"churn": {"parameters": {"ModelName": "fraud"}}}},
+     "models.churn.parameters.ModelName: the model's name, which retraining sends"),
+    ({"models": {"churn": {"parameters": {"bad name": "1"}}}}, "'bad name' are not valid"),
 ])
-def test_bad_args_are_rejected(dev_context: StackContext, kwargs: dict[str, Any], message: str) -> None:
-    values: dict[str, Any] = {"models": [churn()], **kwargs}
+def test_bad_settings_are_rejected_when_built(values: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        Retraining("retraining", RetrainingArgs(context=dev_context, **values))
+        settings(**values)
+
+
+def test_retraining_per_model_switch_and_parameters() -> None:
+    config = RetrainingSettings.model_validate({"enabled": False, "modelParameterName": "Model", "models": {
+        "churn": {"enabled": True, "parameters": {"Epochs": "3"}}, "fraud": {}}})
+    assert config.enabled_for("churn") and not config.enabled_for("fraud") and not config.enabled_for("other")
+    assert config.parameters_for("churn") == {"Epochs": "3", "Model": "churn"}
+    assert RetrainingSettings.model_validate({"models": {"churn": {"parameters": {"TrainingImageTag": "2"}}}}) \
+        .parameters_for("churn") == {"TrainingImageTag": "2"}  # no model parameter unless the pipeline has one
+    on = RetrainingSettings.model_validate({"enabled": True, "models": {"fraud": {"enabled": False}}})
+    assert on.enabled_for("churn") and not on.enabled_for("fraud")
+
+
+def test_the_models_own_name_as_its_parameter_is_accepted() -> None:
+    named = settings(modelParameterName="ModelName", models={"churn": {"parameters": {"ModelName": "churn"}}})
+    assert named.parameters_for("churn")["ModelName"] == "churn"
+
+
+def test_a_model_listed_twice_is_rejected_before_anything_is_registered(dev_context: StackContext) -> None:
+    with pytest.raises(ValueError, match="invalid RetrainingArgs for 'retraining':\n  - models: 'churn' is listed twice"):
+        Retraining("retraining", args(dev_context, [churn(), churn()]))
 
 
 def test_what_runs_as_a_role_is_created_after_that_roles_policy(dev_context: StackContext) -> None:

@@ -14,6 +14,7 @@ import pulumi
 import pulumi_aws as aws
 import pytest
 from pydantic import ValidationError
+from support.serving import CHURN_ARTIFACTS, churn_model, churn_version
 
 from mlops_blueprint.components.artifact_store import ArtifactStore, ArtifactStoreArgs
 from mlops_blueprint.components.kms import Kms, KmsArgs
@@ -25,20 +26,14 @@ from mlops_blueprint.components.serving_endpoint import (
     content_digest,
     endpoint_name,
 )
+from mlops_blueprint.components.serving_endpoint_settings import SERVING_DEFAULTS, ServingEndpointSettings
 from mlops_blueprint.context import StackContext
 from mlops_blueprint.diff import diff_plans
 from mlops_blueprint.mock_runtime import MOCK_ACCOUNT_ID, MockRun, Registration, run_program
 from mlops_blueprint.plan import build_plan
 from mlops_blueprint.policies.engine import evaluate_plan
-from mlops_blueprint.serving_config import (
-    SERVING_DEFAULTS,
-    ModelConfig,
-    ServingConfig,
-    VariantConfig,
-    has_local_storage,
-    resolve_image,
-    serving_problems,
-)
+from mlops_blueprint.sagemaker_values import has_local_storage, resolve_image
+from mlops_blueprint.serving_config import ModelConfig, VariantConfig, serving_problems
 
 COMPONENT = "mlops:serving:ServingEndpoint"
 MODEL = "aws:sagemaker/model:Model"
@@ -55,26 +50,20 @@ KEY = f"arn:aws:kms:us-east-1:{MOCK_ACCOUNT_ID}:key/data-key"
 BUCKET = f"mlops-platform-prod-models-{MOCK_ACCOUNT_ID}-us-east-1"
 SUBNETS = ["subnet-0aaaaaaaaaaaaaaaa", "subnet-0bbbbbbbbbbbbbbbb"]
 GROUPS = ["sg-0ccccccccccccccccc"]
-ARTIFACTS = "s3://mlops-platform-prod-models-123456789012-us-east-1/churn"
+ARTIFACTS = CHURN_ARTIFACTS
 
-AB_CANARY = {
-    "name": "churn",
-    "image": "inference:1.4.2",
-    "modelDataUrl": f"{ARTIFACTS}/1.4.2/model.tar.gz",
-    "variants": [
-        {"name": "champion", "weight": 0.8},
-        {"name": "challenger", "weight": 0.15, "image": "inference:1.5.0",
-         "modelDataUrl": f"{ARTIFACTS}/1.5.0/model.tar.gz", "instanceType": "ml.c5.xlarge"},
-        {"name": "canary", "weight": 0.05, "image": "inference:1.6.0-rc1",
-         "modelDataUrl": f"{ARTIFACTS}/1.6.0/model.tar.gz", "initialInstanceCount": 2,
-         "autoscaling": {"minCapacity": 2, "maxCapacity": 3, "targetInvocationsPerInstance": 50}},
-    ],
-}
+AB_CANARY = churn_model(
+    {"name": "champion", "weight": 0.8},
+    {"name": "challenger", "weight": 0.15, **churn_version("1.5.0"), "instanceType": "ml.c5.xlarge"},
+    {"name": "canary", "weight": 0.05, "image": "inference:1.6.0-rc1",
+     "modelDataUrl": f"{ARTIFACTS}/1.6.0/model.tar.gz", "initialInstanceCount": 2,
+     "autoscaling": {"minCapacity": 2, "maxCapacity": 3, "targetInvocationsPerInstance": 50}},
+)
 SIMPLE = {"name": "fraud", "image": "inference:2.0.0", "modelDataUrl": f"{ARTIFACTS}/fraud/model.tar.gz"}
 
 
-def serving_for(environment: str, **overrides: Any) -> ServingConfig:
-    return ServingConfig.model_validate({**SERVING_DEFAULTS[environment], **overrides})
+def serving_for(environment: str, **overrides: Any) -> ServingEndpointSettings:
+    return ServingEndpointSettings.model_validate({**SERVING_DEFAULTS[environment], **overrides})
 
 
 def provider_opts(ctx: StackContext) -> pulumi.ResourceOptions:
@@ -83,7 +72,7 @@ def provider_opts(ctx: StackContext) -> pulumi.ResourceOptions:
     return pulumi.ResourceOptions(providers={"aws": provider})
 
 
-def build(ctx: StackContext, model: dict[str, Any] | ModelConfig, serving: ServingConfig | None = None,
+def build(ctx: StackContext, model: dict[str, Any] | ModelConfig, serving: ServingEndpointSettings | None = None,
           **kwargs: Any) -> MockRun:
     """One ServingEndpoint with literal ARNs; exports its public attributes."""
     config = model if isinstance(model, ModelConfig) else ModelConfig.model_validate(model)
@@ -93,7 +82,7 @@ def build(ctx: StackContext, model: dict[str, Any] | ModelConfig, serving: Servi
 
     def program() -> None:
         endpoint = ServingEndpoint(config.name, ServingEndpointArgs(
-            context=ctx, model=config, serving=serving or serving_for(ctx.environment), **values), provider_opts(ctx))
+            context=ctx, model=config, settings=serving or serving_for(ctx.environment), **values), provider_opts(ctx))
         pulumi.export("endpointName", endpoint.endpoint_name)
         pulumi.export("endpointArn", endpoint.endpoint_arn)
         pulumi.export("endpointConfigName", endpoint.endpoint_config_name)
@@ -185,7 +174,7 @@ def test_wired_to_the_platform_components_it_uses_their_subnets_group_bucket_key
             context=ctx, data_key_arn=kms.data_key_arn, logs_key_arn=kms.logs_key_arn,
             datasets_bucket_arn=artifacts.datasets_bucket_arn, models_bucket_arn=artifacts.models_bucket_arn), opts)
         ServingEndpoint("churn", ServingEndpointArgs(
-            context=ctx, model=model, serving=serving_for("prod"), execution_role_arn=roles.serving_role_arn,
+            context=ctx, model=model, settings=serving_for("prod"), execution_role_arn=roles.serving_role_arn,
             subnet_ids=network.serving_subnet_ids, security_group_ids=[network.workload_security_group_id],
             models_bucket_name=artifacts.models_bucket_name, kms_key_arn=kms.data_key_arn), opts)
 
@@ -370,7 +359,7 @@ def test_models_are_created_after_the_execution_roles_policy(context_for):
         policy = aws.iam.RolePolicy("serving-role-policy", role=role.name, policy="{}")
         config = ModelConfig.model_validate(AB_CANARY)
         ServingEndpoint("churn", ServingEndpointArgs(
-            context=ctx, model=config, serving=serving_for("prod"), execution_role_arn=role.arn, subnet_ids=SUBNETS,
+            context=ctx, model=config, settings=serving_for("prod"), execution_role_arn=role.arn, subnet_ids=SUBNETS,
             security_group_ids=GROUPS, models_bucket_name=BUCKET, kms_key_arn=KEY, execution_role_policies=[policy]))
 
     run = run_program(program, stack="prod", project="mlops-platform")
@@ -391,7 +380,7 @@ def test_model_data_outside_the_models_bucket_is_refused(context_for):
     def program() -> None:  # the bucket name as an Output (as the stack passes it): checked once known
         bucket = aws.s3.Bucket("models", bucket="mlops-platform-prod-models-other")
         ServingEndpoint("churn", ServingEndpointArgs(
-            context=ctx, model=ModelConfig.model_validate(AB_CANARY), serving=serving_for("prod"),
+            context=ctx, model=ModelConfig.model_validate(AB_CANARY), settings=serving_for("prod"),
             execution_role_arn=ROLE, subnet_ids=SUBNETS, security_group_ids=GROUPS, models_bucket_name=bucket.bucket,
             kms_key_arn=KEY))
 
@@ -531,7 +520,7 @@ def test_environment_defaults_pass_every_mandatory_policy(context_for, environme
 
 
 def registered_after_error(ctx: StackContext, **kwargs: Any) -> tuple[BaseException | None, MockRun]:
-    values: dict[str, Any] = {"model": ModelConfig.model_validate(SIMPLE), "serving": serving_for(ctx.environment),
+    values: dict[str, Any] = {"model": ModelConfig.model_validate(SIMPLE), "settings": serving_for(ctx.environment),
                               "execution_role_arn": ROLE, "subnet_ids": SUBNETS, "security_group_ids": GROUPS,
                               "models_bucket_name": BUCKET, "kms_key_arn": KEY}
     values.update(kwargs)
@@ -547,12 +536,12 @@ def registered_after_error(ctx: StackContext, **kwargs: Any) -> tuple[BaseExcept
     ("prod", {"subnet_ids": []}, "subnet_ids: expected a non-empty list"),
     ("prod", {"security_group_ids": "sg-1"}, "security_group_ids: expected a non-empty list"),
     ("prod", {"kms_key_arn": ""}, "kms_key_arn: required"),
-    ("prod", {"serving": ServingConfig(backend="kubernetes")}, "K8sServing serves the kubernetes backend"),
-    ("prod", {"serving": serving_for("prod", serverless=True)}, "serverless variants (AllTraffic) are not allowed in prod"),
-    ("prod", {"serving": serving_for("prod", initialInstanceCount=1, autoscaling=None)},
+    ("prod", {"settings": ServingEndpointSettings(backend="kubernetes")}, "K8sServing serves the kubernetes backend"),
+    ("prod", {"settings": serving_for("prod", serverless=True)}, "serverless variants (AllTraffic) are not allowed in prod"),
+    ("prod", {"settings": serving_for("prod", initialInstanceCount=1, autoscaling=None)},
      "canary deployments shift traffic by instance and need at least 2"),
-    ("staging", {"serving": serving_for("staging", dataCapturePercent=0)}, "staging endpoints must capture traffic"),
-    ("dev", {"serving": serving_for("dev", serverless=True, dataCapturePercent=10)},
+    ("staging", {"settings": serving_for("staging", dataCapturePercent=0)}, "staging endpoints must capture traffic"),
+    ("dev", {"settings": serving_for("dev", serverless=True, dataCapturePercent=10)},
      "serverless endpoints cannot capture data"),
 ])
 def test_bad_args_raise_before_registration(context_for, environment, kwargs, message):
@@ -605,7 +594,7 @@ def test_serving_problems_are_cross_section_and_named(context_for):
     staging = serving_for("staging")
     models = [ModelConfig.model_validate(SIMPLE), ModelConfig.model_validate(SIMPLE)]
     assert serving_problems(staging, models, False, environment="staging") == ["models: duplicate model names fraud"]
-    kubernetes = ServingConfig(backend="kubernetes")
+    kubernetes = ServingEndpointSettings(backend="kubernetes")
     [problem] = serving_problems(kubernetes, [], has_kubernetes_cluster=False)
     assert "serving.backend is 'kubernetes' but the kubernetes section" in problem
     assert serving_problems(kubernetes, [], has_kubernetes_cluster=True) == []
@@ -615,7 +604,7 @@ def test_serving_problems_are_cross_section_and_named(context_for):
 
 def test_deployment_waits_must_fit_the_timeout():
     with pytest.raises(ValidationError, match="must exceed the deployment's waits"):
-        ServingConfig.model_validate({"deployment": {"strategy": "linear", "linearStepPercent": 10,
+        ServingEndpointSettings.model_validate({"deployment": {"strategy": "linear", "linearStepPercent": 10,
                                                      "waitIntervalSeconds": 600, "maximumExecutionTimeoutSeconds": 3600}})
     [problem] = serving_problems(serving_for("prod"), [ModelConfig.model_validate(
         {**SIMPLE, "deployment": {"terminationWaitSeconds": 3600, "maximumExecutionTimeoutSeconds": 3600}})], False)
@@ -624,11 +613,11 @@ def test_deployment_waits_must_fit_the_timeout():
 
 def test_serving_defaults_validate_in_every_environment():
     for environment, values in SERVING_DEFAULTS.items():
-        serving = ServingConfig.model_validate(values)
+        serving = ServingEndpointSettings.model_validate(values)
         assert serving.serverless is False  # serverless gives up VPC, isolation, KMS and capture
         assert serving_problems(serving, [ModelConfig.model_validate(SIMPLE)], False, environment=environment) == []
-    assert ServingConfig.model_validate(SERVING_DEFAULTS["prod"]).autoscaling is not None
-    assert ServingConfig.model_validate(SERVING_DEFAULTS["dev"]).data_capture_percent == 0
+    assert ServingEndpointSettings.model_validate(SERVING_DEFAULTS["prod"]).autoscaling is not None
+    assert ServingEndpointSettings.model_validate(SERVING_DEFAULTS["dev"]).data_capture_percent == 0
     assert VariantConfig().name == "AllTraffic"
 
 

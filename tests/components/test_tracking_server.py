@@ -16,17 +16,21 @@ import pulumi
 import pulumi_aws as aws
 import pytest
 
+from pydantic import ValidationError
+
 from mlops_blueprint.components.tracking_server import (
     BACKENDS,
     KubernetesTrackingArgs,
     TrackingServer,
     TrackingServerArgs,
+    TrackingServerSettings,
 )
 from support.tracking import (
     TrackingRun,
     context,
     recorded_custom_timeouts,
     run_tracking,
+    tracking_settings,
 )
 from mlops_blueprint.mock_runtime import MOCK_ACCOUNT_ID, run_program
 from mlops_blueprint.plan import build_plan
@@ -231,9 +235,10 @@ def test_backends_never_reference_each_others_resources():
         opts = pulumi.ResourceOptions(providers={"aws": provider})
         bucket = aws.s3.Bucket("models", bucket="models-bucket-example", opts=opts)
         common = {"context": ctx, "tracking_role_arn": role, "models_bucket_name": bucket.bucket}
-        TrackingServer("a", TrackingServerArgs(backend="sagemaker-managed", model_families=("churn",), **common), opts)
-        TrackingServer("b", TrackingServerArgs(backend="kubernetes", model_families=("fraud",), mlflow_version="3.0.1",
-                                               kubernetes=kubernetes, **common), opts)
+        managed = TrackingServerSettings(backend="sagemaker-managed", model_families=["churn"])
+        self_hosted = TrackingServerSettings(backend="kubernetes", model_families=["fraud"], mlflow_version="3.0.1")
+        TrackingServer("a", TrackingServerArgs(settings=managed, **common), opts)
+        TrackingServer("b", TrackingServerArgs(settings=self_hosted, kubernetes=kubernetes, **common), opts)
 
     run = run_program(program, stack="dev", project="mlops-platform")
     components = {r.name: r.urn for r in run.of_type(COMPONENT)}
@@ -283,20 +288,24 @@ def _error(**override: Any) -> ValueError:
     return run.run.error
 
 
-def test_unknown_backend_is_rejected_naming_the_valid_ones():
-    message = str(_error(backend="ecs"))
-    assert "backend: 'ecs' is not one of sagemaker-serverless, sagemaker-managed, kubernetes" in message
+def test_bad_settings_are_refused_when_built_all_at_once():
+    """The limits live in the settings: a component user gets them when building the settings,
+    before any args exist."""
+    with pytest.raises(ValidationError) as caught:
+        TrackingServerSettings(backend="ecs", size="Huge", mlflow_version="three", maintenance_window="Sunday 3am",
+                               artifact_prefix="/mlflow/", model_families=["Churn", "ok", "ok"])
+    message = str(caught.value)
+    assert "'sagemaker-serverless', 'sagemaker-managed' or 'kubernetes'" in message
+    assert "'Small', 'Medium' or 'Large'" in message
+    assert "'three' is not an MLflow version" in message
+    assert "'Sunday 3am' is not a weekly window" in message
+    assert "'/mlflow/' is not an S3 key prefix" in message
+    assert "'Churn' is not a model family name" in message and "duplicate model families: ok" in message
 
 
-def test_every_bad_arg_is_reported_at_once():
-    message = str(_error(size="Huge", mlflow_version="three", maintenance_window="Sunday 3am",
-                         artifact_prefix="/mlflow/", model_families=("Churn", "ok", "ok")))
-    assert "size: 'Huge' is not one of Small, Medium, Large" in message
-    assert "mlflow_version: 'three' is not an MLflow version" in message
-    assert "maintenance_window: 'Sunday 3am' is not a weekly window" in message
-    assert "artifact_prefix: '/mlflow/' is not an S3 key prefix" in message
-    assert "model_families: 'Churn' is not a model family name" in message
-    assert "model_families: duplicates ok" in message
+def test_settings_must_be_settings_not_a_mapping():
+    message = str(_error(settings={"backend": "kubernetes"}))
+    assert "settings: expected a TrackingServerSettings, got dict" in message
 
 
 def test_literal_arns_and_names_are_checked():
@@ -309,8 +318,10 @@ def test_kubernetes_args_belong_to_the_kubernetes_backend_only():
     k = KubernetesTrackingArgs(vpc_id="vpc-0123456789abcdef0", vpc_cidr="10.0.0.0/16",
                                node_security_group_id="sg-0123456789abcdef0",
                                data_key_arn=f"arn:aws:kms:us-east-1:{MOCK_ACCOUNT_ID}:key/k", db_subnet_group_name="g")
-    assert "kubernetes: set only for backend 'kubernetes'" in str(_error(backend="sagemaker-managed", kubernetes=k))
-    assert "kubernetes: required when backend is 'kubernetes'" in str(_error(backend="kubernetes", kubernetes=None))
+    managed = tracking_settings("dev", backend="sagemaker-managed")
+    self_hosted = tracking_settings("dev", backend="kubernetes", mlflowVersion="3.0.1")
+    assert "kubernetes: set only for backend 'kubernetes'" in str(_error(settings=managed, kubernetes=k))
+    assert "kubernetes: required when settings.backend is 'kubernetes'" in str(_error(settings=self_hosted, kubernetes=None))
 
 
 def test_a_family_too_long_for_a_group_name_is_rejected():
@@ -320,12 +331,15 @@ def test_a_family_too_long_for_a_group_name_is_rejected():
 
     ctx = context("dev")
     long_env = replace(ctx, naming=replace(ctx.naming, environment="performance-test"))  # 32-character prefix
+    def families(*names: str) -> TrackingServerSettings:
+        return TrackingServerSettings(model_families=list(names))
+
     args = TrackingServerArgs(context=long_env, tracking_role_arn=f"arn:aws:iam::{MOCK_ACCOUNT_ID}:role/r",
-                              models_bucket_name="bucket", model_families=("f" * 32,))
-    with pytest.raises(ValueError, match="longer than 63 characters"):
+                              models_bucket_name="bucket", settings=families("f" * 32))
+    with pytest.raises(ValueError, match="settings.model_families: 'f{32}' makes the group name .* longer than 63"):
         TrackingServer("t", args)  # raises before registering: no runtime needed
-    _validate(replace(args, model_families=("f" * 31,)))  # 32 + 31 = 63 fits
-    _validate(replace(args, context=ctx, model_families=("f" * 40,)))  # the config's limit fits every environment
+    _validate(replace(args, settings=families("f" * 31)))  # 32 + 31 = 63 fits
+    _validate(replace(args, context=ctx, settings=families("f" * 40)))  # the settings' limit fits every environment
 
 
 # -- the private path to SageMaker MLflow ----------------------------------------------------------

@@ -21,7 +21,6 @@ from typing import Any
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
 from mlops_blueprint.components.tracking_kubernetes import (
     DB_CREDENTIALS_SCRIPT,
@@ -32,6 +31,7 @@ from support.tracking import (
     CLUSTER_OIDC,
     NODE_SECURITY_GROUP,
     TrackingRun,
+    moto_endpoint,
     recorded_raw_inputs,
     run_tracking,
 )
@@ -373,10 +373,9 @@ def test_policy_pack_has_no_mandatory_findings(environment):
 
 def test_policy_pack_catches_an_unprotected_prod_database():
     """The pack sees what the component sends: the check above can fail."""
-    base = run_tracking("prod", config={"backend": "kubernetes", "mlflowVersion": VERSION})
-    k = _kubernetes_args(base)
-    loose = run_tracking("prod", config={"backend": "kubernetes", "mlflowVersion": VERSION}, args_override={
-        "kubernetes": replace(k, database=replace(k.database, deletion_protection=False)), "protect": False})
+    loose = run_tracking("prod", config={"backend": "kubernetes", "mlflowVersion": VERSION,
+                                         "kubernetes": {"database": {"deletionProtection": False}}},
+                         args_override={"protect": False})
     policies = {f["policy"] for f in evaluate_plan(build_plan(loose.run)) if f["enforcement"] == "mandatory"}
     assert {"rds-prod-deletion-protection", "prod-stateful-protection"} <= policies
 
@@ -397,43 +396,48 @@ def test_backend_store_uri_carries_no_password():
 def test_kubernetes_args_are_validated_before_anything_is_registered():
     base = tracking()
     k = _kubernetes_args(base)
-    bad = replace(k, namespace="ML_flow", replicas=3, max_replicas=2, node_security_group_id="default",
-                  db_subnet_group_name=None, database_subnet_ids=(), credentials_refresh_seconds=5,
-                  database=replace(k.database, backup_retention_days=0, engine_version="9.6"))
+    bad = replace(k, node_security_group_id="default", vpc_cidr="10.0.0.1/16", db_subnet_group_name=None,
+                  database_subnet_ids=(), cluster_domain="Cluster_Local", data_key_arn=None)
     run = run_tracking("prod", config={"backend": "kubernetes", "mlflowVersion": VERSION},
                        args_override={"kubernetes": bad}, capture_errors=True)
     assert isinstance(run.run.error, ValueError)
     assert run.run.of_type("mlops:tracking:TrackingServer") == []
     message = str(run.run.error)
-    for expected in ("kubernetes.namespace: 'ML_flow' is not a Kubernetes name",
-                     "kubernetes.max_replicas: 2 must be between replicas (3) and 50",
-                     "kubernetes.node_security_group_id: 'default' is not a security group id",
+    for expected in ("kubernetes.node_security_group_id: 'default' is not a security group id",
+                     "kubernetes.vpc_cidr: '10.0.0.1/16' is not an IPv4 CIDR",
                      "kubernetes.db_subnet_group_name: required, or give two or more database_subnet_ids",
-                     "kubernetes.credentials_refresh_seconds: 5 is out of range",
-                     "kubernetes.database.backup_retention_days: 0 is out of range",
-                     "kubernetes.database.engine_version: '9.6' is not a PostgreSQL version"):
+                     "kubernetes.cluster_domain: 'Cluster_Local' is not a DNS domain",
+                     "kubernetes: data_key_arn required"):
         assert expected in message
 
 
 def test_config_mapping_needs_the_network_and_key_for_kubernetes():
     from mlops_blueprint.components.tracking_server import TrackingServer, tracking_server_args
-    from support.tracking import context, tracking_config
+    from support.tracking import context, tracking_settings
 
-    config = tracking_config("dev", backend="kubernetes", mlflowVersion=VERSION)
-    args = tracking_server_args(context("dev"), config, tracking_role_arn=tracking().outputs["trackingRoleArn"].replace(
+    settings = tracking_settings("dev", backend="kubernetes", mlflowVersion=VERSION)
+    args = tracking_server_args(context("dev"), settings, tracking_role_arn=tracking().outputs["trackingRoleArn"].replace(
         "prod", "dev"), models_bucket_name="bucket-example")
     with pytest.raises(ValueError, match="kubernetes: vpc_id, vpc_cidr, node_security_group_id, data_key_arn required"):
         TrackingServer("t", args)  # raises before registering: no runtime needed
-    assert args.kubernetes is not None and args.kubernetes.replicas == 1 and args.kubernetes.max_replicas == 2
+    assert args.kubernetes is not None and args.settings is settings
+    assert (settings.kubernetes.replicas, settings.kubernetes.max_replicas) == (1, 2)  # dev's defaults
 
 
-def test_default_image_needs_a_released_version():
-    run = run_tracking("dev", config={"backend": "kubernetes", "mlflowVersion": "3.0"}, capture_errors=True)
-    assert isinstance(run.run.error, ValueError)
-    assert "kubernetes.image: unset, and mlflow_version '3.0' names no release" in str(run.run.error)
-    pinned = run_tracking("dev", config={"backend": "kubernetes", "mlflowVersion": "3.0",
-                                         "kubernetes": {"image": "registry.example/mlflow:3.0.1-pg"}})
-    assert containers(pinned)["mlflow"]["image"] == "registry.example/mlflow:3.0.1-pg"
+def test_settings_reach_the_workload_and_the_database():
+    run = run_tracking("dev", config={"backend": "kubernetes", "mlflowVersion": "3.0", "kubernetes": {
+        "image": "registry.example/mlflow:3.0.1-pg", "namespace": "ml-tracking", "workers": 3,
+        "credentialsRefreshSeconds": 120, "resources": {"memoryLimit": "3Gi"},
+        "database": {"engineVersion": "17", "allocatedStorage": 40}}})
+    server = containers(run)["mlflow"]
+    assert server["image"] == "registry.example/mlflow:3.0.1-pg"
+    assert server["args"][server["args"].index("--workers") + 1] == "3"
+    assert server["resources"]["limits"]["memory"] == "3Gi" and server["resources"]["requests"]["memory"] == "1Gi"
+    refresh = {e["name"]: e.get("value") for e in containers(run)["db-credentials-refresh"]["env"]}
+    assert refresh["REFRESH_SECONDS"] == "120"
+    assert only(run, NAMESPACE).inputs["metadata"]["name"] == "ml-tracking"
+    db = only(run, RDS)
+    assert (db.inputs["engineVersion"], db.inputs["allocatedStorage"]) == ("17", 40)
 
 
 # -- the credentials script, for real, against moto's Secrets Manager ------------------------------
@@ -441,13 +445,8 @@ def test_default_image_needs_a_released_version():
 
 @pytest.fixture(scope="module")
 def secrets_manager():
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    try:
-        host, port = server.get_host_and_port()
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
+    with moto_endpoint() as endpoint:
+        yield endpoint
 
 
 def _walk(value: Any, path: str = "") -> list[tuple[str, str, Any]]:

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from mlops_blueprint.components.artifact_store import ArtifactStore, ArtifactStoreArgs
 from mlops_blueprint.components.kms import Kms, KmsArgs
 from mlops_blueprint.components.network import Network, NetworkArgs
+from mlops_blueprint.components.network_settings import NetworkSettings
 from mlops_blueprint.components.platform_roles import PlatformRoles, PlatformRolesArgs
 from mlops_blueprint.components.sagemaker_pipeline import (
     EVALUATE,
@@ -39,7 +40,7 @@ from mlops_blueprint.context import StackContext
 from mlops_blueprint.mock_runtime import MOCK_ACCOUNT_ID, MockRun, run_program
 from mlops_blueprint.plan import build_plan
 from mlops_blueprint.policies.engine import evaluate_plan
-from mlops_blueprint.serving_config import TRAINING_DEFAULTS, TrainingConfig
+from mlops_blueprint.components.training_compute_settings import TRAINING_DEFAULTS, TrainingComputeSettings
 
 COMPONENT = "mlops:ml:TrainingCompute"
 REPOSITORY = "aws:ecr/repository:Repository"
@@ -56,8 +57,8 @@ GROUPS = ["sg-0ccccccccccccccccc"]
 REGISTRY = f"{MOCK_ACCOUNT_ID}.dkr.ecr.us-east-1.amazonaws.com"
 
 
-def training_for(environment: str, **overrides: Any) -> TrainingConfig:
-    return TrainingConfig.model_validate({**TRAINING_DEFAULTS[environment], **overrides})
+def training_for(environment: str, **overrides: Any) -> TrainingComputeSettings:
+    return TrainingComputeSettings.model_validate({**TRAINING_DEFAULTS[environment], **overrides})
 
 
 def build(ctx: StackContext, **kwargs: Any) -> MockRun:
@@ -65,7 +66,7 @@ def build(ctx: StackContext, **kwargs: Any) -> MockRun:
     values: dict[str, Any] = {
         "kms_key_arn": KEY, "training_role_arn": TRAINING_ROLE, "pipelines_role_arn": PIPELINES_ROLE,
         "subnet_ids": SUBNETS, "security_group_ids": GROUPS, "datasets_bucket_name": DATASETS,
-        "models_bucket_name": MODELS, "training": training_for(ctx.environment),
+        "models_bucket_name": MODELS, "settings": training_for(ctx.environment),
     }
     values.update(kwargs)
 
@@ -109,7 +110,7 @@ def test_repositories_scan_on_push_have_immutable_tags_and_use_the_data_key(dev_
 
 @pytest.mark.parametrize("keep", [1, 10, 250])
 def test_lifecycle_keeps_the_last_n_images_of_each_repository(dev_context, keep):
-    run = build(dev_context, training=training_for("dev", ecrKeepImages=keep))
+    run = build(dev_context, settings=training_for("dev", ecrKeepImages=keep))
     policies = {p.inputs["repository"]: json.loads(p.inputs["policy"]) for p in run.of_type(LIFECYCLE)}
     assert set(policies) == {"mlops-platform-dev-training", "mlops-platform-dev-inference"}
     for policy in policies.values():
@@ -206,14 +207,14 @@ def test_jobs_run_isolated_in_the_training_subnets_with_encrypted_volumes(dev_co
 
 
 def test_isolation_flags_follow_config(dev_context):
-    by_name = steps(build(dev_context, training=training_for("dev", networkIsolation=False,
+    by_name = steps(build(dev_context, settings=training_for("dev", networkIsolation=False,
                                                              interContainerEncryption=False)))
     assert by_name[TRAIN]["Arguments"]["EnableNetworkIsolation"] is False
     assert by_name[EVALUATE]["Arguments"]["NetworkConfig"]["EnableInterContainerTrafficEncryption"] is False
 
 
 def test_spot_training_waits_bounded_and_checkpoints(dev_context):
-    train = steps(build(dev_context, training=training_for("dev", spot=True, maxRuntimeSeconds=3600,
+    train = steps(build(dev_context, settings=training_for("dev", spot=True, maxRuntimeSeconds=3600,
                                                             maxWaitSeconds=7200)))[TRAIN]["Arguments"]
     assert train["EnableManagedSpotTraining"] is True
     assert train["StoppingCondition"] == {"MaxRuntimeInSeconds": 3600, "MaxWaitTimeInSeconds": 7200}
@@ -221,14 +222,14 @@ def test_spot_training_waits_bounded_and_checkpoints(dev_context):
 
 
 def test_on_demand_training_has_only_a_max_runtime(prod_context):
-    train = steps(build(prod_context, training=training_for("prod")))[TRAIN]["Arguments"]
+    train = steps(build(prod_context, settings=training_for("prod")))[TRAIN]["Arguments"]
     assert train["EnableManagedSpotTraining"] is False
     assert train["StoppingCondition"] == {"MaxRuntimeInSeconds": TRAINING_DEFAULTS["prod"]["maxRuntimeSeconds"]}
     assert "CheckpointConfig" not in train
 
 
 def test_instance_store_training_types_get_no_volume_key(dev_context):
-    train = steps(build(dev_context, training=training_for("dev", instanceType="ml.g5.2xlarge")))[TRAIN]["Arguments"]
+    train = steps(build(dev_context, settings=training_for("dev", instanceType="ml.g5.2xlarge")))[TRAIN]["Arguments"]
     assert "VolumeKmsKeyId" not in train["ResourceConfig"]
     assert train["OutputDataConfig"]["KmsKeyId"] == KEY  # outputs are still encrypted with the data key
 
@@ -243,7 +244,7 @@ def test_jobs_carry_every_mandatory_tag(dev_context):
 
 def test_quality_gate_compares_the_evaluation_metric_with_the_threshold(dev_context):
     gate_config = {"metric": "rmse", "threshold": 0.25, "higherIsBetter": False}
-    run = build(dev_context, training=training_for("dev", qualityGate=gate_config))
+    run = build(dev_context, settings=training_for("dev", qualityGate=gate_config))
     [condition] = steps(run)[QUALITY_GATE]["Arguments"]["Conditions"]
     assert condition["Type"] == "LessThanOrEqualTo"
     assert condition["LeftValue"]["Std:JsonGet"]["Path"] == "metrics.rmse.value"
@@ -260,7 +261,8 @@ def test_wired_to_the_platform_components_it_references_their_outputs(context_fo
         opts = pulumi.ResourceOptions(providers={"aws": provider})
         stateful = {"protect": True, "retain_on_delete": True}
         kms = Kms("kms", KmsArgs(context=ctx, **stateful), opts)
-        network = Network("network", NetworkArgs(context=ctx, logs_kms_key_arn=kms.logs_key_arn, az_count=3, **stateful), opts)
+        network = Network("network", NetworkArgs(context=ctx, logs_kms_key_arn=kms.logs_key_arn,
+                                                 settings=NetworkSettings(az_count=3), **stateful), opts)
         artifacts = ArtifactStore("artifacts", ArtifactStoreArgs(context=ctx, kms_key_arn=kms.data_key_arn, **stateful), opts)
         roles = PlatformRoles("roles", PlatformRolesArgs(
             context=ctx, data_key_arn=kms.data_key_arn, logs_key_arn=kms.logs_key_arn,
@@ -270,7 +272,7 @@ def test_wired_to_the_platform_components_it_references_their_outputs(context_fo
             pipelines_role_arn=roles.pipelines_role_arn, subnet_ids=network.training_subnet_ids,
             security_group_ids=[network.workload_security_group_id],
             datasets_bucket_name=artifacts.datasets_bucket_name, models_bucket_name=artifacts.models_bucket_name,
-            training=training_for("prod"), **stateful), opts)
+            settings=training_for("prod"), **stateful), opts)
 
     run = run_program(program, stack="prod", project="mlops-platform")
     [pipeline] = run.of_type(PIPELINE)
@@ -315,7 +317,7 @@ def test_unprotected_repositories_in_prod_are_reported(prod_context):
     ({"model_package_group_name": "bad_group!"}, "is not a model package group name"),
     ({"protect": True, "force_delete": True}, "force_delete and protect are contradictory"),
     ({"mlflow_tracking_arn": "https://mlflow.example.com"}, "mlflow_tracking_arn: 'https://mlflow.example.com' is not a SageMaker MLflow"),
-    ({"training": {"spot": True}}, "training: expected a TrainingConfig"),
+    ({"settings": {"spot": True}}, "settings: expected a TrainingComputeSettings"),
 ])
 def test_bad_args_raise_before_registration(dev_context, kwargs, message):
     values: dict[str, Any] = {
@@ -340,14 +342,14 @@ def test_bad_args_raise_before_registration(dev_context, kwargs, message):
     ({"instanceType": "m5.large"}, "is not a SageMaker instance type"),
     ({"ecrKeepImages": 0}, "greater than or equal to 1"),
 ])
-def test_training_config_rejects(values, message):
+def test_training_settings_reject(values, message):
     with pytest.raises(ValidationError) as caught:
-        TrainingConfig.model_validate(values)
+        TrainingComputeSettings.model_validate(values)
     assert message in str(caught.value)
 
 
 def test_training_defaults_validate_and_dev_trains_on_spot():
-    configs = {env: TrainingConfig.model_validate(values) for env, values in TRAINING_DEFAULTS.items()}
+    configs = {env: TrainingComputeSettings.model_validate(values) for env, values in TRAINING_DEFAULTS.items()}
     assert configs["dev"].spot and configs["staging"].spot and not configs["prod"].spot
     assert configs["dev"].ecr_keep_images < configs["prod"].ecr_keep_images
 

@@ -22,6 +22,7 @@ import pulumi_kubernetes as k8s
 from pulumi.runtime import rpc
 
 from mlops_blueprint.components.artifact_store import ArtifactStore, ArtifactStoreArgs
+from mlops_blueprint.components.artifact_store_settings import ArtifactStoreSettings
 from mlops_blueprint.components.kms import Kms, KmsArgs
 from mlops_blueprint.components.network import Network, NetworkArgs
 from mlops_blueprint.components.platform_roles import MlflowAccess, PlatformRoles, PlatformRolesArgs
@@ -31,12 +32,12 @@ from mlops_blueprint.components.tracking_server import (
     tracking_server_args,
     tracking_service_account,
 )
+from mlops_blueprint.components.tracking_server_settings import TRACKING_DEFAULTS, TrackingServerSettings
 from mlops_blueprint.config import deep_merge
 from mlops_blueprint.context import StackContext
 from mlops_blueprint.mock_runtime import MOCK_ACCOUNT_ID, MockRun, RecordingMonitor, run_program
 from mlops_blueprint.naming import Naming
 from mlops_blueprint.tags import Tagging
-from mlops_blueprint.tracking_config import TRACKING_DEFAULTS, TrackingConfig
 
 PROJECT = "mlops-platform"
 RDS_INSTANCE = "aws:rds/instance:Instance"
@@ -53,9 +54,9 @@ def context(environment: str = "dev", region: str = "us-east-1") -> StackContext
     )
 
 
-def tracking_config(environment: str, **overrides: Any) -> TrackingConfig:
+def tracking_settings(environment: str, **overrides: Any) -> TrackingServerSettings:
     """The environment's tracking defaults with ``overrides`` (camelCase keys) on top."""
-    return TrackingConfig.model_validate(deep_merge(TRACKING_DEFAULTS[environment], overrides))
+    return TrackingServerSettings.model_validate(deep_merge(TRACKING_DEFAULTS[environment], overrides))
 
 
 @dataclass
@@ -92,9 +93,9 @@ def run_tracking(
 ) -> TrackingRun:
     """The platform's foundation components plus a TrackingServer built from the environment's
     tracking defaults with ``config`` (camelCase) on top; ``args_override`` replaces fields of the
-    resulting TrackingServerArgs (e.g. to pass invalid values)."""
+    resulting TrackingServerArgs (e.g. wiring with invalid values)."""
     ctx = context(environment)
-    tracking = tracking_config(environment, **(config or {}))
+    tracking = tracking_settings(environment, **(config or {}))
     stateful = {"protect": environment == "prod", "retain_on_delete": environment == "prod"}
     exported: dict[str, Any] = {}
 
@@ -105,7 +106,8 @@ def run_tracking(
         kms = Kms("kms", KmsArgs(context=ctx, **stateful), opts)
         network = Network("network", NetworkArgs(context=ctx, logs_kms_key_arn=kms.logs_key_arn, **stateful), opts)
         artifacts = ArtifactStore("artifacts", ArtifactStoreArgs(
-            context=ctx, kms_key_arn=kms.data_key_arn, force_destroy=environment == "dev", **stateful), opts)
+            context=ctx, kms_key_arn=kms.data_key_arn,
+            settings=ArtifactStoreSettings(force_destroy=environment == "dev"), **stateful), opts)
         trust = tracking_service_account(CLUSTER_OIDC, tracking.kubernetes.namespace) if tracking.backend == "kubernetes" else None
         roles = PlatformRoles("roles", PlatformRolesArgs(
             context=ctx, data_key_arn=kms.data_key_arn, logs_key_arn=kms.logs_key_arn,
@@ -151,6 +153,20 @@ def run_tracking(
     run = run_program(program, stack=environment, project=PROJECT, region=ctx.region, capture_errors=capture_errors)
     exported.update(run.outputs)
     return TrackingRun(run=run, environment=environment, backend=tracking.backend, outputs=exported)
+
+
+@contextlib.contextmanager
+def moto_endpoint() -> Iterator[str]:
+    """moto's server on 127.0.0.1 (a free port) while the block runs: its endpoint URL."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
 
 
 @contextlib.contextmanager

@@ -1,27 +1,50 @@
-"""The ``tracking`` config section: defaults per environment, validation naming the key, and the
-checks the platform model delegates to ``tracking_problems``."""
+"""TrackingServerSettings, the ``tracking`` config section: defaults per environment, validation
+naming the key, the checks the platform model delegates to ``tracking_problems``, and that the
+component's args hold wiring only."""
 
 from __future__ import annotations
 
-import pytest
-from pydantic import ValidationError
+import dataclasses
 
-from mlops_blueprint.tracking_config import (
+import pytest
+from pydantic import BaseModel, ValidationError
+
+from mlops_blueprint.components.tracking_kubernetes import KubernetesTrackingArgs
+from mlops_blueprint.components.tracking_server import TrackingServerArgs
+from mlops_blueprint.components.tracking_server_settings import (
     TRACKING_DEFAULTS,
-    TrackingConfig,
+    TrackingServerSettings,
     mlflow_minor_version,
-    tracking_problems,
 )
+from mlops_blueprint.config import ConfigError, PlatformConfig, parse_config
+from mlops_blueprint.tracking_config import tracking_problems
+
 
 
 def errors(values: dict) -> list[str]:
     with pytest.raises(ValidationError) as caught:
-        TrackingConfig.model_validate(values)
+        TrackingServerSettings.model_validate(values)
     return [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in caught.value.errors()]
 
 
+def test_the_config_section_is_the_components_settings_and_args_copy_none_of_it():
+    assert PlatformConfig.model_fields["tracking"].annotation is TrackingServerSettings
+    def values(model: type[BaseModel]) -> set[str]:  # the settable values, nested sections included
+        found: set[str] = set()
+        for name, info in model.model_fields.items():
+            nested = info.annotation if isinstance(info.annotation, type) and issubclass(info.annotation, BaseModel) else None
+            found |= values(nested) if nested else {name}
+        return found
+
+    settings = values(TrackingServerSettings)
+    assert {"backend", "mlflow_version", "namespace", "replicas", "instance_class", "memory_limit"} <= settings
+    for args in (TrackingServerArgs, KubernetesTrackingArgs):
+        copied = {f.name for f in dataclasses.fields(args)} & settings
+        assert copied == set(), f"{args.__name__} repeats settings {copied}"
+
+
 def test_environment_defaults():
-    dev, staging, prod = (TrackingConfig.model_validate(TRACKING_DEFAULTS[env]) for env in ("dev", "staging", "prod"))
+    dev, staging, prod = (TrackingServerSettings.model_validate(TRACKING_DEFAULTS[env]) for env in ("dev", "staging", "prod"))
     assert dev.backend == "sagemaker-serverless"
     assert (staging.backend, staging.size) == ("sagemaker-managed", "Small")
     assert (prod.backend, prod.size) == ("sagemaker-managed", "Medium")
@@ -35,7 +58,7 @@ def test_environment_defaults():
 
 
 def test_keys_are_camel_case_and_unknown_keys_are_rejected():
-    config = TrackingConfig.model_validate({
+    config = TrackingServerSettings.model_validate({
         "backend": "kubernetes", "mlflowVersion": "3.5.1", "artifactPrefix": "teams/ml/mlflow",
         "maintenanceWindow": "SAT:22:15", "modelFamilies": ["churn", "fraud-v2"],
         "kubernetes": {"namespace": "ml-tracking", "maxReplicas": 5, "resources": {"memoryLimit": "3Gi"},
@@ -51,8 +74,8 @@ def test_keys_are_camel_case_and_unknown_keys_are_rejected():
 
 def test_version_is_validated_and_sagemaker_gets_major_minor():
     assert mlflow_minor_version("3.0.1") == mlflow_minor_version("3.0.2") == "3.0"
-    assert TrackingConfig(mlflow_version="2.16.2").sagemaker_mlflow_version == "2.16"
-    assert TrackingConfig(mlflow_version="3.1").sagemaker_mlflow_version == "3.1"
+    assert TrackingServerSettings(mlflow_version="2.16.2").sagemaker_mlflow_version == "2.16"
+    assert TrackingServerSettings(mlflow_version="3.1").sagemaker_mlflow_version == "3.1"
     [message] = errors({"mlflowVersion": "3"})
     assert message.startswith("mlflowVersion:") and "major.minor" in message
     [message] = errors({"mlflowVersion": 3.10})  # YAML's unquoted 3.10 is the float 3.1
@@ -76,26 +99,48 @@ def test_version_is_validated_and_sagemaker_gets_major_minor():
     ({"kubernetes": {"database": {"backupRetentionDays": 0}}}, "kubernetes.database.backupRetentionDays", "greater than or equal to 1"),
     ({"kubernetes": {"database": {"allocatedStorage": 10}}}, "kubernetes.database.allocatedStorage", "greater than or equal to 20"),
     ({"kubernetes": {"database": {"instanceClass": "m5.large"}}}, "kubernetes.database.instanceClass", "pattern"),
+    ({"kubernetes": {"database": {"engineVersion": "9.6"}}}, "kubernetes.database.engineVersion", "pattern"),
+    ({"kubernetes": {"credentialsRefreshSeconds": 5}}, "kubernetes.credentialsRefreshSeconds", "greater than or equal to 30"),
+    ({"kubernetes": {"workers": 17}}, "kubernetes.workers", "less than or equal to 16"),
+    ({"kubernetes": {"image": "mlflow:"}}, "kubernetes.image", "not an image reference"),
 ])
 def test_bad_values_name_their_key(values, key, fragment):
     messages = errors(values)
     assert any(m.startswith(f"{key}:") and fragment in m for m in messages), messages
 
 
-def test_kubernetes_backend_needs_the_cluster_section_and_a_released_image():
-    config = TrackingConfig.model_validate({"backend": "kubernetes"})  # mlflowVersion "3.0", no image
-    problems = tracking_problems(config, has_kubernetes_cluster=False)
-    assert len(problems) == 2
-    assert problems[0].startswith("tracking.backend is 'kubernetes' but the kubernetes section")
-    assert problems[1].startswith("tracking.mlflowVersion '3.0' names no patch release")
-    pinned = TrackingConfig.model_validate({"backend": "kubernetes", "kubernetes": {"image": "registry.example/mlflow:3.0.1"}})
-    assert tracking_problems(pinned, has_kubernetes_cluster=True) == []
-    # The sagemaker backends need neither.
-    assert tracking_problems(TrackingConfig(), has_kubernetes_cluster=False, environment="prod") == []
+def test_kubernetes_backend_needs_a_released_image():
+    [message] = errors({"backend": "kubernetes"})  # mlflowVersion "3.0", no image
+    assert "mlflowVersion '3.0' names no patch release" in message and "set kubernetes.image" in message
+    pinned = TrackingServerSettings.model_validate({"backend": "kubernetes", "kubernetes": {"image": "registry.example/mlflow:3.0.1"}})
+    assert pinned.kubernetes_image == "registry.example/mlflow:3.0.1"
+    released = TrackingServerSettings.model_validate({"backend": "kubernetes", "mlflowVersion": "3.5.0"})
+    assert released.kubernetes_image == "ghcr.io/mlflow/mlflow:v3.5.0-full"
+    # The SageMaker backends take major.minor: no image, no patch needed.
+    assert TrackingServerSettings(mlflow_version="3.0").backend == "sagemaker-serverless"
+
+
+def test_stack_config_names_the_tracking_key_of_a_settings_problem():
+    base = {"environment": "dev", "region": "us-east-1", "owner": "ml", "costCenter": "cc-1"}
+    with pytest.raises(ConfigError) as caught:
+        parse_config({**base, "tracking": {"kubernetes": {"database": {"allocatedStorage": 10}}, "mlflowVersion": 3.1}})
+    problems = caught.value.problems
+    assert any(p.startswith("mlops-platform:tracking.kubernetes.database.allocatedStorage:") for p in problems), problems
+    assert any(p.startswith("mlops-platform:tracking.mlflowVersion:") and "quote the version" in p for p in problems)
+
+
+def test_kubernetes_backend_needs_the_cluster_section():
+    config = TrackingServerSettings.model_validate({"backend": "kubernetes", "mlflowVersion": "3.5.0"})
+    assert tracking_problems(config, has_kubernetes_cluster=False) == [
+        "tracking.backend is 'kubernetes' but the kubernetes section (kubeconfig/context, oidcProviderArn, "
+        "nodeSecurityGroupId) is not set; add it or pick a sagemaker-* backend"]
+    assert tracking_problems(config, has_kubernetes_cluster=True) == []
+    # The sagemaker backends need none.
+    assert tracking_problems(TrackingServerSettings(), has_kubernetes_cluster=False, environment="prod") == []
 
 
 def test_prod_rules_for_the_self_hosted_database():
-    loose = TrackingConfig.model_validate({
+    loose = TrackingServerSettings.model_validate({
         "backend": "kubernetes", "mlflowVersion": "3.5.0",
         "kubernetes": {"database": {"deletionProtection": False, "skipFinalSnapshot": True, "multiAz": False}},
     })

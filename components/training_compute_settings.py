@@ -1,4 +1,5 @@
-"""The ``training`` config section: training jobs, their images and the pipeline that runs them.
+"""The ``training`` config section: what a user sets about :class:`~.training_compute.TrainingCompute`
+(training jobs, their images and the SageMaker pipeline that runs them).
 
 Stack file keys (camelCase, under ``mlops-platform:``)::
 
@@ -28,7 +29,7 @@ from mlops_blueprint.sagemaker_values import InstanceType
 MAX_TRAINING_RUNTIME_SECONDS = 28 * 24 * 3600  # SageMaker's ceiling for MaxRuntimeInSeconds
 
 
-class QualityGateConfig(Section):
+class QualityGateSettings(Section):
     """The pipeline registers a model only if the evaluation metric passes this gate."""
 
     metric: str = Field(default="accuracy", pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,62}$",
@@ -37,8 +38,7 @@ class QualityGateConfig(Section):
     higher_is_better: bool = Field(default=True, description="true: metric >= threshold passes; false: <=")
 
 
-
-class TrainingConfig(Section):
+class TrainingComputeSettings(Section):
     """Training jobs, their images and the SageMaker pipeline that runs them."""
 
     instance_type: InstanceType = Field(default="ml.m5.xlarge", description="training instance type")
@@ -53,12 +53,12 @@ class TrainingConfig(Section):
     ecr_keep_images: int = Field(default=30, ge=1, le=1000, description="ECR lifecycle: keep the last N images")
     network_isolation: bool = Field(default=True, description="job containers make no network calls")
     inter_container_encryption: bool = Field(default=True, description="encrypt traffic between training nodes")
-    quality_gate: QualityGateConfig = Field(default_factory=QualityGateConfig)
+    quality_gate: QualityGateSettings = Field(default_factory=QualityGateSettings)
     model_approval_status: Literal["PendingManualApproval", "Approved"] = Field(
         default="PendingManualApproval", description="status of models the pipeline registers")
 
     @model_validator(mode="after")
-    def _spot(self) -> TrainingConfig:
+    def _spot(self) -> TrainingComputeSettings:
         if self.spot:
             if self.max_wait_seconds is None:
                 raise ValueError("spot training needs maxWaitSeconds (>= maxRuntimeSeconds)")
@@ -70,8 +70,8 @@ class TrainingConfig(Section):
         return self
 
 
-# Merged under the stack file's values (ENVIRONMENT_DEFAULTS[env]["training"]): spot training
-# outside prod, sizes growing from dev to prod.
+# Merged under the stack file's values (the platform config's ENVIRONMENT_DEFAULTS[env]["training"]):
+# spot training outside prod, sizes growing from dev to prod.
 TRAINING_DEFAULTS: dict[str, dict[str, Any]] = {
     "dev": {"instanceType": "ml.m5.large", "maxRuntimeSeconds": 7200, "spot": True, "maxWaitSeconds": 14400,
             "volumeSizeGb": 30, "ecrKeepImages": 10},
