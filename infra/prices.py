@@ -31,6 +31,11 @@ SAGEMAKER_INSTANCE_HOUR: dict[str, float] = {
     "ml.c5.large": 0.102, "ml.c5.xlarge": 0.204, "ml.c5.2xlarge": 0.408,
     "ml.r5.large": 0.151, "ml.r5.xlarge": 0.302,
     "ml.g4dn.xlarge": 0.736, "ml.g5.xlarge": 1.408,
+    # GPU types for LLMs (models[].llm); ml.g6/g6e are not listed yet, so they show as unpriced.
+    "ml.g4dn.2xlarge": 0.94, "ml.g4dn.12xlarge": 4.89,
+    "ml.g5.2xlarge": 1.515, "ml.g5.4xlarge": 2.03, "ml.g5.8xlarge": 3.06, "ml.g5.12xlarge": 7.09,
+    "ml.g5.16xlarge": 5.12, "ml.g5.24xlarge": 10.18, "ml.g5.48xlarge": 20.36,
+    "ml.p4d.24xlarge": 37.688,
 }
 # SageMaker managed MLflow tracking servers, per hour (the serverless MLflow App has no hourly charge).
 MLFLOW_TRACKING_SERVER_HOUR: dict[str, float] = {"Small": 0.60, "Medium": 1.40, "Large": 2.70}
