@@ -26,9 +26,23 @@ def _preview(args: argparse.Namespace) -> int:
     try:
         from mlops_blueprint.model_registry import RegistrySource
 
-        result = run_preview(args.stack, Path(args.config_file) if args.config_file else None,
-                             Path(args.policy_config) if args.policy_config else None,
-                             registry=RegistrySource.parse(args.registry), account_id=args.account_id)
+        if args.program:  # a team's own program: same mocks, plan and policy pack
+            from mlops_blueprint.program_preview import preview_program
+
+            if args.registry:
+                raise ConfigError(["--registry: applies to --stack only (a program resolves its own models)"])
+            result = preview_program(Path(args.program), args.stack,
+                                     config_file=Path(args.config_file) if args.config_file else None,
+                                     policy_config_file=Path(args.policy_config) if args.policy_config else None,
+                                     account_id=args.account_id)
+        elif not args.stack:
+            from mlops_blueprint.program_preview import STACK_OR_PROGRAM
+
+            raise ConfigError([STACK_OR_PROGRAM])
+        else:
+            result = run_preview(args.stack, Path(args.config_file) if args.config_file else None,
+                                 Path(args.policy_config) if args.policy_config else None,
+                                 registry=RegistrySource.parse(args.registry), account_id=args.account_id)
     except ConfigError as exc:
         from rich.markup import escape
 
@@ -80,8 +94,12 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     preview = commands.add_parser("preview", help="run the stack's program offline and show what it would create")
-    preview.add_argument("--stack", required=True, help="stack name: dev, staging or prod")
-    preview.add_argument("--config-file", help="a stack file to use instead of stacks/Pulumi.<stack>.yaml")
+    preview.add_argument("--stack", help="stack name: dev, staging or prod; with --program, one of the program's "
+                                          "stacks (default: its only Pulumi.<stack>.yaml)")
+    preview.add_argument("--program", metavar="DIR", help="preview this Pulumi Python program (its Pulumi.yaml, "
+                                                          "Pulumi.<stack>.yaml and entry point) instead of the platform")
+    preview.add_argument("--config-file", help="a stack file to use instead of stacks/Pulumi.<stack>.yaml "
+                                               "(DIR/Pulumi.<stack>.yaml with --program)")
     preview.add_argument("--json", metavar="PATH", help="write the plan JSON here")
     preview.add_argument("--policy-config", metavar="PATH",
                          help="policy config JSON, as for `pulumi preview --policy-pack-config` "

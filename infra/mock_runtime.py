@@ -54,6 +54,7 @@ _ARN_SHAPES: dict[str, tuple[str, str]] = {
     "aws:rds/subnetGroup:SubnetGroup": ("rds", "subgrp:{name}"),
     "aws:secretsmanager/secret:Secret": ("secretsmanager", "secret:{name}"),
     "aws:sfn/stateMachine:StateMachine": ("states", "stateMachine:{name}"),
+    "aws:sqs/queue:Queue": ("sqs", "{name}"),
     "aws:amp/workspace:Workspace": ("aps", "workspace/{name}"),
     "aws:grafana/workspace:Workspace": ("grafana", "/workspaces/{name}"),
     "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": ("ec2", "security-group-rule/{name}"),
@@ -115,6 +116,8 @@ def _computed_outputs(type_: str, name: str, id_: str, inputs: Mapping[str, Any]
         outputs.update(keyId=id_, arn=mock_arn(type_, id_, region, account_id=account_id))
     elif type_ in ("aws:iam/role:Role", "aws:iam/policy:Policy", "aws:cloudwatch/logGroup:LogGroup"):
         outputs.update(name=physical)
+    elif type_ == "aws:sqs/queue:Queue":
+        outputs.update(url=f"https://sqs.{region}.amazonaws.com/{account_id}/{physical}")
     elif type_ == "aws:ecr/repository:Repository":
         outputs.update(repositoryUrl=f"{account_id}.dkr.ecr.{region}.amazonaws.com/{physical}", registryId=account_id)
     elif type_ == "aws:ec2/vpc:Vpc":
@@ -270,7 +273,11 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
 
     def RegisterResourceOutputs(self, request: Any) -> Any:
         if request.urn == self.stack_urn:
-            self.stack_outputs = _jsonable(rpc.deserialize_properties(request.outputs))
+            outputs = _jsonable(rpc.deserialize_properties(request.outputs))
+            # set_mocks finishes a root stack of its own (same urn, no outputs) whose empty
+            # registration may arrive after the program's: it never replaces recorded exports.
+            if outputs or not self.stack_outputs:
+                self.stack_outputs = outputs
         return super().RegisterResourceOutputs(request)
 
 

@@ -48,11 +48,12 @@ def stack_file(stack: str) -> Path:
     return STACKS_DIR / f"Pulumi.{stack}.yaml"
 
 
-def load_stack_file(path: Path) -> dict[str, Any]:
-    """The flat ``config:`` map of a stack file; encrypted values become a placeholder."""
+def load_stack_file(path: Path, stacks_dir: Path = STACKS_DIR) -> dict[str, Any]:
+    """The flat ``config:`` map of a stack file; encrypted values become a placeholder.
+    ``stacks_dir``: where the stack files the error message lists live (a program's own folder)."""
     if not path.is_file():
-        known = ", ".join(sorted(p.name for p in STACKS_DIR.glob("Pulumi.*.yaml")))
-        raise ConfigError([f"{path}: no such stack file (stack files in {STACKS_DIR}: {known})"])
+        known = ", ".join(sorted(p.name for p in stacks_dir.glob("Pulumi.*.yaml"))) or "none"
+        raise ConfigError([f"{path}: no such stack file (stack files in {stacks_dir}: {known})"])
     try:
         document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
@@ -92,10 +93,11 @@ def _raise_clean(error: BaseException) -> None:
     raise error
 
 
-def required_boundary(policy_config: dict[str, Any], config: PlatformConfig) -> str | None:
-    """The boundary the guardrails demand: the organisation's (policy config) over the stack's own."""
+def required_boundary(policy_config: dict[str, Any], config: PlatformConfig | None) -> str | None:
+    """The boundary the guardrails demand: the organisation's (policy config) over the stack's own
+    (``config`` is None for a team's own program, which has no platform config)."""
     demanded = policy_config.get(BOUNDARY_POLICY, {}).get(BOUNDARY_CONFIG_KEY)
-    return demanded or config.iam.permissions_boundary_arn
+    return demanded or (config.iam.permissions_boundary_arn if config else None)
 
 
 def offline_account(config: PlatformConfig, account_id: str | None = None) -> str:

@@ -43,12 +43,22 @@ def _check(args: argparse.Namespace) -> int:
     err = Console(stderr=True)
     try:
         suppressions = load_suppressions(Path(args.suppressions) if args.suppressions else DEFAULT_FILE)
-        result = run_preview(args.stack, Path(args.config_file) if args.config_file else None)
+        config_file = Path(args.config_file) if args.config_file else None
+        if args.program:  # a team's own program; this repository's CI templates are not its own
+            from mlops_blueprint.program_preview import preview_program
+
+            result = preview_program(Path(args.program), args.stack, config_file=config_file)
+        elif not args.stack:
+            from mlops_blueprint.program_preview import STACK_OR_PROGRAM
+
+            raise ConfigError([STACK_OR_PROGRAM])
+        else:
+            result = run_preview(args.stack, config_file)
         stated: dict[str, str] = {}
         scanners = scanners_for_plan(result.plan, stated)
-        if not args.no_templates:
+        if not args.no_templates and not args.program:
             scanners.update(scanners_for_templates())
-        report = run_scanners(args.stack, scanners, suppressions, stated)
+        report = run_scanners(result.plan["stack"], scanners, suppressions, stated)
     except ConfigError as exc:
         err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         return EXIT_INVALID
@@ -72,8 +82,12 @@ def _check(args: argparse.Namespace) -> int:
 def add_check_command(commands: argparse._SubParsersAction) -> None:  # noqa: SLF001
     check = commands.add_parser("check", help="preflight, policy pack, checkov, cloudsplaining and the CI "
                                               "template scanners over a stack's offline plan")
-    check.add_argument("--stack", required=True, help="stack name: dev, staging or prod")
-    check.add_argument("--config-file", help="a stack file to use instead of stacks/Pulumi.<stack>.yaml")
+    check.add_argument("--stack", help="stack name: dev, staging or prod; with --program, one of the program's "
+                                        "stacks (default: its only Pulumi.<stack>.yaml)")
+    check.add_argument("--program", metavar="DIR", help="check this Pulumi Python program's plan instead of the "
+                                                        "platform's (without the CI template scanners)")
+    check.add_argument("--config-file", help="a stack file to use instead of stacks/Pulumi.<stack>.yaml "
+                                             "(DIR/Pulumi.<stack>.yaml with --program)")
     check.add_argument("--json", metavar="PATH", help="write every result (and the summary) here")
     check.add_argument("--suppressions", metavar="PATH", help="suppressions file (default policies/suppressions.yaml)")
     check.add_argument("--no-templates", action="store_true", help="skip the CI template scanners (zizmor, schemas)")
