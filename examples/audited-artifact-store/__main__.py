@@ -9,34 +9,21 @@ import pulumi
 
 from mlops_blueprint.components.artifact_store import ArtifactStore, ArtifactStoreArgs
 from mlops_blueprint.components.audit_trail import AuditTrail, AuditTrailArgs, trail_bucket_name
+from mlops_blueprint.components.audit_trail_settings import AuditTrailSettings
 from mlops_blueprint.components.kms import Kms, KmsArgs
+from mlops_blueprint.components.kms_settings import KmsSettings
 from mlops_blueprint.components.platform_roles import PlatformRoles, PlatformRolesArgs
+from mlops_blueprint.components.platform_roles_settings import PlatformRolesSettings
 from mlops_blueprint.components.s3_bucket import bucket_arn
-from mlops_blueprint.providers import account_context, aws_provider
-from mlops_blueprint.tags import Tagging
+from mlops_blueprint.team_program import team_program
 
-config = pulumi.Config()
-project = pulumi.get_project()
-environment = config.require("environment")  # dev, staging or prod
-region = pulumi.Config("aws").require("region")
-boundary = config.get("permissionsBoundaryArn")
-prod = environment == "prod"
+# environment, owner, costCenter, dataClassification and aws:region: tags, provider, account context.
+program = team_program()
+ctx, opts, prod = program.ctx, program.opts, program.prod
+stateful = program.stateful  # keys, buckets and logs survive mistakes in prod
+boundary = program.config.get("permissionsBoundaryArn")
 
-tagging = Tagging(
-    project=project,
-    environment=environment,
-    owner=config.require("owner"),
-    cost_center=config.require("costCenter"),
-    data_classification=config.get("dataClassification") or "confidential",
-)
-# Every resource gets the mandatory tags through the provider's default tags; names and ARNs use
-# the account the credentials reach.
-provider = aws_provider(region, tagging)
-ctx = account_context(provider, region, tagging)
-opts = pulumi.ResourceOptions(providers={"aws": provider})
-stateful = {"protect": prod, "retain_on_delete": prod}  # keys, buckets and logs survive mistakes in prod
-
-kms = Kms("kms", KmsArgs(context=ctx, deletion_window_days=30 if prod else 7, **stateful), opts)
+kms = Kms("kms", KmsArgs(context=ctx, settings=KmsSettings(deletion_window_days=30 if prod else 7), **stateful), opts)
 artifacts = ArtifactStore(
     "artifacts",
     ArtifactStoreArgs(
@@ -55,9 +42,9 @@ audit = AuditTrail(
         kms_key_arn=kms.logs_key_arn,
         access_log_bucket_name=artifacts.logs_bucket_name,
         data_event_bucket_arns=(artifacts.datasets_bucket_arn, artifacts.models_bucket_arn),
-        object_lock=prod,  # WORM trail files in prod
-        log_retention_days=config.get_int("auditLogRetentionDays") or 90,
         permissions_boundary_arn=boundary,
+        # WORM trail files in prod; the settings check the retention against what CloudWatch Logs accepts.
+        settings=AuditTrailSettings(object_lock=prod, log_retention_days=program.config.get_int("auditLogRetentionDays") or 90),
         **stateful,
     ),
     opts,
@@ -70,14 +57,14 @@ roles = PlatformRoles(
         logs_key_arn=kms.logs_key_arn,
         datasets_bucket_arn=artifacts.datasets_bucket_arn,
         models_bucket_arn=artifacts.models_bucket_arn,
-        permissions_boundary_arn=boundary,
+        settings=PlatformRolesSettings(permissions_boundary_arn=boundary),
     ),
     opts,
 )
 
 pulumi.export("dataKeyArn", kms.data_key_arn)
 pulumi.export("logsKeyArn", kms.logs_key_arn)
-pulumi.export("artifactBucketName", artifacts.models_bucket_name)
+pulumi.export("modelsBucketName", artifacts.models_bucket_name)
 pulumi.export("datasetsBucketName", artifacts.datasets_bucket_name)
 pulumi.export("auditTrailArn", audit.trail_arn)
 pulumi.export("auditBucketName", audit.trail_bucket_name)

@@ -87,6 +87,10 @@ VARIANTS: dict[str, tuple[str, dict[str, Any], str | None]] = {
     # The organisation's trail records the account: the stack creates none of its own.
     "staging-org-trail": ("staging", {"audit": {"trail": "existing", "existingTrailArn": ORG_TRAIL}}, None),
     "dev-gitlab": ("dev", {"iam": {"ci": {"provider": "gitlab", "repository": "acme/ml/platform"}}}, None),
+    # An open LLM on the region's TGI image, its weights staged in the models bucket (models[].llm).
+    "staging-llm": ("staging", {"models": [{"name": "chat", "llm": {
+        "container": "tgi", "weightsS3Uri": f"s3://{models_bucket('staging')}/llm/mistral-7b-instruct/"},
+        "variants": [{"instanceType": "ml.g5.2xlarge"}]}]}, None),
     # churn served from the model registry (the preview's placeholder package), fraud pinned
     "staging-registry": ("staging", {"tracking": {"modelFamilies": ["churn", "fraud"]},
                                      "models": [{"name": "churn", "modelPackageGroup": "churn"}, fraud_gpu("staging")]},
