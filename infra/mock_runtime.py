@@ -10,15 +10,18 @@ loop and fresh runtime state per run. ``tests/test_mock_runtime.py`` pins those 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
 from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import resource as pulumi_resource
 from pulumi.runtime import rpc, settings
+from pulumi.runtime.proto import source_pb2
 from pulumi.runtime.stack import run_in_stack
 
 MOCK_ACCOUNT_ID = "123456789012"
@@ -314,6 +317,20 @@ def _config_value(value: Any) -> str:
     return json.dumps(value)
 
 
+@contextlib.contextmanager
+def _without_source_positions() -> Iterator[None]:
+    """The SDK walks the Python stack of every registration to tell the engine where the resource was
+    declared, a fifth of an offline preview's time. The recording monitor never reads it, so under the
+    mocks every registration carries an empty stack trace instead. (A private SDK function:
+    tests/test_mock_runtime.py pins that it exists and is restored.)"""
+    real = pulumi_resource._get_stack_trace
+    pulumi_resource._get_stack_trace = source_pb2.StackTrace
+    try:
+        yield
+    finally:
+        pulumi_resource._get_stack_trace = real
+
+
 def run_program(
     program: Callable[[], Any],
     *,
@@ -346,7 +363,8 @@ def run_program(
         # language host does, so that exports land on it.
         settings.ROOT.set(None)
         monitor.registrations.clear()
-        loop.run_until_complete(run_in_stack(program))
+        with _without_source_positions():
+            loop.run_until_complete(run_in_stack(program))
     except Exception as exc:  # noqa: BLE001 re-raised below unless the caller asked for it
         if not capture_errors:
             raise

@@ -16,6 +16,7 @@ from typing import Any
 from mlops_blueprint.pipelines.context import PipelineContext
 from mlops_blueprint.pipelines.data import LABEL, DatasetVersion, default_dataset_key, read_dataset, split
 from mlops_blueprint.pipelines.errors import InputError
+from mlops_blueprint.pipelines.skops_import import import_skops_io
 
 METRICS = ("accuracy", "f1", "roc_auc", "precision", "recall")
 DEFAULT_METRIC = "accuracy"
@@ -85,6 +86,7 @@ def requirements() -> list[str]:
 
 def train(ctx: PipelineContext, *, dataset_key: str | None = None, data_version: str | None = None,
           params: dict[str, Any] | None = None, tags: dict[str, str] | None = None) -> TrainResult:
+    import_skops_io()  # before mlflow.sklearn imports it the slow way
     import mlflow
     import mlflow.data
     import mlflow.sklearn

@@ -148,3 +148,24 @@ def test_the_account_is_the_callers_identity_and_in_every_arn():
 def test_arns_have_the_services_own_shape(type_, expected):
     """IAM statements reference these ARNs; a wrong service prefix would match no IAM resource type."""
     assert mock_arn(type_, "m", "eu-west-1", account_id="111122223333") == expected
+
+
+def test_source_positions_are_skipped_only_while_a_program_runs():
+    """run_program stubs the SDK's private ``_get_stack_trace`` (the engine's source positions, which
+    the recording monitor never reads). If a release renames it, the stub would silently patch
+    nothing: this fails instead."""
+    from pulumi.runtime import resource as sdk_resource
+    from pulumi.runtime.proto import source_pb2
+
+    real = sdk_resource._get_stack_trace
+    seen: list[object] = []
+
+    def program():
+        seen.append(sdk_resource._get_stack_trace)
+        aws.s3.Bucket("b")
+
+    run = run_program(program, stack="dev", project="mlops-platform")
+    assert seen == [source_pb2.StackTrace] and seen[0] is not real
+    assert sdk_resource._get_stack_trace is real  # restored
+    assert isinstance(real(), source_pb2.StackTrace)  # the SDK's own still has the shape the stub mimics
+    assert [r.name for r in run.registrations] == ["b", "mlops-platform-dev"]
