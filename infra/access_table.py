@@ -31,6 +31,7 @@ key, endpoint policies) and SCPs are not part of the evaluation.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -240,14 +241,24 @@ def _matches(stmt: Mapping[str, Any], action: str, resource: str) -> bool:
         raise ValueError(f"statement {stmt.get('Sid')!r}: no Resource/NotResource, or a NotPrincipal: "
                          "not an identity policy statement")
 
-    def allowed(resources: Any) -> bool:
-        bare = {k: v for k, v in stmt.items() if k in ("Action", "NotAction")}
-        probe = {**bare, "Effect": "Allow", "Resource": _literal(resources)}
-        return IAMPolicyStatement(probe).is_action_permitted(action, resource) == PermissionResult.PERMITTED
-
+    actions = tuple((k, _hashable(v)) for k, v in stmt.items() if k in ("Action", "NotAction"))
     if "NotResource" in stmt:
-        return allowed("*") and not allowed(stmt["NotResource"])
-    return allowed(stmt["Resource"])
+        return (_permitted(actions, "*", action, resource)
+                and not _permitted(actions, _hashable(stmt["NotResource"]), action, resource))
+    return _permitted(actions, _hashable(stmt["Resource"]), action, resource)
+
+
+def _hashable(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value
+
+
+# The tables ask the same (statement, action, resource) question many times over, across rows, stacks
+# and variants; moto compiles its patterns on every call, so the answers are kept.
+@functools.lru_cache(maxsize=1 << 17)
+def _permitted(actions: tuple[tuple[str, Any], ...], resources: Any, action: str, resource: str) -> bool:
+    probe = {**{k: list(v) if isinstance(v, tuple) else v for k, v in actions}, "Effect": "Allow",
+             "Resource": _literal(list(resources) if isinstance(resources, tuple) else resources)}
+    return IAMPolicyStatement(probe).is_action_permitted(action, resource) == PermissionResult.PERMITTED
 
 
 def _literal(patterns: Any) -> Any:

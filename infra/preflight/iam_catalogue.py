@@ -81,6 +81,7 @@ def action_exists(action: str) -> bool:
         return False
 
 
+@cache  # every plan asks for the same few hundred actions
 def resource_types(action: str) -> tuple[ResourceType, ...]:
     """The resource types ``action`` accepts; ``()`` when it only accepts ``"*"``.
 
