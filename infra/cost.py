@@ -398,12 +398,23 @@ def _cost(args: argparse.Namespace) -> int:
     from mlops_blueprint.preview import run_preview
 
     err = Console(stderr=True)
+    config_file = Path(args.config_file) if args.config_file else None
     try:
         if args.plan:
+            if args.stack:
+                raise ConfigError(["--stack: not with --plan (the plan file is already one stack's)"])
             plan = load_plan(args.plan)
+        elif args.program:  # a team's own program, run as `preview --program` runs it
+            from mlops_blueprint.program_preview import preview_program
+
+            plan = preview_program(Path(args.program), args.stack, config_file=config_file,
+                                   account_id=args.account_id).plan
+        elif args.stack:
+            plan = run_preview(args.stack, config_file, account_id=args.account_id).plan
         else:
-            plan = run_preview(args.stack, Path(args.config_file) if args.config_file else None,
-                               account_id=args.account_id).plan
+            from mlops_blueprint.program_preview import STACK_OR_PROGRAM
+
+            raise ConfigError([f"{STACK_OR_PROGRAM}, or --plan PATH (a plan JSON file)"])
     except (ConfigError, PlanFileError) as exc:
         err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         return 2
@@ -418,10 +429,14 @@ def _cost(args: argparse.Namespace) -> int:
 def add_cost_command(subparsers: Any) -> argparse.ArgumentParser:
     """Register ``cost`` on the CLI's subparsers (``cli.build_parser``)."""
     cost = subparsers.add_parser("cost", help="estimate a stack's monthly cost from the price table")
-    source = cost.add_mutually_exclusive_group(required=True)
-    source.add_argument("--stack", help="stack name: dev, staging or prod (previewed offline)")
+    cost.add_argument("--stack", help="stack name: dev, staging or prod (previewed offline); with --program, one "
+                                      "of the program's stacks (default: its only Pulumi.<stack>.yaml)")
+    source = cost.add_mutually_exclusive_group()
+    source.add_argument("--program", metavar="DIR", help="estimate this Pulumi Python program (previewed offline as "
+                                                         "`preview --program` does) instead of the platform")
     source.add_argument("--plan", metavar="PATH", help="a plan JSON file written by `preview --json` instead")
-    cost.add_argument("--config-file", help="a stack file to use instead of stacks/Pulumi.<stack>.yaml")
+    cost.add_argument("--config-file", help="a stack file to use instead of stacks/Pulumi.<stack>.yaml "
+                                            "(DIR/Pulumi.<stack>.yaml with --program)")
     cost.add_argument("--format", choices=("table", "json"), default="table", help="what to print (default: table)")
     add_account_option(cost)
     cost.set_defaults(handler=_cost)

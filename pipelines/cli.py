@@ -438,6 +438,9 @@ def add_commands(subparsers: Any) -> None:
     sandbox.add_argument("--challenger", action="append", choices=("better", "worse"),
                          help="challengers to retrain after the drift, in order (default: better; repeatable)")
     sandbox.add_argument("--rollback", action="store_true", help="finish with a rollback")
+    sandbox.add_argument("--llm", action="store_true",
+                         help="also serve the dev stack's open-LLM entry (models[].llm) locally: tiny weights "
+                              "staged from its S3 prefix on moto, TGI's routes on 127.0.0.1, one /generate")
     sandbox.add_argument("--keep-running", action="store_true",
                          help="after the lifecycle, keep the servers up until Ctrl-C (pipeline commands can target "
                               "<workdir>/outputs.json)")
@@ -454,7 +457,7 @@ def _sandbox(args: argparse.Namespace) -> int:
                      f"(pip install -e '.[pipelines,dev]'): {exc}")
         return EXIT_INPUT
     options = SandboxOptions(model=args.model_name, metric=args.metric, canary_weight=args.canary_weight,
-                             challengers=tuple(args.challenger or ("better",)), rollback=args.rollback,
+                             challengers=tuple(args.challenger or ("better",)), rollback=args.rollback, llm=args.llm,
                              workdir=Path(args.workdir) if args.workdir else None,
                              startup_timeout=args.startup_timeout)
     try:

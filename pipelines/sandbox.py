@@ -31,8 +31,11 @@ every request is captured in SageMaker's data-capture layout on moto's S3 → th
 (:mod:`.drift_stats`, unchanged) reads those captures and the baseline, writes its reports next to
 the captures and publishes its metrics to moto's CloudWatch → the drift alarm's rule (a watched
 feature's metric above the threshold) decides, and its event starts → per challenger: retrain
-(metric gate; a winner goes out as a canary) → promote (or not) → optionally rollback. Every
-process is stopped at the end, on failure, on Ctrl-C and on SIGTERM.
+(metric gate; a winner goes out as a canary) → promote (or not) → optionally rollback → with
+``--llm``, an open LLM as the dev stack declares it (``models[].llm``): tiny weights staged under
+its S3 prefix on moto, served on 127.0.0.1 over TGI's routes (:mod:`.llm_local`) with the container's
+environment from the stack's preview, and asked to ``/generate``. Every process and server is
+stopped at the end, on failure, on Ctrl-C and on SIGTERM.
 
 Modules: this one runs the processes (moto, MLflow, the model server) and the command;
 :mod:`.sandbox_stack` the names, :mod:`.sandbox_steps` the lifecycle, :mod:`.sandbox_summary` the
@@ -105,6 +108,7 @@ class SandboxOptions:
     rollback: bool = False
     workdir: Path | None = None
     startup_timeout: float = 180.0
+    llm: bool = False  # also serve the dev stack's open-LLM entry locally (sandbox_steps.serve_llm)
 
 
 def _reset_moto(url: str) -> None:
@@ -148,6 +152,7 @@ class Sandbox:
         self.tracking: ManagedProcess | None = None
         self.tracking_url = ""
         self.model_server: Any = None
+        self.llm_server: Any = None  # llm_local.LocalTextServer, with --llm
         self.outputs: dict[str, Any] = {}
         self.endpoint_name = ""
         self.project = ""
@@ -265,16 +270,18 @@ class Sandbox:
         self.step(f"MLflow tracking server starting (pid {self.tracking.pid}, sqlite backend, artifacts in "
                  f"{self.outputs[Out.MLFLOW_ARTIFACT_URI]})")
 
-    def _provision(self) -> None:
-        """The buckets, roles and model package group the dev stack has, on moto."""
+    def client(self, service: str) -> Any:
+        """A boto3 client of moto, with the fake credentials (never the caller's identity)."""
         import boto3
 
         session = boto3.session.Session(aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
                                         aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
                                         region_name=str(self.outputs[Out.REGION]))
-        s3 = session.client("s3", endpoint_url=self.moto_url)
-        iam = session.client("iam", endpoint_url=self.moto_url)
-        sm = session.client("sagemaker", endpoint_url=self.moto_url)
+        return session.client(service, endpoint_url=self.moto_url)
+
+    def _provision(self) -> None:
+        """The buckets, roles and model package group the dev stack has, on moto."""
+        s3, iam, sm = self.client("s3"), self.client("iam"), self.client("sagemaker")
         key = str(self.outputs[Out.DATA_KEY_ARN])
         buckets = [self.outputs[n] for n in (Out.MODELS_BUCKET_NAME, Out.DATASETS_BUCKET_NAME, Out.ACCESS_LOGS_BUCKET_NAME)
                    if self.outputs.get(n)]
@@ -303,6 +310,10 @@ class Sandbox:
     def close(self) -> None:
         """Stop everything this sandbox started; idempotent, and not interruptible by Ctrl-C."""
         with signals_deferred():
+            if self.llm_server is not None:
+                self.llm_server.stop()
+                self.stopped.append("local LLM server")
+                self.llm_server = None
             if self.model_server is not None:
                 self.model_server.stop()
                 self.stopped.append("model server")

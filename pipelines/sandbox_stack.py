@@ -13,10 +13,15 @@ Against moto, the registry answers with the real packages: :func:`preview_regist
 ``pulumi up`` of a stack serving the model from the registry would apply after an approval.
 
 The sandbox's endpoint stays its own (:func:`sandbox_endpoint_name`): not one the stack declares.
+
+With ``--llm``, a third preview, the **dev stack declaring an open LLM** (:data:`LLM_MODEL`, a
+``models[].llm`` entry), gives the container's environment and weights prefix
+(:func:`preview_llm`): what the sandbox stages and serves locally.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +32,9 @@ from mlops_blueprint.pipelines.errors import PipelineError
 SANDBOX_STACK = "dev"
 # The model's entries, taken from the preview of the stack that declares it.
 PER_MODEL: tuple[str, ...] = (Out.MODEL_PACKAGE_GROUP_NAMES, Out.DRIFT_ALARM_ARNS, Out.DRIFT_SCHEDULE_NAMES)
+# The open LLM the sandbox declares with --llm: TGI on one GPU, its weights under llm/<name>/ in the models bucket.
+LLM_MODEL = "tiny-llm"
+LLM_INSTANCE_TYPE = "ml.g5.xlarge"
 
 
 def model_stack_file(workdir: Path, model: str, *, monitored: bool = False) -> Path:
@@ -68,6 +76,49 @@ def preview_stack(workdir: Path, model: str) -> tuple[dict[str, Any], dict[str, 
     shipped = run_preview(SANDBOX_STACK).plan
     declaring = run_preview(SANDBOX_STACK, model_stack_file(workdir, model, monitored=True)).plan
     return dict(shipped["outputs"]), dict(declaring["outputs"]), str(shipped["project"])
+
+
+@dataclass(frozen=True)
+class LlmContainer:
+    """An llm model's container as the stack creates it (its SageMaker model in the plan)."""
+
+    model: str
+    image: str
+    environment: dict[str, str]
+    weights_s3_uri: str
+
+
+def llm_stack_file(workdir: Path, models_bucket: str) -> Path:
+    """The dev stack file declaring :data:`LLM_MODEL`, weights under ``llm/<model>/`` of ``models_bucket``."""
+    import yaml
+
+    from mlops_blueprint.preview import stack_file
+
+    path = workdir / f"Pulumi.{SANDBOX_STACK}.llm.yaml"
+    document = yaml.safe_load(stack_file(SANDBOX_STACK).read_text(encoding="utf-8"))
+    document["config"]["mlops-platform:models"] = [{
+        "name": LLM_MODEL, "llm": {"container": "tgi", "weightsS3Uri": f"s3://{models_bucket}/llm/{LLM_MODEL}/",
+                                   "sizeBillions": 1},
+        "variants": [{"instanceType": LLM_INSTANCE_TYPE}]}]
+    path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def preview_llm(workdir: Path, models_bucket: str) -> LlmContainer:
+    """The container the dev stack declaring :data:`LLM_MODEL` gives it: image, environment and the
+    weights prefix, read from the preview's SageMaker model (the stack is the source of truth)."""
+    from mlops_blueprint.preview import run_preview
+
+    plan = run_preview(SANDBOX_STACK, llm_stack_file(workdir, models_bucket)).plan
+    models = [r for r in plan["resources"]
+              if r["type"] == "aws:sagemaker/model:Model" and r["name"].startswith(f"serving-{LLM_MODEL}-")]
+    if len(models) != 1:
+        raise PipelineError(f"the dev stack declaring the llm model '{LLM_MODEL}' has {len(models)} SageMaker "
+                            "models for it; expected one")
+    container = models[0]["inputs"]["primaryContainer"]
+    [source] = container["modelDataSource"]["s3DataSources"]
+    return LlmContainer(LLM_MODEL, str(container["image"]), dict(container.get("environment") or {}),
+                        str(source["s3Uri"]))
 
 
 def preview_registry_stack(workdir: Path, model: str, registry_url: str) -> dict[str, Any]:

@@ -2,7 +2,8 @@
 
 dataset v1 → train → register → deploy → a prediction from the served model → drift baseline →
 drifted traffic, captured → the drift run and its alarm → per challenger: retrain → promote (or
-not) → optionally rollback; and what the approvals do to a stack that declares the model.
+not) → optionally rollback; and what the approvals do to a stack that declares the model. With
+``--llm``, :func:`serve_llm`: the dev stack's open-LLM entry served locally.
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlops_blueprint.outputs import Out
-from mlops_blueprint.pipelines.errors import GateFailed
-from mlops_blueprint.pipelines.processes import raise_if_signalled
-from mlops_blueprint.pipelines.sandbox_stack import preview_registry_stack, served_version
+from mlops_blueprint.pipelines.errors import GateFailed, PipelineError
+from mlops_blueprint.pipelines.processes import http_ok, raise_if_signalled
+from mlops_blueprint.pipelines.sandbox_stack import LlmContainer, preview_llm, preview_registry_stack, served_version
 
 if TYPE_CHECKING:
     from mlops_blueprint.pipelines.sandbox import Sandbox
@@ -30,6 +31,20 @@ CHALLENGERS: dict[str, dict[str, Any]] = {
     "worse": {"n_estimators": 1, "max_depth": 1},      # a deliberately under-fit stump
 }
 CAPTURE_BATCH_ROWS = 100     # rows per request sent to the served model (one capture record each)
+# The tiny LLM's training text and the request the sandbox sends it (deterministic: greedy bigrams).
+LLM_TEXT = "weights from s3. "
+LLM_PROMPT = "w"
+LLM_MAX_NEW_TOKENS = 12
+
+
+@dataclass
+class LlmResult:
+    container: LlmContainer       # from the dev stack's preview
+    uploaded: list[str]           # the tiny model's files under the weights prefix (moto's S3)
+    model_dir: Path               # where they were staged (the container's /opt/ml/model)
+    url: str                      # the local server
+    request: dict[str, Any]
+    generated_text: str
 
 
 @dataclass(frozen=True)
@@ -76,6 +91,7 @@ class LifecycleResult:
     drift_report: dict[str, Any] = field(default_factory=dict)
     challengers: list[ChallengerOutcome] = field(default_factory=list)
     rollback: Any = None
+    llm: LlmResult | None = None
     snapshots: list[EndpointSnapshot] = field(default_factory=list)
     # A stack serving the model from the registry: its plan before and after the approval, and the diff.
     rollout_before: dict[str, Any] = field(default_factory=dict)
@@ -252,8 +268,52 @@ def run_lifecycle(sandbox: Sandbox) -> LifecycleResult:
         lap("rollback")
         sandbox.step(f"rolled back {result.rollback.endpoint}: {result.rollback.from_config} -> "
                  f"{result.rollback.to_config} (champion v{result.rollback.champion_version})")
+    if options.llm:
+        result.llm = serve_llm(sandbox)
+        lap("llm")
     result.seconds = time.monotonic() - started
     return result
+
+
+def serve_llm(sandbox: Sandbox) -> LlmResult:
+    """The dev stack's open-LLM entry, locally: its weights prefix and container environment from the
+    stack's preview, a tiny model uploaded there, staged as SageMaker does and served over TGI's
+    routes on 127.0.0.1 (``sandbox.llm_server``, stopped with the sandbox), then one ``/generate``."""
+    import urllib.request
+
+    from mlops_blueprint.llm_config import MODEL_DIR
+    from mlops_blueprint.pipelines.llm_local import LocalTextServer, stage_weights, write_tiny_model
+
+    container = preview_llm(sandbox.workdir, str(sandbox.outputs[Out.MODELS_BUCKET_NAME]))
+    if container.environment.get("HF_MODEL_ID") != MODEL_DIR:
+        raise PipelineError(f"the stack's {container.model} container reads its model from "
+                            f"{container.environment.get('HF_MODEL_ID')!r}, not {MODEL_DIR}: cannot stage it locally")
+    sandbox.step(f"the dev stack's llm entry {container.model}: weights at {container.weights_s3_uri}, "
+                 f"container environment {container.environment}")
+    built = sandbox.workdir / "llm" / "built"
+    write_tiny_model(LLM_TEXT, built)
+    s3 = sandbox.client("s3")
+    bucket, _, prefix = container.weights_s3_uri.removeprefix("s3://").partition("/")
+    sse = {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": str(sandbox.outputs[Out.DATA_KEY_ARN])}
+    uploaded = []
+    for path in sorted(p for p in built.rglob("*") if p.is_file()):
+        key = prefix + path.relative_to(built).as_posix()
+        s3.upload_file(str(path), bucket, key, ExtraArgs=sse)
+        uploaded.append(f"s3://{bucket}/{key}")
+    model_dir = sandbox.workdir / "llm" / "opt-ml-model"
+    stage_weights(s3, container.weights_s3_uri, model_dir)
+    # The stack's environment, its /opt/ml/model being the staged directory on this machine.
+    sandbox.llm_server = LocalTextServer({**container.environment, "HF_MODEL_ID": str(model_dir)}).start()
+    url = sandbox.llm_server.url
+    if not http_ok(f"{url}/ping"):
+        raise PipelineError(f"the local LLM server at {url} does not answer /ping")
+    request = {"inputs": LLM_PROMPT, "parameters": {"max_new_tokens": LLM_MAX_NEW_TOKENS}}
+    post = urllib.request.Request(f"{url}/generate", data=json.dumps(request).encode(), method="POST",
+                                  headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(post, timeout=10) as response:  # noqa: S310 - 127.0.0.1
+        generated = str(json.loads(response.read())["generated_text"])
+    sandbox.step(f"{container.model} served at {url} (TGI routes): /generate {LLM_PROMPT!r} -> {generated!r}")
+    return LlmResult(container, uploaded, model_dir, url, request, generated)
 
 
 

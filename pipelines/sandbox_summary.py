@@ -1,5 +1,5 @@
 """The sandbox's summary: what each step produced, the endpoint's configurations, and the plan diff
-an approval causes in a stack that declares the model."""
+an approval causes in a stack that declares the model (and, with ``--llm``, the local LLM's answer)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from rich.console import Console
 
 if TYPE_CHECKING:
     from mlops_blueprint.pipelines.sandbox import Sandbox
-    from mlops_blueprint.pipelines.sandbox_steps import LifecycleResult
+    from mlops_blueprint.pipelines.sandbox_steps import LifecycleResult, LlmResult
 
 
 def print_summary(console: Console, sandbox: Sandbox, result: LifecycleResult) -> None:
@@ -53,6 +53,8 @@ def print_summary(console: Console, sandbox: Sandbox, result: LifecycleResult) -
     if result.rollback is not None:
         table.add_row("rollback", f"{result.rollback.from_config} → {result.rollback.to_config}, "
                                   f"champion v{result.rollback.champion_version}")
+    if result.llm is not None:
+        table.add_row("llm", llm_row(result.llm))
     console.print(table)
     history = Table(title="endpoint configurations")
     for column in ("after", "configuration", "stage", "weights", "champion"):
@@ -72,3 +74,12 @@ def print_summary(console: Console, sandbox: Sandbox, result: LifecycleResult) -
     console.print(f"start-up {sandbox.startup_seconds:.1f} s (dev preview, moto, MLflow server); lifecycle "
                   f"{result.seconds:.1f} s: " + ", ".join(f"{k} {v:.1f}" for k, v in result.timings.items()))
 
+
+def llm_row(llm: LlmResult) -> str:
+    """The ``llm`` row: where the stack's entry takes its weights, how it ran, and what it answered."""
+    from rich.markup import escape
+
+    env = ", ".join(f"{k}={v}" for k, v in sorted(llm.container.environment.items()))
+    return escape(f"{llm.container.model} (models[].llm, TGI): {len(llm.uploaded)} file(s) staged from "
+                  f"{llm.container.weights_s3_uri}, served at {llm.url} with {env}\n"
+                  f"/generate {llm.request['inputs']!r} -> {llm.generated_text!r}")

@@ -169,6 +169,31 @@ def test_diff_compares_two_program_plans(clean, flagged):
     assert "s3-sse-kms" in {f["policy"] for f in diff["findingsAdded"]}
 
 
+def test_cost_estimates_a_program_from_the_plan_preview_writes(clean, flagged, scratch_program):
+    from mlops_blueprint.cost import estimate
+
+    code, out, _ = run_cli("cost", "--program", str(EXAMPLE), "--stack", "dev", "--format", "json")
+    report = json.loads(out)
+    assert code == 0 and (report["stack"], report["region"]) == ("dev", "us-east-1")
+    assert report == json.loads(json.dumps(estimate(clean[2]).to_dict()))  # the plan `preview --program` writes
+    assert set(report["components"]) == {"kms", "artifacts", "exports"}  # the team's own SecureBucket too
+    # A resource the team writes by hand is priced as well (no --stack: the program's only stack file).
+    code, out, _ = run_cli("cost", "--program", str(scratch_program), "--format", "json")
+    scratch = json.loads(out)
+    assert code == 0 and scratch == json.loads(json.dumps(estimate(flagged[2]).to_dict()))
+    assert [line["item"] for line in scratch["lines"] if line["resource"] == "scratch"] == ["S3 Standard, other (assumed)"]
+    assert scratch["monthlyTotal"] > report["monthlyTotal"]
+
+
+def test_cost_without_a_source_or_of_a_bad_program_exits_2_saying_what_to_pass(tmp_path):
+    code, _, err = run_cli("cost")
+    assert code == 2 and "--program DIR" in err and "--plan PATH" in err
+    code, _, err = run_cli("cost", "--program", str(tmp_path))
+    assert code == 2 and f"{tmp_path / 'Pulumi.yaml'}: no such file" in err
+    code, _, err = run_cli("cost", "--program", str(EXAMPLE), "--stack", "nosuch")
+    assert code == 2 and "Pulumi.nosuch.yaml" in err
+
+
 def test_mermaid_graph_of_a_program():
     code, out, _ = run_cli("preview", "--program", str(EXAMPLE), "--format", "mermaid")
     assert code == 0

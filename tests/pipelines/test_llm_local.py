@@ -88,3 +88,78 @@ def test_an_empty_prefix_or_a_missing_model_is_an_input_error(tmp_path: Path) ->
             stage_weights(s3, f"s3://{BUCKET}/llm/tiny/model.tar.gz", tmp_path)
     with pytest.raises(InputError, match="HF_MODEL_ID"):
         LocalTextServer({"HF_MODEL_ID": str(tmp_path)})
+
+
+# -- the sandbox's --llm step: the dev stack's llm entry, served locally ------------------------------
+
+
+def test_the_sandbox_llm_step_serves_the_dev_stacks_llm_entry_then_stops_it(tmp_path: Path) -> None:
+    import io
+
+    from rich.console import Console
+
+    from mlops_blueprint.outputs import Out
+    from mlops_blueprint.pipelines.llm_local import TinyTextModel
+    from mlops_blueprint.pipelines.processes import http_ok
+    from mlops_blueprint.pipelines.sandbox import Sandbox, SandboxOptions
+    from mlops_blueprint.pipelines.sandbox_steps import LLM_MAX_NEW_TOKENS, LLM_PROMPT, serve_llm
+    from mlops_blueprint.pipelines.sandbox_summary import llm_row
+    from support.stacks import plan_for
+
+    # moto and the dev stack's buckets, as the sandbox starts them (no MLflow: the step needs none).
+    sandbox = Sandbox(SandboxOptions(llm=True, workdir=tmp_path), Console(file=io.StringIO()))
+    try:
+        sandbox._start_moto()
+        sandbox.outputs = dict(plan_for("dev")["outputs"])
+        sandbox._provision()
+        result = serve_llm(sandbox)
+        bucket = sandbox.outputs[Out.MODELS_BUCKET_NAME]
+        # The prefix and environment are the stack's: its SageMaker model's data source and container.
+        assert result.container.weights_s3_uri == f"s3://{bucket}/llm/{result.container.model}/"
+        assert result.container.environment == {"HF_MODEL_ID": "/opt/ml/model", "SM_NUM_GPUS": "1"}
+        assert "huggingface-pytorch-tgi-inference" in result.container.image
+        s3 = sandbox.client("s3")
+        listed = s3.list_objects_v2(Bucket=bucket, Prefix=f"llm/{result.container.model}/")["Contents"]
+        assert sorted(f"s3://{bucket}/{o['Key']}" for o in listed) == result.uploaded == [
+            f"{result.container.weights_s3_uri}{MODEL_FILE}"]
+        head = s3.head_object(Bucket=bucket, Key=f"llm/{result.container.model}/{MODEL_FILE}")
+        assert (head["ServerSideEncryption"], head["SSEKMSKeyId"]) == ("aws:kms", sandbox.outputs[Out.DATA_KEY_ARN])
+        # The answer is the staged model's, and the server keeps answering until the sandbox stops.
+        expected = TinyTextModel(result.model_dir).generate(LLM_PROMPT, LLM_MAX_NEW_TOKENS)
+        assert result.generated_text == expected and len(expected) == LLM_MAX_NEW_TOKENS
+        assert post(f"{result.url}/invocations", result.request) == (200, [{"generated_text": expected}])
+        row = Console(file=io.StringIO(), width=400, record=True)
+        row.print(llm_row(result))
+        text = row.export_text()
+        assert result.container.weights_s3_uri in text and repr(expected) in text
+    finally:
+        sandbox.close()
+    assert "local LLM server" in sandbox.stopped and sandbox.llm_server is None
+    assert not http_ok(f"{result.url}/ping", timeout=1)
+
+
+def test_the_llm_step_refuses_a_container_that_reads_its_model_elsewhere(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from mlops_blueprint.outputs import Out
+    from mlops_blueprint.pipelines import sandbox_steps
+    from mlops_blueprint.pipelines.errors import PipelineError
+    from mlops_blueprint.pipelines.sandbox import Sandbox, SandboxOptions
+    from mlops_blueprint.pipelines.sandbox_stack import LlmContainer
+
+    monkeypatch.setattr(sandbox_steps, "preview_llm", lambda workdir, bucket: LlmContainer(
+        "tiny-llm", "image", {"HF_MODEL_ID": "meta-llama/Llama-2-7b-hf"}, f"s3://{bucket}/llm/tiny-llm/"))
+    sandbox = Sandbox(SandboxOptions(llm=True, workdir=tmp_path))
+    sandbox.outputs = {Out.MODELS_BUCKET_NAME: BUCKET}
+    with pytest.raises(PipelineError, match="meta-llama/Llama-2-7b-hf"):
+        sandbox_steps.serve_llm(sandbox)
+    assert sandbox.llm_server is None
+
+
+def test_sandbox_llm_flag_sets_the_option_and_is_off_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mlops_blueprint.pipelines import sandbox
+    from mlops_blueprint.pipelines.cli import main
+
+    seen: list[Any] = []
+    monkeypatch.setattr(sandbox, "run", lambda options, keep_running=False: seen.append(options) or 0)
+    assert main(["sandbox", "--llm"]) == 0 and main(["sandbox"]) == 0
+    assert [o.llm for o in seen] == [True, False]
