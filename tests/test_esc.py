@@ -150,8 +150,8 @@ def test_every_reference_resolves_and_no_key_is_written_down(stack: str):
 
 
 def test_the_login_role_is_not_one_the_stack_creates():
-    """The stack's CI roles trust GitHub/GitLab tokens, not Pulumi Cloud's issuer: ESC could not
-    assume them, so the environment names a role of its own."""
+    """The shipped stacks' CI roles trust GitHub tokens, not Pulumi Cloud's issuer (that takes
+    ``iam.ci.provider: pulumi``): ESC could not assume them, so the environment names a role of its own."""
     for stack in STACKS:
         role_names = {r["inputs"].get("name") for r in of_type(plan_for(stack), "aws:iam/role:Role")}
         role = definition(stack)["values"]["aws"]["login"]["fn::open::aws-login"]["oidc"]["roleArn"]
