@@ -331,6 +331,18 @@ def _without_source_positions() -> Iterator[None]:
         pulumi_resource._get_stack_trace = real
 
 
+def _unretrieved_failures_are_not_news(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    """A failure inside an apply reaches the caller once, but every output derived from it holds a
+    future with the same exception that nobody retrieves. asyncio would log each when it is garbage
+    collected, with a formatted traceback: noise, and on Python 3.11 formatting one parses source with
+    ``ast`` from inside whatever allocation triggered the collection, which can break a ``compile``
+    in progress ("AST constructor recursion depth mismatch")."""
+    if context.get("message", "").startswith(("Future exception was never retrieved",
+                                               "Task exception was never retrieved")):
+        return
+    loop.default_exception_handler(context)
+
+
 def run_program(
     program: Callable[[], Any],
     *,
@@ -354,6 +366,7 @@ def run_program(
     mocks = PlatformMocks(region=region, account_id=account_id)
     monitor = RecordingMonitor(mocks)
     loop = asyncio.new_event_loop()
+    loop.set_exception_handler(_unretrieved_failures_are_not_news)
     asyncio.set_event_loop(loop)
     error: BaseException | None = None
     try:
