@@ -35,6 +35,7 @@ from mlops_blueprint.components.cost_guardrails_settings import CostGuardrailsSe
 from mlops_blueprint.components.monitoring.checks import alarm_name_problems
 from mlops_blueprint.components.monitoring.settings import MonitoringSettings
 from mlops_blueprint.components.observability_settings import ObservabilitySettings
+from mlops_blueprint.components.feature_store_settings import FeatureStoreSettings
 from mlops_blueprint.components.retraining_settings import RetrainingSettings
 from mlops_blueprint.monitoring_config import (
     ALERTS_DEFAULTS, BUDGET_DEFAULTS, MONITORING_DEFAULTS, OBSERVABILITY_DEFAULTS, RETRAINING_DEFAULTS,
@@ -112,6 +113,7 @@ class PlatformConfig(Section):
     retraining: RetrainingSettings = Field(default_factory=RetrainingSettings)
     budget: CostGuardrailsSettings = Field(default_factory=CostGuardrailsSettings)
     observability: ObservabilitySettings = Field(default_factory=ObservabilitySettings)
+    feature_store: FeatureStoreSettings = Field(default_factory=FeatureStoreSettings)
 
     @field_validator("allowed_account_ids", mode="before")
     @classmethod

@@ -1,8 +1,8 @@
 """Documentation generated from code, so the README cannot drift (checked by tests/test_docs.py).
 
 ``python -m mlops_blueprint.docs`` (``make docs``) rewrites the README's generated sections: the
-environment table, the component graph, the example pull-request comment, the cost table, the
-access table and the stack-outputs table.
+environment table, the components with their stack-file sections, the component graph, the example
+pull-request comment, the cost table, the access table and the stack-outputs table.
 """
 
 from __future__ import annotations
@@ -48,6 +48,58 @@ def environment_table() -> str:
     lines = ["| setting | " + " | ".join(ENVIRONMENTS) + " |", "| --- |" + " --- |" * len(ENVIRONMENTS)]
     for label, read in _ROWS:
         lines.append(f"| {label} | " + " | ".join(_cell(read(configs[env])) for env in ENVIRONMENTS) + " |")
+    return "\n".join(lines)
+
+
+def _section_paths(model: type, path: str = "") -> dict[type, str]:
+    """Settings model -> where the stack file holds it (``serving.kubernetes``), first place found."""
+    from pydantic import BaseModel
+
+    found: dict[type, str] = {}
+    for name, info in model.model_fields.items():
+        key = f"{path}.{info.alias or name}" if path else (info.alias or name)
+        for kind in (info.annotation, *getattr(info.annotation, "__args__", ())):
+            if isinstance(kind, type) and issubclass(kind, BaseModel) and kind not in found:
+                found[kind] = key
+                found.update({k: v for k, v in _section_paths(kind, key).items() if k not in found})
+    return found
+
+
+def _type_token(cls: type) -> str:
+    """A component's type token: the literal its ``super().__init__`` passes, or its module's ``TYPE``."""
+    import inspect
+    import re
+    import sys
+
+    literal = re.search(r'super\(\).__init__\(\s*"(mlops:[a-z]+:[A-Za-z0-9]+)"', inspect.getsource(cls))
+    return literal.group(1) if literal else getattr(sys.modules[cls.__module__], "TYPE")
+
+
+def components_table() -> str:
+    """Every exported component the stack file configures: its type token, what it is (its
+    docstring), the section its args' ``settings`` come from and that section's keys, so a new
+    component is documented by exporting it and adding its section."""
+    import dataclasses
+    import inspect
+
+    import pulumi
+
+    import mlops_blueprint.components as components
+    from mlops_blueprint.config import PlatformConfig
+
+    sections = _section_paths(PlatformConfig)
+    lines = ["| component | type token | what it is | stack-file section | keys |", "| --- | --- | --- | --- | --- |"]
+    for name in sorted(components.__all__):
+        cls = getattr(components, name)
+        if not (inspect.isclass(cls) and issubclass(cls, pulumi.ComponentResource)):
+            continue
+        field = {f.name: f for f in dataclasses.fields(getattr(components, f"{name}Args"))}.get("settings")
+        settings = getattr(components, str(field.type), None) if field else None
+        if settings not in sections:  # a building block other components make (SecureBucket)
+            continue
+        keys = ", ".join(f"`{f.alias or n}`" for n, f in settings.model_fields.items())
+        summary = (inspect.getdoc(cls) or "").split("\n\n")[0].replace("\n", " ").replace("``", "`").replace("|", "\\|")
+        lines.append(f"| `{name}` | `{_type_token(cls)}` | {summary} | `{sections[settings]}` | {keys} |")
     return "\n".join(lines)
 
 
@@ -116,6 +168,7 @@ def access_table() -> str:
 # README sections between <!-- NAME:start --> and <!-- NAME:end --> markers, and how to render them.
 SECTIONS = {
     "environment-table": lambda: environment_table(),
+    "components": lambda: components_table(),
     "graph": lambda: f"```mermaid\n{dev_graph()}\n```",
     "pr-comment": lambda: example_pr_comment(),
     "cost": lambda: cost_table(),

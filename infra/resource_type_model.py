@@ -56,6 +56,9 @@ class ResourceType:
     #: ARNs of the actions of other services, by service prefix (resources a service creates with
     #: the caller's credentials, such as a CloudFormation template's).
     other_arns: Mapping[str, Arn] = field(default_factory=dict)
+    #: Why AWS uses the role named in the inputs while it creates the resource (or right after, for
+    #: targets that run at once), so the resource must wait for that role's policies; "" when it does not.
+    role_checked_at_create: str = ""
     source: str = ""
 
     def actions(self, *operations: Operation) -> tuple[str, ...]:

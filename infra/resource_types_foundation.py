@@ -152,6 +152,7 @@ FOUNDATION_TYPES: tuple[ResourceType, ...] = (
                      "logDestinationType", "logFormat", "maxAggregationInterval", "regionalNatGatewayId",
                      "subnetId", "trafficType", "transitGatewayAttachmentId", "transitGatewayId", "vpcId"),
          arn=Arn("ec2", "vpc-flow-log", {"VpcFlowLogId": "$id"}),
+         role_checked_at_create="CreateFlowLogs checks that the role can deliver to the log group",
          source=_src("ec2/vpc_flow_log.go", "00a35305dc1b297a6fcdecdfbba33f1e63c3da39")),
     # -- IAM --------------------------------------------------------------------------------------
     ResourceType(

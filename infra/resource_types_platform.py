@@ -53,6 +53,7 @@ PLATFORM_TYPES: tuple[ResourceType, ...] = (
         create=("scheduler:CreateSchedule",), update=("scheduler:UpdateSchedule",), delete=("scheduler:DeleteSchedule",),
         read=("scheduler:GetSchedule",), replace_on=("groupName", "name", "namePrefix"),
         arn=Arn("scheduler", "schedule", {"GroupName": "groupName", "ScheduleName": "name"}),
+        role_checked_at_create="its first run starts processing jobs as the drift jobs' role, with the Scheduler's",
         source=_src("scheduler/schedule.go", "02f524b9e9cc109457eeba63867c83e70af99455"),
     ),
     _tagged(_standard_tags("cloudwatch"), "aws:cloudwatch/metricAlarm:MetricAlarm", "name",
@@ -78,6 +79,7 @@ PLATFORM_TYPES: tuple[ResourceType, ...] = (
         create=("events:PutTargets",), update=("events:PutTargets",), delete=("events:RemoveTargets",),
         read=("events:ListTargetsByRule",), replace_on=("eventBusName", "rule", "targetId"),
         arn=Parent("rule", "aws:cloudwatch/eventRule:EventRule"),
+        role_checked_at_create="the target's role is used from the rule's first run, right after creation",
         source=_src("events/target.go", "0762c41e2027fcd3cb8340d3e6886c6975fc0a59"),
     ),
     _tagged(_standard_tags("sns"), "aws:sns/topic:Topic", "name",
@@ -115,6 +117,7 @@ PLATFORM_TYPES: tuple[ResourceType, ...] = (
         delete=("cloudtrail:DeleteTrail",), tag=("cloudtrail:AddTags", "cloudtrail:RemoveTags"),
         read=("cloudtrail:GetEventSelectors", "cloudtrail:GetTrail", "cloudtrail:GetTrailStatus", "cloudtrail:ListTags"),
         taggable=True, replace_on=("name",), arn=Arn("cloudtrail", "trail", {"TrailName": "name"}),
+        role_checked_at_create="CreateTrail checks that the CloudWatch Logs role can write",
         source=_src("cloudtrail/trail.go", "0a9af16a978467b3f82b89fa32e83c06ca152652"),
     ),
     # -- Containers, databases, secrets ------------------------------------------------------------
@@ -166,6 +169,7 @@ PLATFORM_TYPES: tuple[ResourceType, ...] = (
     _tagged(_SAGEMAKER_TAG_API, "aws:sagemaker/model:Model", "name",
             create=("sagemaker:CreateModel",), delete=("sagemaker:DeleteModel",), read=("sagemaker:DescribeModel",),
             replace_on=("*",), arn=Arn("sagemaker", "model", {"ModelName": "name"}),
+            role_checked_at_create="CreateModel checks that SageMaker may assume the execution role",
             source=_src("sagemaker/model.go", "0cafd6b50f8e41065a3537744e2985d5bdce7d59")),
     _tagged(_SAGEMAKER_TAG_API, "aws:sagemaker/modelPackageGroup:ModelPackageGroup", "name",
             create=("sagemaker:CreateModelPackageGroup",), delete=("sagemaker:DeleteModelPackageGroup",),
@@ -185,23 +189,38 @@ PLATFORM_TYPES: tuple[ResourceType, ...] = (
             replace_on=("dataQualityAppSpecification", "dataQualityBaselineConfig", "dataQualityJobInput",
                         "dataQualityJobOutputConfig", "jobResources", "name", "networkConfig", "stoppingCondition"),
             arn=Arn("sagemaker", "data-quality-job-definition", {"DataQualityJobDefinitionName": "name"}),
+            role_checked_at_create="the job definition's role is checked when it is created",
             source=_src("sagemaker/data_quality_job_definition.go", "0105d2191ae7e43ba37ba011b916843eddf361ed")),
     _tagged(_SAGEMAKER_TAG_API, "aws:sagemaker/pipeline:Pipeline", "name",
             create=("sagemaker:CreatePipeline",), update=("sagemaker:UpdatePipeline",),
             delete=("sagemaker:DeletePipeline",), read=("sagemaker:DescribePipeline",), replace_on=("pipelineName",),
             arn=Arn("sagemaker", "pipeline", {"PipelineName": "pipelineName"}),
+            role_checked_at_create="CreatePipeline checks the pipeline's role",
             source=_src("sagemaker/pipeline.go", "1a3007b2a118bde6571cfba0c0c0c915e4c67483")),
     _tagged(_SAGEMAKER_TAG_API, "aws:sagemaker/mlflowTrackingServer:MlflowTrackingServer", "name",
             create=("sagemaker:CreateMlflowTrackingServer",), update=("sagemaker:UpdateMlflowTrackingServer",),
             delete=("sagemaker:DeleteMlflowTrackingServer",), read=("sagemaker:DescribeMlflowTrackingServer",),
             stateful=True, replace_on=("mlflowVersion", "roleArn", "trackingServerName"),
             arn=Arn("sagemaker", "mlflow-tracking-server", {"MlflowTrackingServerName": "trackingServerName"}),
+            role_checked_at_create="the server assumes its role while it is created",
             source=_src("sagemaker/mlflow_tracking_server.go", "07eed3b0ddd7e6809a9599d7ab9f08848a8e51cf")),
+    # Deleting a group deletes its online store's records (the offline store's objects stay in S3).
+    # Only the online store's TTL and the throughput are updatable; every other input is ForceNew.
+    _tagged(_SAGEMAKER_TAG_API, "aws:sagemaker/featureGroup:FeatureGroup", "name",
+            create=("sagemaker:CreateFeatureGroup",), update=("sagemaker:UpdateFeatureGroup",),
+            delete=("sagemaker:DeleteFeatureGroup",), read=("sagemaker:DescribeFeatureGroup",), stateful=True,
+            replace_on=("description", "eventTimeFeatureName", "featureDefinitions", "featureGroupName",
+                        "offlineStoreConfig", "onlineStoreConfig.enableOnlineStore", "onlineStoreConfig.securityConfig",
+                        "onlineStoreConfig.storageType", "recordIdentifierFeatureName", "roleArn"),
+            arn=Arn("sagemaker", "feature-group", {"FeatureGroupName": "featureGroupName"}),
+            role_checked_at_create="CreateFeatureGroup checks the offline store's role",
+            source=_src("sagemaker/feature_group.go", "00a35305dc1b297a6fcdecdfbba33f1e63c3da39")),
     # ARNs carry a generated app id, not the name: fenced by tags. The name is updatable.
     _tagged(_SAGEMAKER_TAG_API, "aws:sagemaker/mlflowApp:MlflowApp", "tag",
             create=("sagemaker:CreateMlflowApp",), update=("sagemaker:UpdateMlflowApp",),
             delete=("sagemaker:DeleteMlflowApp",), read=("sagemaker:DescribeMlflowApp",), stateful=True,
             replace_on=("roleArn",), arn=Arn("sagemaker", "mlflow-app", {"MLflowAppId": "$id"}),
+            role_checked_at_create="the app assumes its role while it is created",
             source=_src("sagemaker/mlflow_app.go", "09ee0d1e63ab8b54f46537ef7b5f9c7539dc81eb")),
     # -- Serving autoscaling, retraining, monitoring -----------------------------------------------
     # Scalable targets have no usable name or tag condition on every call: region fence.
@@ -226,6 +245,7 @@ PLATFORM_TYPES: tuple[ResourceType, ...] = (
             delete=("states:DeleteStateMachine",),
             read=("states:DescribeStateMachine", "states:ListStateMachineVersions"),
             replace_on=("name", "namePrefix", "type"), arn=Arn("states", "statemachine", {"StateMachineName": "name"}),
+            role_checked_at_create="CreateStateMachine checks that its role is usable",
             source=_src("sfn/state_machine.go", "01f431114674c27cf790fafb67ac274bf8f765e1")),
     ResourceType(
         # CloudFormation creates the template's resources with the deployer's credentials; the
@@ -244,6 +264,7 @@ PLATFORM_TYPES: tuple[ResourceType, ...] = (
         arn=Arn("cloudformation", "stack", {"StackName": "name", "Id": "$id"}),
         other_arns={"sagemaker": Arn("sagemaker", "model-quality-job-definition", {
             "ModelQualityJobDefinitionName": "templateBody#Resources.ModelQualityJobDefinition.Properties.JobDefinitionName"})},
+        role_checked_at_create="the template's model-quality job definition is created with its RoleArn",
         source=_src("cloudformation/stack.go", "01606926a0c0ab9174aec440f976a48b0baee722"),
     ),
     # -- Optional Prometheus / Grafana (ids are generated: tag fence) -------------------------------
@@ -261,6 +282,7 @@ PLATFORM_TYPES: tuple[ResourceType, ...] = (
             delete=("grafana:DeleteWorkspace",),
             read=("grafana:DescribeWorkspace", "grafana:DescribeWorkspaceConfiguration"),
             replace_on=("authenticationProviders", "kmsKeyId"), arn=Arn("grafana", "workspace", {"ResourceId": "$id"}),
+            role_checked_at_create="the workspace assumes its role while it is created",
             source=_src("grafana/workspace.go", "00a35305dc1b297a6fcdecdfbba33f1e63c3da39")),
     # -- Kubernetes (cluster RBAC, not IAM) --------------------------------------------------------
     *(

@@ -21,6 +21,7 @@ from mlops_blueprint.components.irsa import ServiceAccountTrust
 from mlops_blueprint.components.k8s_serving import SERVING_SERVICE_ACCOUNT, K8sServing, K8sServingArgs
 from mlops_blueprint.components.kms import Kms, KmsArgs
 from mlops_blueprint.components.cost_guardrails import CostGuardrails, CostGuardrailsArgs
+from mlops_blueprint.components.feature_store import FeatureStore, FeatureStoreArgs
 from mlops_blueprint.components.monitoring import MonitoredModel, Monitoring, MonitoringArgs
 from mlops_blueprint.components.network import Network, NetworkArgs
 from mlops_blueprint.components.observability import Observability, ObservabilityArgs
@@ -53,12 +54,13 @@ class Foundation:
 
 @dataclass(frozen=True)
 class MachineLearning:
-    """Tracking, training and serving."""
+    """Tracking, training, serving and the feature store (off by default)."""
 
     tracking: TrackingServer
     training: TrainingCompute
     endpoints: dict[str, ServingEndpoint]
     k8s_models: K8sServing | None
+    feature_store: FeatureStore | None
 
 
 @dataclass(frozen=True)
@@ -228,7 +230,14 @@ def _machine_learning(d: Deployment, f: Foundation) -> MachineLearning:
                                                    settings=serving_config.kubernetes), d.cluster_opts)
         if d.k8s_serving else None
     )
-    return MachineLearning(tracking=tracking, training=training, endpoints=endpoints, k8s_models=k8s_models)
+    feature_store = (
+        FeatureStore("feature-store", FeatureStoreArgs(
+            context=ctx, datasets_bucket_name=artifacts.datasets_bucket_name, data_key_arn=kms.data_key_arn,
+            permissions_boundary_arn=d.boundary, settings=config.feature_store, **d.stateful), opts)
+        if config.feature_store.enabled else None
+    )
+    return MachineLearning(tracking=tracking, training=training, endpoints=endpoints, k8s_models=k8s_models,
+                           feature_store=feature_store)
 
 
 # -- operations: monitoring, retraining, budget, observability ------------------------------------

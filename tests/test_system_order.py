@@ -20,26 +20,14 @@ from typing import Any
 import pytest
 from support.stacks import VARIANTS, plan_for
 
+from mlops_blueprint.resource_types import RESOURCE_TYPES
+
 ROLE = "aws:iam/role:Role"
 ROLE_POLICIES = ("aws:iam/rolePolicy:RolePolicy", "aws:iam/rolePolicyAttachment:RolePolicyAttachment")
 
-# Types AWS validates a role for when it creates them (or, for event targets, when they first run
-# right after creation): each must come after the role's policies.
-CHECKED_AT_CREATE = (
-    "aws:sagemaker/model:Model",
-    "aws:sagemaker/dataQualityJobDefinition:DataQualityJobDefinition",
-    "aws:cloudformation/stack:Stack",  # the model-quality job definition (RoleArn in its template)
-    "aws:sagemaker/pipeline:Pipeline",
-    "aws:sagemaker/mlflowTrackingServer:MlflowTrackingServer",
-    "aws:sagemaker/mlflowApp:MlflowApp",
-    "aws:ec2/flowLog:FlowLog",
-    "aws:cloudtrail/trail:Trail",
-    "aws:cloudwatch/eventTarget:EventTarget",
-    "aws:sfn/stateMachine:StateMachine",
-    "aws:grafana/workspace:Workspace",
-    # Starts processing jobs as the drift jobs' role, with the Scheduler's role, from its first run.
-    "aws:scheduler/schedule:Schedule",
-)
+# Types AWS validates a role for when it creates them (or, for targets, when they first run right
+# after creation): each must come after the role's policies. The registry says which, and why.
+CHECKED_AT_CREATE = tuple(sorted(t.token for t in RESOURCE_TYPES.values() if t.role_checked_at_create))
 # Types that name role ARNs without AWS using the role when they are created.
 NOT_CHECKED = {
     "aws:iam/rolePolicy:RolePolicy": "a policy document names roles (iam:PassRole); nothing is created as the role",
@@ -109,7 +97,8 @@ def races(plan: dict[str, Any]) -> list[tuple[str, str, str]]:
 
 
 def test_every_type_that_names_a_role_is_classified() -> None:
-    """A new type that takes a role must be added to CHECKED_AT_CREATE (or NOT_CHECKED, with why)."""
+    """A new type that takes a role says so in the registry (role_checked_at_create, with why), or is
+    listed in NOT_CHECKED with why not."""
     unclassified = set()
     for variant in VARIANTS:
         plan = plan_for(variant)

@@ -51,6 +51,19 @@ def fraud_gpu(environment: str, region: str = "us-east-1") -> dict[str, Any]:
                          {"name": "gpu", "weight": 0.5, "instanceType": "ml.g5.xlarge"}]}
 
 
+def feature_store() -> dict[str, Any]:
+    """Two feature groups: one offline only, one also online; Glue tables for offline queries."""
+    customers = [{"name": "customer_id", "type": "String"}, {"name": "event_time", "type": "Fractional"},
+                 {"name": "tenure", "type": "Integral"}, {"name": "charges", "type": "Fractional"}]
+    transactions = [{"name": "transaction_id", "type": "String"}, {"name": "event_time", "type": "String"},
+                    {"name": "amount", "type": "Fractional"}]
+    return {"enabled": True, "glueCatalog": True, "groups": [
+        {"name": "customers", "recordIdentifier": "customer_id", "eventTime": "event_time", "online": True,
+         "features": customers},
+        {"name": "transactions", "recordIdentifier": "transaction_id", "eventTime": "event_time",
+         "features": transactions}]}
+
+
 def system(environment: str, region: str = "us-east-1") -> dict[str, Any]:
     """Two served models of two variants each (CPU and GPU), monitored and retrained."""
     return {
@@ -86,6 +99,8 @@ VARIANTS: dict[str, tuple[str, dict[str, Any], str | None]] = {
                                            "models": [churn("staging")]}, None),
     # The organisation's trail records the account: the stack creates none of its own.
     "staging-org-trail": ("staging", {"audit": {"trail": "existing", "existingTrailArn": ORG_TRAIL}}, None),
+    # SageMaker Feature Store (off in the shipped stacks), its offline store in the datasets bucket.
+    "staging-feature-store": ("staging", {"featureStore": feature_store()}, None),
     "dev-gitlab": ("dev", {"iam": {"ci": {"provider": "gitlab", "repository": "acme/ml/platform"}}}, None),
     # An open LLM on the region's TGI image, its weights staged in the models bucket (models[].llm).
     "staging-llm": ("staging", {"models": [{"name": "chat", "llm": {
