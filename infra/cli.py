@@ -12,6 +12,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from mlops_blueprint.cli_targets import add_target_options
 from mlops_blueprint.config import BuildError, ConfigError, add_account_option
 
 EXIT_OK, EXIT_POLICY, EXIT_INVALID = 0, 1, 2
@@ -94,12 +95,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     preview = commands.add_parser("preview", help="run the stack's program offline and show what it would create")
-    preview.add_argument("--stack", help="stack name: dev, staging or prod; with --program, one of the program's "
-                                          "stacks (default: its only Pulumi.<stack>.yaml)")
-    preview.add_argument("--program", metavar="DIR", help="preview this Pulumi Python program (its Pulumi.yaml, "
-                                                          "Pulumi.<stack>.yaml and entry point) instead of the platform")
-    preview.add_argument("--config-file", help="a stack file to use instead of stacks/Pulumi.<stack>.yaml "
-                                               "(DIR/Pulumi.<stack>.yaml with --program)")
+    add_target_options(preview, program_help="preview this Pulumi Python program (its Pulumi.yaml, "
+                                              "Pulumi.<stack>.yaml and entry point) instead of the platform")
     preview.add_argument("--json", metavar="PATH", help="write the plan JSON here")
     preview.add_argument("--policy-config", metavar="PATH",
                          help="policy config JSON, as for `pulumi preview --policy-pack-config` "

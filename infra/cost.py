@@ -22,6 +22,7 @@ from rich.console import Console
 from rich.table import Table
 
 from mlops_blueprint import prices
+from mlops_blueprint.cli_targets import add_target_options
 from mlops_blueprint.config import add_account_option
 from mlops_blueprint.components.monitoring.settings import schedule_hours, schedule_problem
 
@@ -429,14 +430,10 @@ def _cost(args: argparse.Namespace) -> int:
 def add_cost_command(subparsers: Any) -> argparse.ArgumentParser:
     """Register ``cost`` on the CLI's subparsers (``cli.build_parser``)."""
     cost = subparsers.add_parser("cost", help="estimate a stack's monthly cost from the price table")
-    cost.add_argument("--stack", help="stack name: dev, staging or prod (previewed offline); with --program, one "
-                                      "of the program's stacks (default: its only Pulumi.<stack>.yaml)")
     source = cost.add_mutually_exclusive_group()
-    source.add_argument("--program", metavar="DIR", help="estimate this Pulumi Python program (previewed offline as "
-                                                         "`preview --program` does) instead of the platform")
+    add_target_options(cost, program_group=source, program_help="estimate this Pulumi Python program (previewed "
+                                                                "offline as `preview --program` does) instead of the platform")
     source.add_argument("--plan", metavar="PATH", help="a plan JSON file written by `preview --json` instead")
-    cost.add_argument("--config-file", help="a stack file to use instead of stacks/Pulumi.<stack>.yaml "
-                                            "(DIR/Pulumi.<stack>.yaml with --program)")
     cost.add_argument("--format", choices=("table", "json"), default="table", help="what to print (default: table)")
     add_account_option(cost)
     cost.set_defaults(handler=_cost)

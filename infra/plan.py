@@ -53,3 +53,8 @@ def write_plan(plan: dict[str, Any], path: str | Path) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(dumps(plan), encoding="utf-8")
     return target
+
+
+def mandatory_findings(plan: dict[str, Any]) -> list[dict[str, Any]]:
+    """The policy findings of ``plan`` that fail a preview (enforcement ``mandatory``)."""
+    return [f for f in plan["findings"] if f["enforcement"] == "mandatory"]

@@ -24,7 +24,7 @@ from mlops_blueprint.config import (
 )
 from mlops_blueprint.mock_runtime import MOCK_ACCOUNT_ID, SECRET_PLACEHOLDER, MockRun, run_program
 from mlops_blueprint.model_registry import RegistrySource, offline
-from mlops_blueprint.plan import build_plan
+from mlops_blueprint.plan import build_plan, mandatory_findings
 from mlops_blueprint.policies.engine import evaluate_plan
 from mlops_blueprint.policies.rules.iam import BOUNDARY_CONFIG_KEY
 
@@ -41,7 +41,7 @@ class PreviewResult:
 
     @property
     def mandatory_findings(self) -> list[dict[str, Any]]:
-        return [f for f in self.plan["findings"] if f["enforcement"] == "mandatory"]
+        return mandatory_findings(self.plan)
 
 
 def stack_file(stack: str) -> Path:

@@ -30,7 +30,7 @@ import yaml
 
 from mlops_blueprint.config import ACCOUNT_ID, BuildError, ConfigError
 from mlops_blueprint.mock_runtime import MOCK_ACCOUNT_ID, MockRun, run_program
-from mlops_blueprint.plan import build_plan
+from mlops_blueprint.plan import build_plan, mandatory_findings
 from mlops_blueprint.policies.engine import evaluate_plan
 from mlops_blueprint.preview import load_policy_config, load_stack_file, required_boundary
 
@@ -248,7 +248,7 @@ class ProgramPreview:
 
     @property
     def mandatory_findings(self) -> list[dict[str, Any]]:
-        return [f for f in self.plan["findings"] if f["enforcement"] == "mandatory"]
+        return mandatory_findings(self.plan)
 
 
 def preview_program(directory: str | os.PathLike[str], stack: str | None = None, *,

@@ -10,6 +10,8 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
+from mlops_blueprint.plan import mandatory_findings
+
 
 def _label(resource: dict[str, Any]) -> Text:
     label = Text()
@@ -69,7 +71,7 @@ def findings_table(plan: dict[str, Any]) -> Table | Text:
 
 
 def summary(plan: dict[str, Any]) -> Text:
-    mandatory = sum(1 for f in plan["findings"] if f["enforcement"] == "mandatory")
+    mandatory = len(mandatory_findings(plan))
     advisory = len(plan["findings"]) - mandatory
     custom = sum(1 for r in plan["resources"] if r["custom"])
     protected = sum(1 for r in plan["resources"] if r["protect"])

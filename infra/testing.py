@@ -43,7 +43,7 @@ import yaml
 
 from mlops_blueprint.config import PROJECT, ConfigError
 from mlops_blueprint.mock_runtime import MOCK_ACCOUNT_ID, MockRun, run_program
-from mlops_blueprint.plan import build_plan
+from mlops_blueprint.plan import build_plan, mandatory_findings
 from mlops_blueprint.policies.engine import evaluate_plan
 from mlops_blueprint.preview import load_stack_file, required_boundary, run_preview, stack_file
 from mlops_blueprint.program_preview import ProgramError, namespaced
@@ -95,7 +95,7 @@ class Preview:
     @property
     def mandatory_findings(self) -> list[dict[str, str]]:
         """The findings that block a deployment (``preview`` exits 1 on any)."""
-        return [f for f in self.plan["findings"] if f["enforcement"] == "mandatory"]
+        return mandatory_findings(self.plan)
 
     # -- finding resources ------------------------------------------------------------------------
 

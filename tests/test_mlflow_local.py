@@ -29,9 +29,8 @@ from pathlib import Path
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
-from support.tracking import context, run_tracking
+from support.tracking import context, moto_endpoint, run_tracking
 from mlops_blueprint.mock_runtime import MOCK_ACCOUNT_ID
 
 REGION = "us-east-1"
@@ -145,13 +144,8 @@ def component():
 
 @pytest.fixture(scope="module")
 def moto_s3() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    try:
-        host, port = server.get_host_and_port()
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
+    with moto_endpoint() as endpoint:
+        yield endpoint
 
 
 def _s3(endpoint: str):

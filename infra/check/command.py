@@ -13,6 +13,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from mlops_blueprint.cli_targets import add_target_options
 from mlops_blueprint.config import ConfigError
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
@@ -82,12 +83,8 @@ def _check(args: argparse.Namespace) -> int:
 def add_check_command(commands: argparse._SubParsersAction) -> None:  # noqa: SLF001
     check = commands.add_parser("check", help="preflight, policy pack, checkov, cloudsplaining and the CI "
                                               "template scanners over a stack's offline plan")
-    check.add_argument("--stack", help="stack name: dev, staging or prod; with --program, one of the program's "
-                                        "stacks (default: its only Pulumi.<stack>.yaml)")
-    check.add_argument("--program", metavar="DIR", help="check this Pulumi Python program's plan instead of the "
-                                                        "platform's (without the CI template scanners)")
-    check.add_argument("--config-file", help="a stack file to use instead of stacks/Pulumi.<stack>.yaml "
-                                             "(DIR/Pulumi.<stack>.yaml with --program)")
+    add_target_options(check, program_help="check this Pulumi Python program's plan instead of the "
+                                           "platform's (without the CI template scanners)")
     check.add_argument("--json", metavar="PATH", help="write every result (and the summary) here")
     check.add_argument("--suppressions", metavar="PATH", help="suppressions file (default policies/suppressions.yaml)")
     check.add_argument("--no-templates", action="store_true", help="skip the CI template scanners (zizmor, schemas)")

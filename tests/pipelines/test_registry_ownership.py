@@ -24,6 +24,7 @@ from mlops_blueprint.pipelines.outputs import StackOutputs
 from mlops_blueprint.pipelines.registry import CHALLENGER, CHAMPION, PACKAGE_TAG, GateResult
 from mlops_blueprint.preview import run_preview
 from support.stacks import models_bucket, stack_document
+from support.tracking import moto_endpoint
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
 
@@ -42,16 +43,10 @@ def package(version: int) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def moto_url():
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    url = f"http://{host}:{port}"
-    yield url
-    with urllib.request.urlopen(urllib.request.Request(f"{url}/moto-api/reset", method="POST"), timeout=10):
-        pass
-    server.stop()
+    with moto_endpoint() as url:
+        yield url
+        with urllib.request.urlopen(urllib.request.Request(f"{url}/moto-api/reset", method="POST"), timeout=10):
+            pass
 
 
 @pytest.fixture(scope="module")
