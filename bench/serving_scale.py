@@ -33,7 +33,7 @@ from mlops_blueprint.mock_runtime import MOCK_ACCOUNT_ID, MockRun, PlatformMocks
 from mlops_blueprint.naming import Naming
 from mlops_blueprint.plan import build_plan, dumps
 from mlops_blueprint.policies.engine import evaluate_plan
-from mlops_blueprint.serving_config import ModelConfig
+from mlops_blueprint.components.served_model_settings import ServedModelSettings
 from mlops_blueprint.tags import Tagging
 
 PROJECT, STACK, REGION = "mlops-platform", "prod", "us-east-1"
@@ -59,8 +59,8 @@ def context() -> StackContext:
     )
 
 
-def models(count: int) -> list[ModelConfig]:
-    return [ModelConfig(name=f"model-{i:03d}", image=f"inference:1.{i}.0",
+def models(count: int) -> list[ServedModelSettings]:
+    return [ServedModelSettings(name=f"model-{i:03d}", image=f"inference:1.{i}.0",
                         model_data_url=f"s3://mlops-platform-prod-models-{MOCK_ACCOUNT_ID}-{REGION}/model-{i:03d}/model.tar.gz")
             for i in range(count)]
 

@@ -48,8 +48,8 @@ from mlops_blueprint.context import StackContext
 from mlops_blueprint.sagemaker_values import resolve_image
 from mlops_blueprint.validation import raise_invalid_args
 
-if TYPE_CHECKING:  # the models list: serving_config imports the serving settings, so only typing here
-    from mlops_blueprint.serving_config import ModelConfig
+if TYPE_CHECKING:  # the models list: served_model_settings imports the serving settings, so only typing here
+    from mlops_blueprint.components.served_model_settings import ServedModelSettings
 
 SERVING_SERVICE_ACCOUNT = "model-server"
 CLIENT_LABEL = "mlops-platform/model-client"  # pods with this label "true" may call the models from any namespace
@@ -67,14 +67,14 @@ class K8sServingArgs:
     """The models (``models:``), the serving role for IRSA and the settings (``serving.kubernetes``)."""
 
     context: StackContext
-    models: Sequence[ModelConfig]
+    models: Sequence[ServedModelSettings]
     serving_role_arn: pulumi.Input[str]       # PlatformRoles.serving_role_arn (trusting the service account)
     settings: K8sServingSettings = field(default_factory=K8sServingSettings)
 
     def problems(self) -> list[str]:
         """Wiring problems, one line each naming the arg (the settings validated themselves)."""
-        # Imported here: serving_config imports the serving settings from this package.
-        from mlops_blueprint.serving_config import kubernetes_model_problems
+        # Imported here: served_model_settings imports the serving settings from this package.
+        from mlops_blueprint.components.served_model_settings import kubernetes_model_problems
 
         problems = type_problems(self, context=StackContext, settings=K8sServingSettings)
         if not self.models:
@@ -173,7 +173,7 @@ class K8sServing(pulumi.ComponentResource):
             "serviceUrls": self.service_urls,
         })
 
-    def _model(self, model: ModelConfig) -> None:
+    def _model(self, model: ServedModelSettings) -> None:
         args, ctx = self._args, self._args.context
         settings = args.settings
         name, selector = model.name, labels(model.name)

@@ -45,7 +45,7 @@ target: deploy once with the variant's ``autoscaling`` removed, then with the ne
 **Open LLMs** (``model.llm``): the region's TGI or LMI image (:mod:`mlops_blueprint.llm_images`),
 pulled with an inline grant on exactly that repository of AWS's registry; the weights as an
 uncompressed S3 prefix (``ModelDataSource``); GPU variants with start-up and download timeouts; and
-autoscaling on concurrent requests per model instead of invocations (:mod:`mlops_blueprint.llm_config`).
+autoscaling on concurrent requests per model instead of invocations (:mod:`mlops_blueprint.components.llm_settings`).
 
 The names and the defining inputs that the hashes are taken over are built in :mod:`.serving_inputs`.
 """
@@ -85,15 +85,15 @@ from mlops_blueprint.components.serving_inputs import (  # noqa: F401
     WEIGHTS_DATA_TYPE,
 )
 from mlops_blueprint.context import StackContext
-from mlops_blueprint.llm_config import llm_image_problems
+from mlops_blueprint.components.llm_settings import llm_image_problems
 from mlops_blueprint.llm_images import LlmImage, llm_image
 from mlops_blueprint.policy_documents import document, render, statement
 from mlops_blueprint.naming import NameKind
 from mlops_blueprint.components.serving_endpoint_settings import MICROSECONDS_PER_MS, ServingEndpointSettings
 from mlops_blueprint.sagemaker_values import resolve_image
 
-if TYPE_CHECKING:  # the models list and its resolved reading (serving_config imports the serving settings)
-    from mlops_blueprint.serving_config import ModelConfig, ResolvedModel, ResolvedVariant
+if TYPE_CHECKING:  # the models list and its resolved reading (served_model_settings imports the serving settings)
+    from mlops_blueprint.components.served_model_settings import ServedModelSettings, ResolvedModel, ResolvedVariant
 
 COMPONENT = "serving"
 
@@ -106,7 +106,7 @@ class ServingEndpointArgs:
     """One model of ``models:`` with the ``serving:`` defaults, and this stack's role, network, bucket, key."""
 
     context: StackContext
-    model: ModelConfig
+    model: ServedModelSettings
     execution_role_arn: pulumi.Input[str]            # PlatformRoles.serving_role_arn
     subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]]          # Network.serving_subnet_ids
     security_group_ids: pulumi.Input[Sequence[pulumi.Input[str]]]  # (Network.workload_security_group_id,)
@@ -121,15 +121,15 @@ class ServingEndpointArgs:
 
 def _validate(args: ServingEndpointArgs) -> ResolvedModel:
     """Every problem at once, each naming the arg and what would be valid; the resolved model."""
-    # Imported here: serving_config imports the serving settings from this package.
-    from mlops_blueprint.serving_config import ModelConfig, model_problems, resolve_model
+    # Imported here: served_model_settings imports the serving settings from this package.
+    from mlops_blueprint.components.served_model_settings import ServedModelSettings, model_problems, resolve_model
 
     problems: list[str] = []
     if not isinstance(args.context, StackContext):
         raise invalid_args_error("ServingEndpointArgs", [f"context: expected a StackContext, got {type(args.context).__name__}"])
-    if not isinstance(args.model, ModelConfig) or not isinstance(args.settings, ServingEndpointSettings):
+    if not isinstance(args.model, ServedModelSettings) or not isinstance(args.settings, ServingEndpointSettings):
         raise invalid_args_error("ServingEndpointArgs",
-                                 ["model/settings: expected a ModelConfig and a ServingEndpointSettings"])
+                                 ["model/settings: expected a ServedModelSettings and a ServingEndpointSettings"])
     if args.settings.backend != "sagemaker":
         problems.append(f"serving.backend is {args.settings.backend!r}; SageMaker endpoints need 'sagemaker' "
                         "(K8sServing serves the kubernetes backend)")
@@ -145,11 +145,11 @@ def _validate(args: ServingEndpointArgs) -> ResolvedModel:
     return resolve_model(args.settings, args.model)
 
 
-def _raise_problems(model: ModelConfig, problems: list[str]) -> None:
+def _raise_problems(model: ServedModelSettings, problems: list[str]) -> None:
     raise_invalid_args("ServingEndpointArgs", problems, subject=f"model {model.name!r}")
 
 
-def model_data_problems(model: ModelConfig, models_bucket: str) -> list[str]:
+def model_data_problems(model: ServedModelSettings, models_bucket: str) -> list[str]:
     """Artifacts outside ``models_bucket``: the serving role may read only that bucket."""
     urls = [("model_data_url", model.model_data_url)]
     urls += [(f"variants[{v.name}].model_data_url", v.model_data_url) for v in model.variants]
@@ -164,7 +164,7 @@ def model_data_problems(model: ModelConfig, models_bucket: str) -> list[str]:
     return problems
 
 
-def _checked_bucket(model: ModelConfig, bucket: str) -> str:
+def _checked_bucket(model: ServedModelSettings, bucket: str) -> str:
     """The exact check once an Output bucket name is known (the config checked its pattern)."""
     _raise_problems(model, model_data_problems(model, bucket))
     return bucket

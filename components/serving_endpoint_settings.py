@@ -20,8 +20,8 @@ Stack file keys (camelCase, under ``mlops-platform:``)::
         guardrails: true                  # false for the deployment that changes the variant set
       kubernetes: {namespace: model-serving, replicas: 2, maxReplicas: 4}
 
-A model (``models:``, :mod:`mlops_blueprint.serving_config`) or one of its variants overrides these;
-:func:`mlops_blueprint.serving_config.resolve_model` applies them. Per-environment defaults are
+A model (``models:``, :mod:`mlops_blueprint.components.served_model_settings`) or one of its variants overrides these;
+:func:`mlops_blueprint.components.served_model_settings.resolve_model` applies them. Per-environment defaults are
 :data:`SERVING_DEFAULTS`.
 """
 
@@ -57,7 +57,7 @@ class AutoscalingSettings(Section):
 
 class ServerlessSettings(Section):
     """A serverless variant (no instances; it gives up the VPC, network isolation, the KMS key and
-    data capture, see :mod:`mlops_blueprint.serving_config`)."""
+    data capture, see :mod:`mlops_blueprint.components.served_model_settings`)."""
 
     memory_size_mb: int = Field(default=2048, description="1024 to 6144 in steps of 1024")
     max_concurrency: int = Field(default=5, ge=1, le=200, description="concurrent invocations (1 to 200)")

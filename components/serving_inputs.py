@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING, Any
 
 from mlops_blueprint.context import StackContext
 from mlops_blueprint.naming import NameKind
-from mlops_blueprint.llm_config import LlmConfig
+from mlops_blueprint.components.llm_settings import LlmSettings
 
-if TYPE_CHECKING:  # serving_config imports the serving settings from this package
-    from mlops_blueprint.serving_config import ResolvedModel, ResolvedVariant
+if TYPE_CHECKING:  # served_model_settings imports the serving settings from this package
+    from mlops_blueprint.components.served_model_settings import ResolvedModel, ResolvedVariant
 
 DIGEST_LENGTH = 8
 DATA_CAPTURE_PREFIX = "data-capture"
@@ -106,7 +106,7 @@ def model_inputs(*, image: str, model_data_url: str | None, environment: Mapping
     return inputs
 
 
-def variant_inputs(variant: ResolvedVariant, model_name: str, llm: LlmConfig | None = None) -> dict[str, Any]:
+def variant_inputs(variant: ResolvedVariant, model_name: str, llm: LlmSettings | None = None) -> dict[str, Any]:
     """One production variant as the engine receives it (an LLM's: with its start-up and download timeouts)."""
     inputs: dict[str, Any] = {"variantName": variant.name, "modelName": model_name,
                               "initialVariantWeight": float(variant.weight)}

@@ -41,11 +41,11 @@ from mlops_blueprint.monitoring_config import (
     ALERTS_DEFAULTS, BUDGET_DEFAULTS, MONITORING_DEFAULTS, OBSERVABILITY_DEFAULTS, RETRAINING_DEFAULTS,
     monitoring_problems,
 )
-from mlops_blueprint.llm_config import llm_image_problems
+from mlops_blueprint.components.llm_settings import llm_image_problems
 from mlops_blueprint.components.serving_endpoint_settings import SERVING_DEFAULTS, ServingEndpointSettings
 from mlops_blueprint.components.training_compute_settings import TRAINING_DEFAULTS, TrainingComputeSettings
-from mlops_blueprint.serving_config import (
-    ModelConfig, model_data_problems, registry_problems, resolve_model, serving_problems,
+from mlops_blueprint.components.served_model_settings import (
+    ServedModelSettings, model_data_problems, registry_problems, resolve_model, serving_problems,
 )
 from mlops_blueprint.components.tracking_server_settings import TRACKING_DEFAULTS, TrackingServerSettings
 from mlops_blueprint.tracking_config import tracking_problems
@@ -107,7 +107,7 @@ class PlatformConfig(Section):
     tracking: TrackingServerSettings = Field(default_factory=TrackingServerSettings)
     training: TrainingComputeSettings = Field(default_factory=TrainingComputeSettings)
     serving: ServingEndpointSettings = Field(default_factory=ServingEndpointSettings)
-    models: list[ModelConfig] = Field(default_factory=list, description="the models to serve, one endpoint each")
+    models: list[ServedModelSettings] = Field(default_factory=list, description="the models to serve, one endpoint each")
     monitoring: MonitoringSettings = Field(default_factory=MonitoringSettings)
     alerts: AlertingSettings = Field(default_factory=AlertingSettings)
     retraining: RetrainingSettings = Field(default_factory=RetrainingSettings)

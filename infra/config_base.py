@@ -1,7 +1,7 @@
 """Building blocks of the config model, shared by every config section module.
 
 Sections live in their own modules (``config.py`` for the baseline, the components'
-``*_settings.py``, ``serving_config.py``, ...) and all derive from :class:`Section`, so every stack-file key is
+``*_settings.py``, ...) and all derive from :class:`Section`, so every stack-file key is
 camelCase, unknown keys are rejected, and errors are reported the same way.
 """
 

@@ -38,7 +38,7 @@ from typing import Any, Literal
 from mlops_blueprint.config import PROJECT, ConfigError, PlatformConfig
 from mlops_blueprint.naming import NameKind, Naming
 from mlops_blueprint.sagemaker_values import image_problem
-from mlops_blueprint.serving_config import LATEST_APPROVED, ModelConfig
+from mlops_blueprint.components.served_model_settings import LATEST_APPROVED, ServedModelSettings
 from mlops_blueprint.validation import s3_object_uri_problem
 
 APPROVED = "Approved"
@@ -173,7 +173,7 @@ class RegistrySource:
                                "moto endpoint URL such as http://127.0.0.1:5000"])
         return cls("file", value)
 
-    def resolve(self, config: PlatformConfig, model: ModelConfig) -> ServedPackage:
+    def resolve(self, config: PlatformConfig, model: ServedModelSettings) -> ServedPackage:
         family = str(model.model_package_group)
         group = group_name(config, family)
         if self.kind == "placeholder":
@@ -194,7 +194,7 @@ class RegistrySource:
         return boto3.session.Session(region_name=config.region).client("sagemaker", config=settings)
 
 
-def _placeholder(config: PlatformConfig, model: ModelConfig, group: str, account_id: str) -> ServedPackage:
+def _placeholder(config: PlatformConfig, model: ServedModelSettings, group: str, account_id: str) -> ServedPackage:
     naming = _naming(config, account_id)
     version = model.package_version if isinstance(model.package_version, int) else 1
     registry = f"{account_id}.dkr.ecr.{config.region}.amazonaws.com"
@@ -292,12 +292,12 @@ def current_source() -> RegistrySource:
 
 
 def resolve_models(config: PlatformConfig, source: RegistrySource | None = None
-                   ) -> tuple[list[ModelConfig], dict[str, ServedPackage]]:
+                   ) -> tuple[list[ServedModelSettings], dict[str, ServedPackage]]:
     """``config.models`` with every registry-backed model's image, model data and environment taken
     from the package it serves, and those packages by model. Raises :class:`ConfigError` listing
     every model that cannot be resolved."""
     source = source or current_source()
-    models: list[ModelConfig] = []
+    models: list[ServedModelSettings] = []
     packages: dict[str, ServedPackage] = {}
     problems: list[str] = []
     for model in config.models:

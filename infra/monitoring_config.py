@@ -30,7 +30,7 @@ def monitoring_problems(
     """Checks that need the served models; one line per problem, naming the keys.
 
     ``model_names``: every model in ``models``; ``captured_models``: those whose endpoints capture
-    data (``serving_config.ResolvedModel.captures_data``) — only they can have Model Monitor schedules.
+    data (``served_model_settings.ResolvedModel.captures_data``) — only they can have Model Monitor schedules.
     """
     problems: list[str] = []
     known = set(model_names)

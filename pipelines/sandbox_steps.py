@@ -281,7 +281,7 @@ def serve_llm(sandbox: Sandbox) -> LlmResult:
     routes on 127.0.0.1 (``sandbox.llm_server``, stopped with the sandbox), then one ``/generate``."""
     import urllib.request
 
-    from mlops_blueprint.llm_config import MODEL_DIR
+    from mlops_blueprint.components.llm_settings import MODEL_DIR
     from mlops_blueprint.pipelines.llm_local import LocalTextServer, stage_weights, write_tiny_model
 
     container = preview_llm(sandbox.workdir, str(sandbox.outputs[Out.MODELS_BUCKET_NAME]))

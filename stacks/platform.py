@@ -35,7 +35,7 @@ from mlops_blueprint.components.tracking_server import (
 from mlops_blueprint.components.training_compute import TrainingCompute, TrainingComputeArgs
 from mlops_blueprint.config import PlatformConfig
 from mlops_blueprint.outputs import Out, stack_outputs
-from mlops_blueprint.serving_config import resolve_model
+from mlops_blueprint.components.served_model_settings import resolve_model
 from mlops_blueprint.stacks.deployment import Deployment, resolve_deployment, shared_network
 from mlops_blueprint.components.tracking_server_settings import mlflow_endpoint_needed
 

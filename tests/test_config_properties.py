@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 from mlops_blueprint import cli, preview
 from mlops_blueprint.config import ENVIRONMENTS
 from mlops_blueprint.preview import run_preview
-from mlops_blueprint.serving_config import has_local_storage
+from mlops_blueprint.components.served_model_settings import has_local_storage
 from support.stacks import stack_document
 
 CI = bool(os.environ.get("CI"))

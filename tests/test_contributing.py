@@ -44,12 +44,6 @@ TESTED_THROUGH = {
     "s3_bucket": ("test_artifact_store.py", "test_audit_trail.py"),  # SecureBucket: every bucket of the stack
     "observability": ("test_monitoring_observability.py",),  # Prometheus/Grafana, beside the monitoring tests
 }
-# Modules that still import a config module, each to be moved to settings (the list may only shrink).
-PENDING_CONFIG_IMPORTS = {
-    "components/k8s_serving.py": "ModelConfig and kubernetes_model_problems live in serving_config (the models section)",
-    "components/serving_endpoint.py": "ModelConfig, resolve_model and llm_image_problems live in serving_config/llm_config",
-    "components/serving_inputs.py": "LlmConfig and the resolved models live in llm_config/serving_config",
-}
 
 
 def _modules() -> list[ModuleType]:
@@ -125,9 +119,7 @@ def test_components_and_settings_never_import_the_stack_config() -> None:
     """The dependency points one way: infra/config.py composes the components' settings."""
     offenders = {str(p.relative_to(REPO)): sorted(_config_imports(p)) for p in sorted(COMPONENTS.rglob("*.py"))}
     offenders = {path: found for path, found in offenders.items() if found}
-    assert set(offenders) - set(PENDING_CONFIG_IMPORTS) == set(), offenders
-    # A module that no longer imports config leaves the pending list (it may only shrink).
-    assert set(PENDING_CONFIG_IMPORTS) - set(offenders) == set()
+    assert offenders == {}
 
 
 def test_the_import_scan_sees_every_form_of_import(tmp_path: Path) -> None:

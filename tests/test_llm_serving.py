@@ -15,7 +15,7 @@ from mlops_blueprint.components.serving_inputs import content_digest
 from mlops_blueprint.config import ConfigError, parse_config
 from mlops_blueprint.cost import estimate
 from mlops_blueprint.llm_images import ImageDataUnavailable, llm_image
-from mlops_blueprint.serving_config import resolve_model
+from mlops_blueprint.components.served_model_settings import resolve_model
 from support.stacks import models_bucket, of_type, preview_with
 
 MODEL = "aws:sagemaker/model:Model"

@@ -25,7 +25,7 @@ from mlops_blueprint.components.training_compute_settings import TRAINING_DEFAUL
 from mlops_blueprint.components.training_compute import TrainingCompute, TrainingComputeArgs
 from mlops_blueprint.context import StackContext
 from mlops_blueprint.mock_runtime import MOCK_ACCOUNT_ID, MockRun, run_program
-from mlops_blueprint.serving_config import ModelConfig
+from mlops_blueprint.components.served_model_settings import ServedModelSettings
 
 REGION = "us-east-1"
 ROLE = f"arn:aws:iam::{MOCK_ACCOUNT_ID}:role/mlops-platform-prod-serving"
@@ -50,7 +50,7 @@ def serve(ctx: StackContext, model: dict[str, Any], serving: ServingEndpointSett
     def program() -> None:
         provider = aws.Provider("aws", region=REGION, default_tags={"tags": ctx.tagging.default_tags()})
         endpoint = ServingEndpoint(model["name"], ServingEndpointArgs(
-            context=ctx, model=ModelConfig.model_validate(model), settings=serving, execution_role_arn=ROLE,
+            context=ctx, model=ServedModelSettings.model_validate(model), settings=serving, execution_role_arn=ROLE,
             models_bucket_name=BUCKET, kms_key_arn=KEY, **NETWORK), pulumi.ResourceOptions(providers={"aws": provider}))
         pulumi.export("variantNames", endpoint.variant_names)
         pulumi.export("endpointName", endpoint.endpoint_name)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mlops_blueprint import monitoring_config, serving_config
+from mlops_blueprint import monitoring_config
 from mlops_blueprint.validation import (
     arn_account, iam_policy_arn_problem, invalid_args_error, oidc_provider_arn_problem, raise_invalid_args,
     s3_bucket_of, s3_location_problem, s3_object_uri_problem, trail_arn_problem,
@@ -28,9 +28,8 @@ def test_object_uris_need_a_key_and_locations_do_not(uri: object, is_object: boo
     assert s3_bucket_of(uri) == ("models" if is_object else None)
 
 
-def test_the_config_modules_keep_their_old_names_with_their_old_meaning() -> None:
-    # serving's modelDataUrl is an object; monitoring's baseline/ground truth are prefixes.
-    assert serving_config.s3_uri_problem is s3_object_uri_problem
+def test_the_monitoring_config_keeps_its_old_name_with_its_old_meaning() -> None:
+    # monitoring's baseline/ground truth are prefixes (a model's modelDataUrl is an object).
     assert monitoring_config.s3_uri_problem is s3_location_problem
 
 

@@ -16,7 +16,7 @@ from mlops_blueprint.components.network_settings import ExistingVpc, NetworkSett
 from mlops_blueprint.components.platform_roles import PlatformRoles, PlatformRolesArgs
 from mlops_blueprint.components.serving_endpoint import ServingEndpoint, ServingEndpointArgs
 from mlops_blueprint.components.serving_endpoint_settings import SERVING_DEFAULTS, ServingEndpointSettings
-from mlops_blueprint.serving_config import ModelConfig
+from mlops_blueprint.components.served_model_settings import ServedModelSettings
 from mlops_blueprint.team_program import team_program, validated
 
 # environment, owner, costCenter, dataClassification and aws:region: tags, provider, account context.
@@ -36,7 +36,7 @@ def in_models_bucket(entry: dict) -> dict:
 
 
 model_entry = in_models_bucket(program.config.require_object("model"))
-model = validated(f"{program.project}:model", ModelConfig,
+model = validated(f"{program.project}:model", ServedModelSettings,
                   {**model_entry, "variants": [in_models_bucket(v) for v in model_entry.get("variants", [])]})
 
 kms = Kms("kms", KmsArgs(context=ctx, **stateful), opts)

@@ -19,7 +19,7 @@ from typing import Any
 
 from mlops_blueprint.policies.model import ContextFor, PolicyContext, ResourceCheck, ResourceView, Rule, StackCheck
 from mlops_blueprint.policies.rules._helpers import find, is_set, requires, requires_set, rule, stack_rule
-from mlops_blueprint.serving_config import has_local_storage
+from mlops_blueprint.components.served_model_settings import has_local_storage
 
 ENDPOINT_CONFIGURATION = "aws:sagemaker/endpointConfiguration:EndpointConfiguration"
 MODEL = "aws:sagemaker/model:Model"
@@ -27,7 +27,7 @@ NOTEBOOK_INSTANCE = "aws:sagemaker/notebookInstance:NotebookInstance"
 DOMAIN = "aws:sagemaker/domain:Domain"
 
 DATA_CAPTURE_ENVIRONMENTS = ("staging", "prod")
-SERVERLESS_ENVIRONMENTS = ("dev",)  # where serving.serverless is allowed (serving_config.model_problems)
+SERVERLESS_ENVIRONMENTS = ("dev",)  # where serving.serverless is allowed (served_model_settings.model_problems)
 
 
 def _variants(config: ResourceView) -> list[dict[str, Any]]:

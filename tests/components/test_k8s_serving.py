@@ -25,7 +25,7 @@ from mlops_blueprint.context import StackContext
 from mlops_blueprint.mock_runtime import MOCK_ACCOUNT_ID, MockRun, Registration, run_program
 from mlops_blueprint.plan import build_plan
 from mlops_blueprint.policies.engine import evaluate_plan
-from mlops_blueprint.serving_config import ModelConfig
+from mlops_blueprint.components.served_model_settings import ServedModelSettings
 
 COMPONENT = "mlops:serving:K8sServing"
 NAMESPACE = "kubernetes:core/v1:Namespace"
@@ -39,10 +39,10 @@ WORKLOADS = (NAMESPACE, ACCOUNT, DEPLOYMENT, SERVICE, HPA, PDB)
 ROLE = f"arn:aws:iam::{MOCK_ACCOUNT_ID}:role/mlops-platform-dev-serving"
 OIDC = f"arn:aws:iam::{MOCK_ACCOUNT_ID}:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/EXAMPLE"
 MODELS = [
-    ModelConfig.model_validate({"name": "churn", "image": "inference:1.4.2",
+    ServedModelSettings.model_validate({"name": "churn", "image": "inference:1.4.2",
                                 "modelDataUrl": "s3://models-bucket/churn/model.tar.gz",
                                 "environment": {"LOG_LEVEL": "info"}}),
-    ModelConfig.model_validate({"name": "fraud", "image": "inference:2.0.0",
+    ServedModelSettings.model_validate({"name": "fraud", "image": "inference:2.0.0",
                                 "modelDataUrl": "s3://models-bucket/fraud/model.tar.gz"}),
 ]
 
@@ -52,7 +52,7 @@ def kubernetes_serving(**overrides: Any) -> K8sServingSettings:
     return K8sServingSettings.model_validate(overrides)
 
 
-def build(ctx: StackContext, settings: K8sServingSettings | None = None, models: list[ModelConfig] | None = None,
+def build(ctx: StackContext, settings: K8sServingSettings | None = None, models: list[ServedModelSettings] | None = None,
           via: str = "providers") -> MockRun:
     """K8sServing with a Kubernetes provider handed down the way ``via`` says."""
 
@@ -155,7 +155,7 @@ def test_service_hpa_and_pdb_select_the_models_pods(dev_context):
     ({"settings": {"replicas": 2}}, "settings: expected a K8sServingSettings, got dict"),
     ({"models": []}, "models: expected at least one model"),
     ({"models": [MODELS[0], MODELS[0]]}, "duplicate model names churn"),
-    ({"models": [ModelConfig.model_validate({**MODELS[0].model_dump(by_alias=True),
+    ({"models": [ServedModelSettings.model_validate({**MODELS[0].model_dump(by_alias=True),
                                              "variants": [{"name": "a"}, {"name": "b"}]})]},
      "serves one variant per model"),
     ({"serving_role_arn": ""}, "serving_role_arn: required"),
@@ -192,11 +192,11 @@ def test_resources_keep_the_model_server_defaults_when_one_key_is_set():
         "1500m", "1Gi", "2", "2Gi")
 
 
-@pytest.mark.parametrize("module", ["mlops_blueprint.serving_config",
+@pytest.mark.parametrize("module", ["mlops_blueprint.components.served_model_settings",
                                     "mlops_blueprint.components.serving_endpoint_settings"])
 def test_the_models_config_and_the_serving_settings_can_be_imported_first(module):
-    # serving_config imports the serving settings, whose package imports the serving components:
-    # those must not need serving_config while it is half imported.
+    # served_model_settings imports the serving settings, whose package imports the serving components:
+    # those must not need it while it is half imported.
     result = subprocess.run([sys.executable, "-c", f"import {module}"], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
 

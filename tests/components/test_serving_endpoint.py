@@ -33,7 +33,7 @@ from mlops_blueprint.mock_runtime import MOCK_ACCOUNT_ID, MockRun, Registration,
 from mlops_blueprint.plan import build_plan
 from mlops_blueprint.policies.engine import evaluate_plan
 from mlops_blueprint.sagemaker_values import has_local_storage, resolve_image
-from mlops_blueprint.serving_config import ModelConfig, VariantConfig, serving_problems
+from mlops_blueprint.components.served_model_settings import ServedModelSettings, VariantSettings, serving_problems
 
 COMPONENT = "mlops:serving:ServingEndpoint"
 MODEL = "aws:sagemaker/model:Model"
@@ -72,10 +72,10 @@ def provider_opts(ctx: StackContext) -> pulumi.ResourceOptions:
     return pulumi.ResourceOptions(providers={"aws": provider})
 
 
-def build(ctx: StackContext, model: dict[str, Any] | ModelConfig, serving: ServingEndpointSettings | None = None,
+def build(ctx: StackContext, model: dict[str, Any] | ServedModelSettings, serving: ServingEndpointSettings | None = None,
           **kwargs: Any) -> MockRun:
     """One ServingEndpoint with literal ARNs; exports its public attributes."""
-    config = model if isinstance(model, ModelConfig) else ModelConfig.model_validate(model)
+    config = model if isinstance(model, ServedModelSettings) else ServedModelSettings.model_validate(model)
     values: dict[str, Any] = {"execution_role_arn": ROLE, "subnet_ids": SUBNETS, "security_group_ids": GROUPS,
                               "models_bucket_name": BUCKET, "kms_key_arn": KEY}
     values.update(kwargs)
@@ -162,7 +162,7 @@ def test_models_run_isolated_in_the_serving_subnets_with_the_serving_role(contex
 def test_wired_to_the_platform_components_it_uses_their_subnets_group_bucket_key_and_role(context_for):
     """With the real Kms, Network, ArtifactStore and PlatformRoles, as the stack wires them."""
     ctx = context_for("prod")
-    model = ModelConfig.model_validate(AB_CANARY)
+    model = ServedModelSettings.model_validate(AB_CANARY)
 
     def program() -> None:
         opts = provider_opts(ctx)
@@ -328,7 +328,7 @@ def test_changing_the_variant_set_updates_the_endpoint_and_its_alarms_in_place(c
 def test_ten_variants_fit_two_rollback_alarms(context_for):
     """SageMaker's ten variants: each alarm reads at most ten metrics (CloudWatch's limit for metric math)."""
     ten = {**SIMPLE, "variants": [{"name": f"v{i}", "weight": 1} for i in range(10)]}
-    assert serving_problems(serving_for("prod"), [ModelConfig.model_validate(ten)], False, environment="prod") == []
+    assert serving_problems(serving_for("prod"), [ServedModelSettings.model_validate(ten)], False, environment="prod") == []
     run = build(context_for("prod"), ten)
     [endpoint] = run.of_type(ENDPOINT)
     assert len(endpoint.inputs["deploymentConfig"]["autoRollbackConfiguration"]["alarms"]) == 2
@@ -357,7 +357,7 @@ def test_models_are_created_after_the_execution_roles_policy(context_for):
     def program() -> None:
         role = aws.iam.Role("serving-role", assume_role_policy="{}")
         policy = aws.iam.RolePolicy("serving-role-policy", role=role.name, policy="{}")
-        config = ModelConfig.model_validate(AB_CANARY)
+        config = ServedModelSettings.model_validate(AB_CANARY)
         ServingEndpoint("churn", ServingEndpointArgs(
             context=ctx, model=config, settings=serving_for("prod"), execution_role_arn=role.arn, subnet_ids=SUBNETS,
             security_group_ids=GROUPS, models_bucket_name=BUCKET, kms_key_arn=KEY, execution_role_policies=[policy]))
@@ -380,7 +380,7 @@ def test_model_data_outside_the_models_bucket_is_refused(context_for):
     def program() -> None:  # the bucket name as an Output (as the stack passes it): checked once known
         bucket = aws.s3.Bucket("models", bucket="mlops-platform-prod-models-other")
         ServingEndpoint("churn", ServingEndpointArgs(
-            context=ctx, model=ModelConfig.model_validate(AB_CANARY), settings=serving_for("prod"),
+            context=ctx, model=ServedModelSettings.model_validate(AB_CANARY), settings=serving_for("prod"),
             execution_role_arn=ROLE, subnet_ids=SUBNETS, security_group_ids=GROUPS, models_bucket_name=bucket.bucket,
             kms_key_arn=KEY))
 
@@ -520,7 +520,7 @@ def test_environment_defaults_pass_every_mandatory_policy(context_for, environme
 
 
 def registered_after_error(ctx: StackContext, **kwargs: Any) -> tuple[BaseException | None, MockRun]:
-    values: dict[str, Any] = {"model": ModelConfig.model_validate(SIMPLE), "settings": serving_for(ctx.environment),
+    values: dict[str, Any] = {"model": ServedModelSettings.model_validate(SIMPLE), "settings": serving_for(ctx.environment),
                               "execution_role_arn": ROLE, "subnet_ids": SUBNETS, "security_group_ids": GROUPS,
                               "models_bucket_name": BUCKET, "kms_key_arn": KEY}
     values.update(kwargs)
@@ -575,7 +575,7 @@ def test_bad_args_raise_before_registration(context_for, environment, kwargs, me
 ])
 def test_model_config_rejects(model, message):
     with pytest.raises(ValidationError) as caught:
-        ModelConfig.model_validate(model)
+        ServedModelSettings.model_validate(model)
     assert message in str(caught.value)
 
 
@@ -583,7 +583,7 @@ def test_model_config_accepts_ecr_uris_and_digests(context_for):
     ctx = context_for("prod")
     uri = f"{MOCK_ACCOUNT_ID}.dkr.ecr.eu-west-1.amazonaws.com/team/model:2024.1"
     digest = "inference@sha256:" + "a" * 64
-    assert ModelConfig.model_validate({**SIMPLE, "image": uri}).image == uri
+    assert ServedModelSettings.model_validate({**SIMPLE, "image": uri}).image == uri
     resolved = resolve_image(digest, account_id=ctx.account_id, region=ctx.region, partition=ctx.partition,
                              repository_prefix=ctx.naming.prefix)
     assert resolved == f"{MOCK_ACCOUNT_ID}.dkr.ecr.us-east-1.amazonaws.com/mlops-platform-prod-inference@sha256:{'a' * 64}"
@@ -592,13 +592,13 @@ def test_model_config_accepts_ecr_uris_and_digests(context_for):
 
 def test_serving_problems_are_cross_section_and_named(context_for):
     staging = serving_for("staging")
-    models = [ModelConfig.model_validate(SIMPLE), ModelConfig.model_validate(SIMPLE)]
+    models = [ServedModelSettings.model_validate(SIMPLE), ServedModelSettings.model_validate(SIMPLE)]
     assert serving_problems(staging, models, False, environment="staging") == ["models: duplicate model names fraud"]
     kubernetes = ServingEndpointSettings(backend="kubernetes")
     [problem] = serving_problems(kubernetes, [], has_kubernetes_cluster=False)
     assert "serving.backend is 'kubernetes' but the kubernetes section" in problem
     assert serving_problems(kubernetes, [], has_kubernetes_cluster=True) == []
-    [problem] = serving_problems(kubernetes, [ModelConfig.model_validate(AB_CANARY)], True)
+    [problem] = serving_problems(kubernetes, [ServedModelSettings.model_validate(AB_CANARY)], True)
     assert "kubernetes backend serves one variant per model" in problem
 
 
@@ -606,7 +606,7 @@ def test_deployment_waits_must_fit_the_timeout():
     with pytest.raises(ValidationError, match="must exceed the deployment's waits"):
         ServingEndpointSettings.model_validate({"deployment": {"strategy": "linear", "linearStepPercent": 10,
                                                      "waitIntervalSeconds": 600, "maximumExecutionTimeoutSeconds": 3600}})
-    [problem] = serving_problems(serving_for("prod"), [ModelConfig.model_validate(
+    [problem] = serving_problems(serving_for("prod"), [ServedModelSettings.model_validate(
         {**SIMPLE, "deployment": {"terminationWaitSeconds": 3600, "maximumExecutionTimeoutSeconds": 3600}})], False)
     assert problem.startswith("models[fraud].deployment:") and "must exceed" in problem
 
@@ -615,10 +615,10 @@ def test_serving_defaults_validate_in_every_environment():
     for environment, values in SERVING_DEFAULTS.items():
         serving = ServingEndpointSettings.model_validate(values)
         assert serving.serverless is False  # serverless gives up VPC, isolation, KMS and capture
-        assert serving_problems(serving, [ModelConfig.model_validate(SIMPLE)], False, environment=environment) == []
+        assert serving_problems(serving, [ServedModelSettings.model_validate(SIMPLE)], False, environment=environment) == []
     assert ServingEndpointSettings.model_validate(SERVING_DEFAULTS["prod"]).autoscaling is not None
     assert ServingEndpointSettings.model_validate(SERVING_DEFAULTS["dev"]).data_capture_percent == 0
-    assert VariantConfig().name == "AllTraffic"
+    assert VariantSettings().name == "AllTraffic"
 
 
 # -- scale: the benchmark's many-model config previews correctly ------------------------------------------
@@ -660,7 +660,7 @@ def test_many_models_preview_with_unique_names():
 def test_config_refuses_model_data_outside_the_stacks_models_bucket():
     from mlops_blueprint.components import artifact_store
     from mlops_blueprint.config import ConfigError, account_problems, parse_config
-    from mlops_blueprint.serving_config import MODELS_BUCKET_PURPOSE
+    from mlops_blueprint.components.served_model_settings import MODELS_BUCKET_PURPOSE
 
     assert MODELS_BUCKET_PURPOSE == artifact_store.MODELS  # the bucket the config expects is the one created
     base = {"environment": "prod", "region": "eu-west-1", "owner": "ml-platform", "costCenter": "cc-1"}

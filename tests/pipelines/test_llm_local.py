@@ -16,7 +16,7 @@ from moto import mock_aws
 from mlops_blueprint.config import parse_config
 from mlops_blueprint.pipelines.errors import InputError
 from mlops_blueprint.pipelines.llm_local import MODEL_FILE, LocalTextServer, stage_weights, write_tiny_model
-from mlops_blueprint.serving_config import resolve_model
+from mlops_blueprint.components.served_model_settings import resolve_model
 
 BUCKET = "mlops-platform-dev-models-123456789012-us-east-1"
 WEIGHTS = f"s3://{BUCKET}/llm/tiny/"

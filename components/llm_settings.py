@@ -41,7 +41,7 @@ from mlops_blueprint.validation import S3_URI
 
 if TYPE_CHECKING:
     from mlops_blueprint.components.serving_endpoint_settings import DeploymentOverride, DeploymentSettings
-    from mlops_blueprint.serving_config import ModelConfig, ResolvedModel
+    from mlops_blueprint.components.served_model_settings import ResolvedModel, ServedModelSettings
 
 MODEL_DIR = "/opt/ml/model"  # where SageMaker puts the model data in the container
 # SageMaker's bounds for both production-variant timeouts (CreateEndpointConfig).
@@ -89,7 +89,7 @@ def _weights_problem(value: str) -> str | None:
     return None
 
 
-class LlmConfig(Section):
+class LlmSettings(Section):
     """An open LLM from S3-staged weights on the region's TGI or LMI container."""
 
     container: Literal["tgi", "lmi"] = Field(description="tgi (Hugging Face text-generation-inference) or lmi (DJL)")
@@ -129,7 +129,7 @@ class LlmConfig(Section):
         return self.model_data_download_timeout_seconds or self._tier()[2]
 
 
-def llm_environment(llm: LlmConfig, gpus: int | None) -> dict[str, str]:
+def llm_environment(llm: LlmSettings, gpus: int | None) -> dict[str, str]:
     """The container's settings: weights from /opt/ml/model, sharded over the instance's GPUs."""
     if llm.container == "tgi":
         return {"HF_MODEL_ID": MODEL_DIR, "SM_NUM_GPUS": str(gpus or 1)}
@@ -147,7 +147,7 @@ def llm_rollback_latency(deployment: DeploymentSettings, override: DeploymentOve
     return deployment.model_copy(update={"alarms": alarms})
 
 
-def llm_model_problems(model: ModelConfig, resolved: ResolvedModel) -> list[str]:
+def llm_model_problems(model: ServedModelSettings, resolved: ResolvedModel) -> list[str]:
     """What an LLM model cannot be: on CPUs, serverless, on instances with different GPU counts (one
     container serves every variant), or told to reach the Hub. One line per problem, naming keys."""
     if model.llm is None:
@@ -181,7 +181,7 @@ def llm_model_problems(model: ModelConfig, resolved: ResolvedModel) -> list[str]
     return problems
 
 
-def llm_image_problems(models: list[ModelConfig], region: str) -> list[str]:
+def llm_image_problems(models: list[ServedModelSettings], region: str) -> list[str]:
     """Each LLM model's container image must exist for ``region`` in the installed image data."""
     from mlops_blueprint.llm_images import ImageDataUnavailable, llm_image
 

@@ -15,7 +15,7 @@ Stack file keys (camelCase, under ``mlops-platform:``)::
       - name: fraud                       # registry form, instead of image + modelDataUrl:
         modelPackageGroup: fraud          # a family of tracking.modelFamilies (group <project>-<env>-fraud)
         modelPackageVersion: latest-approved   # default; or a pinned version number, e.g. 3
-      - name: chat                        # LLM form: an open LLM on TGI/LMI (mlops_blueprint.llm_config)
+      - name: chat                        # LLM form: an open LLM on TGI/LMI (mlops_blueprint.components.llm_settings)
         llm: {container: tgi, weightsS3Uri: s3://<models bucket>/llm/mistral-7b/}
         variants: [{instanceType: ml.g5.2xlarge}]
 
@@ -45,17 +45,16 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
+from mlops_blueprint.components.llm_settings import (
+    LlmSettings, gpu_count, llm_environment, llm_model_problems, llm_rollback_latency,
+)
 from mlops_blueprint.components.serving_endpoint_settings import (
     AutoscalingSettings, DeploymentOverride, DeploymentSettings, ServerlessSettings, ServingEndpointSettings,
 )
 from mlops_blueprint.config_base import Section
-from mlops_blueprint.llm_config import (
-    LlmConfig, gpu_count, llm_environment, llm_model_problems, llm_rollback_latency,
-)
 from mlops_blueprint.naming import Naming
 from mlops_blueprint.sagemaker_values import ImageRef, InstanceType, ModelName, S3Uri, VariantName, has_local_storage
 from mlops_blueprint.validation import s3_bucket_of
-from mlops_blueprint.validation import s3_object_uri_problem as s3_uri_problem  # noqa: F401  (old name)
 
 SERVING_BACKENDS: tuple[str, ...] = ("sagemaker", "kubernetes")
 DEPLOYMENT_STRATEGIES: tuple[str, ...] = ("canary", "linear", "all-at-once")
@@ -73,7 +72,7 @@ def _positive_weight(weights: list[float]) -> bool:
 
 
 
-class VariantConfig(Section):
+class VariantSettings(Section):
     """One production variant: a weight, and what differs from the model (A/B, canary)."""
 
     name: VariantName = Field(default=DEFAULT_VARIANT, description="variant name, kept across deployments")
@@ -86,7 +85,7 @@ class VariantConfig(Section):
     serverless: ServerlessSettings | None = Field(default=None, description="serverless instead of instances")
 
     @model_validator(mode="after")
-    def _one_kind(self) -> VariantConfig:
+    def _one_kind(self) -> VariantSettings:
         instance_fields = [k for k, v in (("instanceType", self.instance_type),
                                           ("initialInstanceCount", self.initial_instance_count),
                                           ("autoscaling", self.autoscaling)) if v is not None]
@@ -96,7 +95,7 @@ class VariantConfig(Section):
         return self
 
 
-class ModelConfig(Section):
+class ServedModelSettings(Section):
     """One served model: an endpoint (SageMaker) or a deployment (Kubernetes)."""
 
     name: ModelName = Field(description="lowercase name, e.g. churn (endpoint <project>-<environment>-<name>)")
@@ -108,9 +107,9 @@ class ModelConfig(Section):
                                             "tracking.modelFamilies; serves a package of its group")
     model_package_version: int | Literal["latest-approved"] | None = Field(
         default=None, description="registry form: latest-approved (default) or a pinned package version, e.g. 3")
-    llm: LlmConfig | None = Field(default=None, description="LLM form: an open LLM on the region's TGI or LMI "
-                                  "container, weights staged in S3 (see mlops_blueprint.llm_config)")
-    variants: list[VariantConfig] = Field(default_factory=lambda: [VariantConfig()], min_length=1,
+    llm: LlmSettings | None = Field(default=None, description="LLM form: an open LLM on the region's TGI or LMI "
+                                  "container, weights staged in S3 (see mlops_blueprint.components.llm_settings)")
+    variants: list[VariantSettings] = Field(default_factory=lambda: [VariantSettings()], min_length=1,
                                           max_length=MAX_VARIANTS)
     environment: dict[str, str] = Field(default_factory=dict, description="container environment variables")
     deployment: DeploymentOverride | None = Field(default=None, description="changes to serving.deployment")
@@ -127,7 +126,7 @@ class ModelConfig(Section):
         return values
 
     @model_validator(mode="after")
-    def _variants(self) -> ModelConfig:
+    def _variants(self) -> ServedModelSettings:
         names = [v.name for v in self.variants]
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
@@ -137,7 +136,7 @@ class ModelConfig(Section):
         return self
 
     @model_validator(mode="after")
-    def _one_source(self) -> ModelConfig:
+    def _one_source(self) -> ServedModelSettings:
         """Exactly one of the two forms: pinned (image + modelDataUrl) or registry (modelPackageGroup)."""
         where = f"model {self.name!r}"
         if self.llm is not None:
@@ -212,7 +211,7 @@ class ResolvedModel:
     deployment: DeploymentSettings
     data_capture_percent: int
     environment: dict[str, str]
-    llm: LlmConfig | None = None  # the LLM form: image by region, weights from an S3 prefix
+    llm: LlmSettings | None = None  # the LLM form: image by region, weights from an S3 prefix
 
     @property
     def serverless(self) -> bool:
@@ -228,7 +227,7 @@ class ResolvedModel:
         return self.data_capture_percent > 0 and not self.serverless
 
 
-def resolve_model(serving: ServingEndpointSettings, model: ModelConfig) -> ResolvedModel:
+def resolve_model(serving: ServingEndpointSettings, model: ServedModelSettings) -> ResolvedModel:
     """``model`` with the serving defaults applied (ValueError if a per-model override is invalid)."""
     variants = []
     for variant in model.variants:
@@ -260,7 +259,7 @@ def resolve_model(serving: ServingEndpointSettings, model: ModelConfig) -> Resol
                          data_capture_percent=capture, environment=environment, llm=model.llm)
 
 
-def model_problems(serving: ServingEndpointSettings, model: ModelConfig, *, environment: str | None = None) -> list[str]:
+def model_problems(serving: ServingEndpointSettings, model: ServedModelSettings, *, environment: str | None = None) -> list[str]:
     """What is wrong with one model served on SageMaker under the serving defaults; one line per
     problem, naming keys."""
     where = f"models[{model.name}]"
@@ -298,7 +297,7 @@ def model_problems(serving: ServingEndpointSettings, model: ModelConfig, *, envi
     return problems
 
 
-def registry_problems(models: list[ModelConfig], model_families: list[str]) -> list[str]:
+def registry_problems(models: list[ServedModelSettings], model_families: list[str]) -> list[str]:
     """Registry-form models must name a model package group of this stack (tracking.modelFamilies)."""
     return [f"models[{m.name}].modelPackageGroup: {m.model_package_group!r} is not a model family of this stack; "
             f"expected one of tracking.modelFamilies ({', '.join(model_families) or 'none'}), or add it there"
@@ -316,7 +315,7 @@ def models_bucket_pattern(project: str, environment: str, region: str,
     return re.compile(re.escape(name).replace(placeholder, r"\d{12}")), name.replace(placeholder, "<account>")
 
 
-def model_data_problems(models: list[ModelConfig], *, project: str, environment: str, region: str,
+def model_data_problems(models: list[ServedModelSettings], *, project: str, environment: str, region: str,
                         account_id: str | None = None) -> list[str]:
     """Model artifacts must be in this stack's models bucket: the serving role may read no other, and
     CreateModel (or the first invocation) would fail on a bucket it cannot read. Checked by name
@@ -336,7 +335,7 @@ def model_data_problems(models: list[ModelConfig], *, project: str, environment:
     return problems
 
 
-def kubernetes_model_problems(model: ModelConfig) -> list[str]:
+def kubernetes_model_problems(model: ServedModelSettings) -> list[str]:
     """What the kubernetes backend cannot serve: weighted variants (the SageMaker settings are ignored), LLMs."""
     if model.llm is not None:
         return [f"models[{model.name}].llm: the kubernetes backend does not serve LLM containers; use "
@@ -347,7 +346,7 @@ def kubernetes_model_problems(model: ModelConfig) -> list[str]:
     return []
 
 
-def serving_problems(serving: ServingEndpointSettings, models: list[ModelConfig], has_kubernetes_cluster: bool, *,
+def serving_problems(serving: ServingEndpointSettings, models: list[ServedModelSettings], has_kubernetes_cluster: bool, *,
                      environment: str | None = None) -> list[str]:
     """Checks that need more than one section; one line per problem, naming the keys.
 
