@@ -8,6 +8,7 @@ of the same code and config are byte-identical.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -58,3 +59,15 @@ def write_plan(plan: dict[str, Any], path: str | Path) -> Path:
 def mandatory_findings(plan: dict[str, Any]) -> list[dict[str, Any]]:
     """The policy findings of ``plan`` that fail a preview (enforcement ``mandatory``)."""
     return [f for f in plan["findings"] if f["enforcement"] == "mandatory"]
+
+
+@dataclass(frozen=True)
+class Previewed:
+    """What an offline preview recorded, and the plan built from it."""
+
+    run: MockRun
+    plan: dict[str, Any]
+
+    @property
+    def mandatory_findings(self) -> list[dict[str, Any]]:
+        return mandatory_findings(self.plan)

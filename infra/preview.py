@@ -22,9 +22,9 @@ import mlops_blueprint.stacks
 from mlops_blueprint.config import (
     ACCOUNT_ID, PROJECT, BuildError, ConfigError, PlatformConfig, parse_config, raw_stack_config, require_account,
 )
-from mlops_blueprint.mock_runtime import MOCK_ACCOUNT_ID, SECRET_PLACEHOLDER, MockRun, run_program
+from mlops_blueprint.mock_runtime import MOCK_ACCOUNT_ID, SECRET_PLACEHOLDER, run_program
 from mlops_blueprint.model_registry import RegistrySource, offline
-from mlops_blueprint.plan import build_plan, mandatory_findings
+from mlops_blueprint.plan import Previewed, build_plan
 from mlops_blueprint.policies.engine import evaluate_plan
 from mlops_blueprint.policies.rules.iam import BOUNDARY_CONFIG_KEY
 
@@ -34,14 +34,10 @@ STACKS_DIR = Path(mlops_blueprint.stacks.__file__).resolve().parent
 
 
 @dataclass(frozen=True)
-class PreviewResult:
-    config: PlatformConfig
-    run: MockRun
-    plan: dict[str, Any]
+class PreviewResult(Previewed):
+    """A preview of one of the platform's stacks, with the config it was built from."""
 
-    @property
-    def mandatory_findings(self) -> list[dict[str, Any]]:
-        return mandatory_findings(self.plan)
+    config: PlatformConfig
 
 
 def stack_file(stack: str) -> Path:

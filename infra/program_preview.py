@@ -30,7 +30,7 @@ import yaml
 
 from mlops_blueprint.config import ACCOUNT_ID, BuildError, ConfigError
 from mlops_blueprint.mock_runtime import MOCK_ACCOUNT_ID, MockRun, run_program
-from mlops_blueprint.plan import build_plan, mandatory_findings
+from mlops_blueprint.plan import Previewed, build_plan
 from mlops_blueprint.policies.engine import evaluate_plan
 from mlops_blueprint.preview import load_policy_config, load_stack_file, required_boundary
 
@@ -239,16 +239,10 @@ def program_error(project: PulumiProject, error: BaseException) -> ConfigError:
 
 
 @dataclass(frozen=True)
-class ProgramPreview:
+class ProgramPreview(Previewed):
     """One offline preview of a program directory."""
 
     project: PulumiProject
-    run: MockRun
-    plan: dict[str, Any]
-
-    @property
-    def mandatory_findings(self) -> list[dict[str, Any]]:
-        return mandatory_findings(self.plan)
 
 
 def preview_program(directory: str | os.PathLike[str], stack: str | None = None, *,
