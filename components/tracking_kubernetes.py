@@ -42,6 +42,8 @@ BACKEND_SECRET = "mlflow-backend-store"
 CLIENT_LABEL = "mlops-platform/mlflow-client"  # pods with this label "true" may reach the server from any namespace
 DB_NAME = "mlflow"
 DB_USER = "mlflow"
+# MLflow (>= 3.5) reads it; >= 3.9 defaults it to on, starting a job runner and seven consumers per pod.
+JOB_EXECUTION_ENV = "MLFLOW_SERVER_ENABLE_JOB_EXECUTION"
 PGPASS_DIR = "/var/run/mlflow-db"
 PGPASS_FILE = f"{PGPASS_DIR}/pgpass"
 ROLE_ARN_ANNOTATION = "eks.amazonaws.com/role-arn"
@@ -412,7 +414,8 @@ class KubernetesBackend:
             args=mlflow_args,
             working_dir="/tmp",
             ports=[k8s.core.v1.ContainerPortArgs(name="http", container_port=PORT, protocol="TCP")],
-            env=[*aws_env, secret_env("MLFLOW_BACKEND_STORE_URI", "backend-store-uri")],
+            env=[*aws_env, secret_env("MLFLOW_BACKEND_STORE_URI", "backend-store-uri"),
+                 k8s.core.v1.EnvVarArgs(name=JOB_EXECUTION_ENV, value=str(settings.job_execution).lower())],
             security_context=hardening.container_security_context(),
             resources=hardening.ResourceSizes(**settings.resources.model_dump()).requirements(),
             # Startup runs the schema migrations: give liveness time before it may restart the pod.

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pydantic import Field, field_validator, model_validator
 
-from mlops_blueprint.config_base import Section, container_resources
+from mlops_blueprint.config_base import Section, container_resources, memory_bytes
 from mlops_blueprint.validation import K8S_NAME
 
 OFFICIAL_IMAGE = "ghcr.io/mlflow/mlflow"
@@ -41,6 +41,9 @@ class TrackingDatabaseSettings(Section):
     skip_final_snapshot: bool = Field(default=False, description="no snapshot when the instance is deleted (never in prod)")
 
 
+JOB_EXECUTION_MEMORY = 4 * 1024**3  # bytes a pod needs with MLflow's server-side jobs on
+
+
 class KubernetesTrackingSettings(Section):
     """The self-hosted tracking server on the platform's cluster (``tracking.backend: kubernetes``)."""
 
@@ -54,6 +57,11 @@ class KubernetesTrackingSettings(Section):
         default=300, ge=30, le=3600,
         description="how often the sidecar re-reads the database password (RDS rotates it every 7 days by default)")
     resources: MlflowResources = Field(default_factory=MlflowResources)  # type: ignore[valid-type]
+    job_execution: bool = Field(
+        default=False,
+        description="MLflow's server-side jobs (GenAI scoring and evaluation): since MLflow 3.9 the server "
+                    "otherwise starts a job runner and seven worker processes in every pod, about 2 GiB "
+                    "more memory; on, resources.memoryLimit must be at least 4Gi")
     database: TrackingDatabaseSettings = Field(default_factory=TrackingDatabaseSettings)
 
     @field_validator("image")
@@ -67,6 +75,15 @@ class KubernetesTrackingSettings(Section):
     def _replicas(self) -> KubernetesTrackingSettings:
         if self.max_replicas < self.replicas:
             raise ValueError(f"maxReplicas ({self.max_replicas}) must be at least replicas ({self.replicas})")
+        return self
+
+    @model_validator(mode="after")
+    def _room_for_jobs(self) -> KubernetesTrackingSettings:
+        # The server and its workers take about 1.2 GiB; the job runner and its consumers about 2 GiB more.
+        limit = self.resources.memory_limit
+        if self.job_execution and memory_bytes(limit) < JOB_EXECUTION_MEMORY:
+            raise ValueError(f"jobExecution: true needs resources.memoryLimit of at least 4Gi (MLflow's job runner "
+                             f"and its workers take about 2 GiB beside the server); it is {limit}")
         return self
 
 

@@ -139,13 +139,28 @@ def component():
     assert serverless.backend == "sagemaker-serverless"
     assert serverless.outputs["mlflowArtifactUri"] == tracking.outputs["mlflowArtifactUri"]
     assert serverless.outputs["modelPackageGroupNames"] == tracking.outputs["modelPackageGroupNames"]
-    return tracking.outputs, server["command"], server["args"]
+    # Plain values of the container's environment (the backend store URI comes from a Secret here).
+    env = {e["name"]: e["value"] for e in server["env"] if "value" in e and e["name"].startswith("MLFLOW_")}
+    return tracking.outputs, server["command"], server["args"], env
 
 
 @pytest.fixture(scope="module")
 def moto_s3() -> Iterator[str]:
     with moto_endpoint() as endpoint:
         yield endpoint
+
+
+def _session_commands(session: int) -> list[str]:
+    """Command lines of the processes in ``session`` (the server and every process it started)."""
+    commands = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[3]) == session:  # the session id, after state, ppid and pgrp
+                commands.append((stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode())
+        except (OSError, IndexError, ValueError):
+            continue  # gone meanwhile
+    return commands
 
 
 def _s3(endpoint: str):
@@ -182,8 +197,10 @@ def _running(cmd: list[str], env: dict[str, str], log: Path) -> Iterator[subproc
 
 
 def test_real_mlflow_server_writes_artifacts_and_registers_models_where_the_component_says(component, moto_s3, tmp_path):
-    outputs, command, args = component
+    outputs, command, args, container_env = component
     _wait_for_mlflow_install()
+    # MLflow's job runner and its seven consumers would need ~2 GiB beside a 2Gi-limited server.
+    assert container_env == {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
 
     # The bucket the component computes is the one Naming gives the dev stack.
     bucket = context("dev").naming.bucket("models")
@@ -207,7 +224,7 @@ def test_real_mlflow_server_writes_artifacts_and_registers_models_where_the_comp
         "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "no-aws-credentials"),
         "MLFLOW_DISABLE_TELEMETRY": "true",
     }
-    server_env = {**base_env, "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION, "AWS_ENDPOINT_URL": moto_s3,
+    server_env = {**base_env, **container_env, "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION, "AWS_ENDPOINT_URL": moto_s3,
                   "MLFLOW_S3_ENDPOINT_URL": moto_s3, **FAKE_CREDENTIALS}
     # The client gets no AWS credentials and no S3 endpoint: artifacts must go through the server.
     client_env = dict(base_env)
@@ -222,6 +239,8 @@ def test_real_mlflow_server_writes_artifacts_and_registers_models_where_the_comp
             raise AssertionError(f"client still running after {CLIENT_SECONDS}s:\n{client_log.read_text()[-3000:]}\n"
                                  f"server:\n{server_log.read_text()[-3000:]}") from None
         assert server.poll() is None, f"server died:\n{server_log.read_text()[-4000:]}"
+        # The pod runs the server and its workers only: no job runner, no Huey consumers.
+        assert [c for c in _session_commands(server.pid) if "huey" in c or "_job_runner" in c] == []
         assert client.returncode == 0, f"client failed:\n{client_log.read_text()[-4000:]}\nserver:\n{server_log.read_text()[-3000:]}"
     print(client_log.read_text())
     result = json.loads(client_log.read_text().strip().splitlines()[-1])

@@ -281,6 +281,7 @@ def test_server_runs_the_official_image_with_the_exported_artifact_destination_a
     env = {e["name"]: e for e in server["env"]}
     assert env["MLFLOW_BACKEND_STORE_URI"]["valueFrom"]["secretKeyRef"] == {"name": "mlflow-backend-store", "key": "backend-store-uri"}
     assert env["PGPASSFILE"]["value"] == "/var/run/mlflow-db/pgpass"
+    assert env["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"]["value"] == "false"  # no job runner and consumers beside it
     assert not any(k.startswith("AWS_ACCESS") or k.startswith("AWS_SECRET") for k in env)  # IRSA, never keys
     for probe in ("livenessProbe", "readinessProbe"):
         assert server[probe]["httpGet"] == {"path": "/health", "port": 5000}
@@ -427,12 +428,13 @@ def test_config_mapping_needs_the_network_and_key_for_kubernetes():
 def test_settings_reach_the_workload_and_the_database():
     run = run_tracking("dev", config={"backend": "kubernetes", "mlflowVersion": "3.0", "kubernetes": {
         "image": "registry.example/mlflow:3.0.1-pg", "namespace": "ml-tracking", "workers": 3,
-        "credentialsRefreshSeconds": 120, "resources": {"memoryLimit": "3Gi"},
+        "credentialsRefreshSeconds": 120, "resources": {"memoryLimit": "4Gi"}, "jobExecution": True,
         "database": {"engineVersion": "17", "allocatedStorage": 40}}})
     server = containers(run)["mlflow"]
     assert server["image"] == "registry.example/mlflow:3.0.1-pg"
     assert server["args"][server["args"].index("--workers") + 1] == "3"
-    assert server["resources"]["limits"]["memory"] == "3Gi" and server["resources"]["requests"]["memory"] == "1Gi"
+    assert server["resources"]["limits"]["memory"] == "4Gi" and server["resources"]["requests"]["memory"] == "1Gi"
+    assert {e["name"]: e.get("value") for e in server["env"]}["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] == "true"
     refresh = {e["name"]: e.get("value") for e in containers(run)["db-credentials-refresh"]["env"]}
     assert refresh["REFRESH_SECONDS"] == "120"
     assert only(run, NAMESPACE).inputs["metadata"]["name"] == "ml-tracking"

@@ -103,6 +103,8 @@ def test_version_is_validated_and_sagemaker_gets_major_minor():
     ({"kubernetes": {"credentialsRefreshSeconds": 5}}, "kubernetes.credentialsRefreshSeconds", "greater than or equal to 30"),
     ({"kubernetes": {"workers": 17}}, "kubernetes.workers", "less than or equal to 16"),
     ({"kubernetes": {"image": "mlflow:"}}, "kubernetes.image", "not an image reference"),
+    ({"kubernetes": {"jobExecution": True}}, "kubernetes", "jobExecution: true needs resources.memoryLimit of at least 4Gi"),
+    ({"kubernetes": {"jobExecution": True, "resources": {"memoryLimit": "3Gi"}}}, "kubernetes", "it is 3Gi"),
 ])
 def test_bad_values_name_their_key(values, key, fragment):
     messages = errors(values)
