@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from mlops_blueprint.check.suppressions import Suppression
+from mlops_blueprint.plan import mandatory_findings
 from mlops_blueprint.preflight.findings import CheckResult
 
 
@@ -54,7 +55,7 @@ def policy_pack_results(plan: dict[str, Any]) -> list[CheckResult]:
     """The pack's findings already in the plan: mandatory ones fail; every rule with none passes."""
     from mlops_blueprint.policies.rules import ALL_RULES
 
-    mandatory = [f for f in plan.get("findings", []) if f["enforcement"] == "mandatory"]
+    mandatory = mandatory_findings(plan)
     failing = {f["policy"] for f in mandatory}
     return ([CheckResult(f["policy"], f["urn"], False, f["message"], f["urn"].rsplit("::", 1)[-1]) for f in mandatory]
             + [CheckResult(r.name, "", True, "", r.name) for r in ALL_RULES if r.name not in failing])

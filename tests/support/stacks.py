@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 import yaml
 
 from mlops_blueprint.preview import PreviewResult, run_preview, stack_file
+from mlops_blueprint.testing import Preview
 
 ACCOUNT = "123456789012"
 EKS_PROVIDER = f"arn:aws:iam::{ACCOUNT}:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/ABCDEF0123456789"
@@ -181,14 +182,14 @@ def all_plans() -> Iterator[tuple[str, dict[str, Any]]]:
         yield variant, plan_for(variant)
 
 
+# The repository's tests find resources as users' tests do: through the public testing API.
 def of_type(plan: dict[str, Any], type_: str) -> list[dict[str, Any]]:
-    return [r for r in plan["resources"] if r["type"] == type_]
+    return Preview(plan).of_type(type_)
 
 
 def named(plan: dict[str, Any], type_: str, name: str) -> dict[str, Any]:
-    [resource] = [r for r in of_type(plan, type_) if r["name"] == name]
-    return resource
+    return Preview(plan).named(type_, name)
 
 
 def where(plan: dict[str, Any], predicate: Callable[[dict[str, Any]], bool]) -> list[dict[str, Any]]:
-    return [r for r in plan["resources"] if predicate(r)]
+    return Preview(plan).where(predicate)
