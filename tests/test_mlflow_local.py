@@ -20,10 +20,10 @@ import importlib.util
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -32,6 +32,7 @@ import pytest
 
 from support.tracking import context, moto_endpoint, run_tracking
 from mlops_blueprint.mock_runtime import MOCK_ACCOUNT_ID
+from mlops_blueprint.pipelines.processes import MARKER_ENV, free_port, processes_with_env
 
 REGION = "us-east-1"
 FAMILY = "churn"
@@ -39,12 +40,6 @@ FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "te
 SERVER_START_SECONDS = 60
 MLFLOW_IMPORT_SECONDS = 300  # another process may still be installing mlflow into the venv
 CLIENT_SECONDS = 150
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _wait_for_mlflow_install() -> None:
@@ -150,16 +145,13 @@ def moto_s3() -> Iterator[str]:
         yield endpoint
 
 
-def _session_commands(session: int) -> list[str]:
-    """Command lines of the processes in ``session`` (the server and every process it started)."""
+def _commands_marked(marker: str) -> list[str]:
+    """Command lines of the live processes that inherited ``MARKER_ENV=marker`` (the server and
+    every process it started)."""
     commands = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            if int(fields[3]) == session:  # the session id, after state, ppid and pgrp
-                commands.append((stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode())
-        except (OSError, IndexError, ValueError):
-            continue  # gone meanwhile
+    for pid in processes_with_env(MARKER_ENV, marker):
+        with contextlib.suppress(OSError):  # gone meanwhile
+            commands.append(Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode())
     return commands
 
 
@@ -214,7 +206,7 @@ def test_real_mlflow_server_writes_artifacts_and_registers_models_where_the_comp
     s3 = _s3(moto_s3)
     s3.create_bucket(Bucket=bucket)
 
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     base_env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
@@ -224,7 +216,8 @@ def test_real_mlflow_server_writes_artifacts_and_registers_models_where_the_comp
         "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "no-aws-credentials"),
         "MLFLOW_DISABLE_TELEMETRY": "true",
     }
-    server_env = {**base_env, **container_env, "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION, "AWS_ENDPOINT_URL": moto_s3,
+    marker = uuid.uuid4().hex
+    server_env = {**base_env, **container_env, MARKER_ENV: marker, "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION, "AWS_ENDPOINT_URL": moto_s3,
                   "MLFLOW_S3_ENDPOINT_URL": moto_s3, **FAKE_CREDENTIALS}
     # The client gets no AWS credentials and no S3 endpoint: artifacts must go through the server.
     client_env = dict(base_env)
@@ -240,7 +233,9 @@ def test_real_mlflow_server_writes_artifacts_and_registers_models_where_the_comp
                                  f"server:\n{server_log.read_text()[-3000:]}") from None
         assert server.poll() is None, f"server died:\n{server_log.read_text()[-4000:]}"
         # The pod runs the server and its workers only: no job runner, no Huey consumers.
-        assert [c for c in _session_commands(server.pid) if "huey" in c or "_job_runner" in c] == []
+        server_processes = _commands_marked(marker)
+        assert any(" mlflow server " in f" {c} " or "uvicorn" in c for c in server_processes), server_processes
+        assert [c for c in server_processes if "huey" in c or "_job_runner" in c] == []
         assert client.returncode == 0, f"client failed:\n{client_log.read_text()[-4000:]}\nserver:\n{server_log.read_text()[-3000:]}"
     print(client_log.read_text())
     result = json.loads(client_log.read_text().strip().splitlines()[-1])
