@@ -68,9 +68,12 @@ snapshots: $(VENV)/.core-installed
 
 # pytest exits 5 when it collected no test: that is a failure here, not a pass. The suite runs on
 # every core (pytest-xdist), a module per unit of work, longest first (tests/conftest.py); PYTEST_WORKERS=0: one process.
+# Byte-code caches are written even where the environment turns them off (PYTHONDONTWRITEBYTECODE):
+# every worker and every process a test starts would otherwise compile the package, and pytest
+# rewrite every test module, again on each run.
 PYTEST_WORKERS ?= auto
 test: $(VENV)/.dev-installed
-	@$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS); status=$$?; \
+	@PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS); status=$$?; \
 	if [ $$status -eq 5 ]; then echo "error: no tests were collected" >&2; exit 1; fi; exit $$status
 
 bench: $(VENV)/.dev-installed

@@ -253,12 +253,24 @@ def _hashable(value: Any) -> Any:
 
 
 # The tables ask the same (statement, action, resource) question many times over, across rows, stacks
-# and variants; moto compiles its patterns on every call, so the answers are kept.
-@functools.lru_cache(maxsize=1 << 17)
+# and variants, and moto compiles its patterns on every call. moto permits an Allow statement when its
+# Action (or NotAction) concerns the action and its Resource matches the resource, so the two halves
+# are asked, and kept, apart: most statements are settled by the action alone.
 def _permitted(actions: tuple[tuple[str, Any], ...], resources: Any, action: str, resource: str) -> bool:
-    probe = {**{k: list(v) if isinstance(v, tuple) else v for k, v in actions}, "Effect": "Allow",
+    return _action_concerned(actions, action) and _resource_matched(resources, resource)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _action_concerned(actions: tuple[tuple[str, Any], ...], action: str) -> bool:
+    probe = {**{k: list(v) if isinstance(v, tuple) else v for k, v in actions}, "Effect": "Allow", "Resource": "*"}
+    return IAMPolicyStatement(probe).is_action_permitted(action, "*") == PermissionResult.PERMITTED
+
+
+@functools.lru_cache(maxsize=1 << 17)
+def _resource_matched(resources: Any, resource: str) -> bool:
+    probe = {"Action": "*", "Effect": "Allow",
              "Resource": _literal(list(resources) if isinstance(resources, tuple) else resources)}
-    return IAMPolicyStatement(probe).is_action_permitted(action, resource) == PermissionResult.PERMITTED
+    return IAMPolicyStatement(probe).is_action_permitted("any:Action", resource) == PermissionResult.PERMITTED
 
 
 def _literal(patterns: Any) -> Any:

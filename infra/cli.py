@@ -14,6 +14,7 @@ from rich.console import Console
 
 from mlops_blueprint.cli_targets import add_target_options
 from mlops_blueprint.config import BuildError, ConfigError, add_account_option
+from mlops_blueprint.gc_tuning import collect_less_often
 
 EXIT_OK, EXIT_POLICY, EXIT_INVALID = 0, 1, 2
 
@@ -134,6 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    collect_less_often()
     args = build_parser().parse_args(argv)
     return args.handler(args)
 

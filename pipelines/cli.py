@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 
 from rich.console import Console
 
+from mlops_blueprint.gc_tuning import collect_less_often
 from mlops_blueprint.outputs import Out
 from mlops_blueprint.pipelines.errors import (
     EXIT_FAILED,
@@ -474,6 +475,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    collect_less_often()
     args = build_parser().parse_args(argv)
     return int(args.handler(args))
 

@@ -8,6 +8,7 @@ import os
 import pytest
 
 from mlops_blueprint.context import StackContext
+from mlops_blueprint.gc_tuning import collect_less_often, freeze_what_is_loaded
 from mlops_blueprint.mock_runtime import MOCK_ACCOUNT_ID
 from mlops_blueprint.naming import Naming
 from mlops_blueprint.tags import Tagging
@@ -102,3 +103,19 @@ def _previews_shared_between_workers(tmp_path_factory: pytest.TempPathFactory) -
         from support import stacks
 
         stacks.SHARED_DIR = tmp_path_factory.getbasetemp().parent / "stack-previews"
+
+
+# -- garbage collection --------------------------------------------------------------------------
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Every module the suite imports lives for the whole run: frozen after collection, the collector
+    leaves them alone, and it runs less often (mlops_blueprint.gc_tuning says why)."""
+    freeze_what_is_loaded()
+    collect_less_often()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """What the tests left behind is freed with the process: freezing it spares pytest's last
+    collections (it collects repeatedly at exit, looking for errors in finalizers) a walk over it."""
+    freeze_what_is_loaded()

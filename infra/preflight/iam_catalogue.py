@@ -174,9 +174,21 @@ def arn_matches(pattern: str, resource: str) -> bool:
     (a wildcard in the policy may stand for any text, ``/`` and ``:`` included, as in IAM)."""
     if resource == "*" or pattern == "*":
         return True
+    if "*" not in resource and "?" not in resource:  # a literal ARN, as most are: one regular expression
+        return _pattern_regex(pattern).fullmatch(resource.lower()) is not None
     return _overlap(_resource_tokens(resource), _pattern_tokens(pattern))
 
 
+_PLACEHOLDER_REGEX = {_ANY: ".*", _NO_SLASH: "[^/]*", _FIELD: "[^:]*"}
+
+
+@cache
+def _pattern_regex(pattern: str) -> re.Pattern[str]:
+    """The literal ARNs ``pattern`` names, as ``_overlap`` reads it (a placeholder may be empty)."""
+    return re.compile("".join(_PLACEHOLDER_REGEX.get(t) or re.escape(t) for t in _pattern_tokens(pattern)), re.DOTALL)
+
+
+@cache  # the same (action, ARN) pairs come back across roles, stacks and variants
 def accepts(action: str, resource: str) -> bool:
     """Whether ``resource`` is of a type ``action`` accepts (``"*"`` where it has no resource type)."""
     types = resource_types(action)
