@@ -234,9 +234,26 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         self.registrations: dict[str, Registration] = {}
         self.stack_urn: str | None = None
         self.stack_outputs: dict[str, Any] = {}
+        self.thread_loops: set[asyncio.AbstractEventLoop] = set()
+
+    def _keep_this_threads_loop(self) -> None:
+        """The SDK's mock monitor answers on the runtime's executor threads, and gives each thread an
+        event loop that nobody closes: they are kept here, to be closed when the run ends (left to
+        the garbage collector, a loop may outlive its own sockets and fail to close)."""
+        with contextlib.suppress(RuntimeError):
+            self.thread_loops.add(asyncio.get_event_loop_policy().get_event_loop())
+
+    def Invoke(self, request: Any) -> Any:
+        try:
+            return super().Invoke(request)
+        finally:
+            self._keep_this_threads_loop()
 
     def RegisterResource(self, request: Any) -> Any:
-        response = super().RegisterResource(request)
+        try:
+            response = super().RegisterResource(request)
+        finally:
+            self._keep_this_threads_loop()
         inputs = rpc.deserialize_properties(request.object) if request.type != "pulumi:pulumi:Stack" else {}
         registration = Registration(
             urn=response.urn,
@@ -263,7 +280,10 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
 
     def ReadResource(self, request: Any) -> Any:
         """Reads (``pulumi.StackReference``, ``Resource.get``) belong in the plan too."""
-        response = super().ReadResource(request)
+        try:
+            response = super().ReadResource(request)
+        finally:
+            self._keep_this_threads_loop()
         inputs = rpc.deserialize_properties(request.properties)
         state = self.resources[response.urn].state
         self.registrations[response.urn] = Registration(
@@ -399,6 +419,8 @@ def run_program(
         loop.run_until_complete(loop.shutdown_default_executor())
         asyncio.set_event_loop(None)
         loop.close()
+        for thread_loop in monitor.thread_loops:  # their threads are gone with the executor
+            thread_loop.close()
     registrations = sorted(monitor.registrations.values(), key=lambda r: r.urn)
     return MockRun(stack=stack, project=project, registrations=registrations, outputs=monitor.stack_outputs, error=error)
 

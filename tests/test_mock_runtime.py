@@ -138,6 +138,27 @@ def test_a_failure_inside_an_apply_does_not_poison_the_next_run(caplog):
     assert fresh.error is None and fresh.outputs["bucket"] == "box-physical"
 
 
+def test_a_run_leaves_no_event_loop_open():
+    """The SDK's mock monitor gives each of the runtime's threads an event loop: closed with the run,
+    not left to the collector (which may finalize a loop's sockets first, and then fail to close it)."""
+    import asyncio
+    import gc
+
+    def open_loops() -> set[int]:
+        return {id(o) for o in gc.get_objects() if isinstance(o, asyncio.AbstractEventLoop) and not o.is_closed()}
+
+    gc.collect()
+    gc.disable()  # what the run leaves behind stays in sight until it is counted
+    try:
+        before = open_loops()
+        run_program(_program, stack="dev", project="mlops-platform",
+                    config={"mlops-platform:owner": "team-a", "aws:region": "eu-west-1"})
+        left_open = open_loops() - before
+    finally:
+        gc.enable()
+    assert left_open == set()
+
+
 def test_the_account_is_the_callers_identity_and_in_every_arn():
     other = "444455556666"
     run = run_program(_program, stack="dev", project="mlops-platform", account_id=other,
