@@ -7,6 +7,7 @@ pull-request comment, the cost table, the access table and the stack-outputs tab
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from mlops_blueprint.config import ENVIRONMENTS, parse_config
@@ -103,6 +104,14 @@ def components_table() -> str:
     return "\n".join(lines)
 
 
+@functools.cache  # several sections show the same stack: previewed once per run
+def shipped_plan(stack: str) -> dict[str, Any]:
+    """The plan of ``stack`` as its shipped stack file declares it. Read-only."""
+    from mlops_blueprint.preview import run_preview
+
+    return run_preview(stack).plan
+
+
 def example_pr_comment() -> str:
     """The PR comment CI would post for a small change to the dev stack: a third AZ and a longer
     KMS deletion window (the README shows it)."""
@@ -115,7 +124,7 @@ def example_pr_comment() -> str:
     from mlops_blueprint.diff_render import render_markdown
     from mlops_blueprint.preview import run_preview, stack_file
 
-    base = run_preview("dev").plan
+    base = shipped_plan("dev")
     document = yaml.safe_load(stack_file("dev").read_text())
     document["config"]["mlops-platform:network"] = {"azCount": 3}
     document["config"]["mlops-platform:kms"] = {"deletionWindowDays": 14}
@@ -130,9 +139,8 @@ def cost_table() -> str:
     """Idle monthly cost per stack as shipped, per component (markdown), from the price table."""
     from mlops_blueprint.config import ENVIRONMENTS
     from mlops_blueprint.cost import estimate
-    from mlops_blueprint.preview import run_preview
 
-    reports = {env: estimate(run_preview(env).plan) for env in ENVIRONMENTS}
+    reports = {env: estimate(shipped_plan(env)) for env in ENVIRONMENTS}
     components = sorted({c for r in reports.values() for c in r.by_component()})
     lines = ["| monthly, USD (approximate) | " + " | ".join(ENVIRONMENTS) + " |",
              "| --- |" + " ---: |" * len(ENVIRONMENTS)]
@@ -146,9 +154,8 @@ def cost_table() -> str:
 def dev_graph() -> str:
     """The dev stack's component graph (mermaid), as the README shows it."""
     from mlops_blueprint.mermaid import render_mermaid
-    from mlops_blueprint.preview import run_preview
 
-    return render_mermaid(run_preview("dev").plan).strip()
+    return render_mermaid(shipped_plan("dev")).strip()
 
 
 def stack_outputs_table() -> str:

@@ -9,12 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.stacks import plan_for
 from rich.console import Console
 
 from mlops_blueprint import prices
 from mlops_blueprint.cost import CostLine, add_cost_command, estimate, render_table
 from mlops_blueprint.plan import write_plan
-from mlops_blueprint.preview import run_preview
 
 STACK = "urn:pulumi:dev::mlops-platform::pulumi:pulumi:Stack::mlops-platform-dev"
 
@@ -37,7 +37,7 @@ def plan_of(*resources: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def dev_plan() -> dict[str, Any]:
-    return run_preview("dev").plan
+    return plan_for("dev")
 
 
 def lines_of(report: Any, **match: Any) -> list[CostLine]:
@@ -199,7 +199,7 @@ def test_render_table_is_plain_text_friendly(dev_plan: dict[str, Any]) -> None:
 def test_a_stack_with_models_reports_what_each_model_costs() -> None:
     """staging-system serves churn (CPU A/B) and fraud (CPU + GPU), captured and monitored: each model's
     figure is its variants' instances, its captured data and its monitoring jobs, from the plan's inputs."""
-    from support.stacks import of_type, plan_for
+    from support.stacks import of_type
 
     plan = plan_for("staging-system")
     report = estimate(plan)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from support.stacks import plan_for
 
 from mlops_blueprint.diff import diff_plans
 from mlops_blueprint.diff_render import render_markdown, render_text
@@ -11,7 +12,7 @@ from mlops_blueprint.preview import run_preview
 
 @pytest.fixture(scope="module")
 def dev_vs_prod():
-    diff = diff_plans(run_preview("dev").plan, run_preview("prod").plan)
+    diff = diff_plans(plan_for("dev"), plan_for("prod"))
     return diff, render_markdown(diff, "dev", "prod")
 
 
@@ -55,7 +56,7 @@ def test_changed_input_in_one_stack_is_an_update_with_its_path(tmp_path):
     document["config"]["mlops-platform:audit"] = {"logRetentionDays": 365}
     changed = tmp_path / "Pulumi.staging.yaml"
     changed.write_text(yaml.safe_dump(document))
-    diff = diff_plans(run_preview("staging").plan, run_preview("staging", changed).plan)
+    diff = diff_plans(plan_for("staging"), run_preview("staging", changed).plan)
     assert [(c.name, c.changed_paths) for c in diff.updates] == [("audit-logs", ["retentionInDays"])]
     assert diff.creates == diff.deletes == diff.replaces == []
     text = render_text(diff, "main", "pr")

@@ -6,6 +6,7 @@ import copy
 import re
 
 import pytest
+from support.stacks import plan_for
 
 from mlops_blueprint.mermaid import component_edges, node_id, render_mermaid
 from mlops_blueprint.preview import run_preview
@@ -40,7 +41,7 @@ DEV_EDGES = [
 
 @pytest.fixture(scope="module")
 def dev_plan() -> dict:
-    return run_preview("dev").plan
+    return plan_for("dev")
 
 
 @pytest.fixture(scope="module")

@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from support.stacks import plan_for
+
 from mlops_blueprint.diff import diff_plans
 from mlops_blueprint.diff_render import render_text
 from mlops_blueprint.plan import dumps
-from mlops_blueprint.preview import run_preview
 
 SNAPSHOTS = Path(__file__).resolve().parent / "snapshots"
 
@@ -22,7 +23,7 @@ SNAPSHOTS = Path(__file__).resolve().parent / "snapshots"
 def test_plan_matches_its_snapshot(stack):
     golden = SNAPSHOTS / f"{stack}.json"
     assert golden.is_file(), f"no snapshot for {stack}: run `make snapshots`"
-    current = run_preview(stack).plan
+    current = plan_for(stack)  # the shipped stack file's preview, shared with the other system tests
     if dumps(current) != golden.read_text():
         report = render_text(diff_plans(json.loads(golden.read_text()), current), f"{stack} snapshot", f"{stack} now")
         pytest.fail(f"the {stack} plan changed; review and run `make snapshots`:\n{report}")

@@ -124,15 +124,19 @@ def test_a_signal_stops_every_process(sandbox_process, signum, when, running, ex
     assert wait_until(lambda: not sandbox.children(), 10), f"left running: {sandbox.children()} of {started_children}"
 
 
-def test_failure_stops_every_process(sandbox_process):
-    # The tracking server cannot be ready within 0.5 s: the sandbox fails, and cleans up.
-    sandbox = sandbox_process("--startup-timeout", "0.5")
-    code = sandbox.finish(timeout=120)
-    output = " ".join("".join(sandbox.lines).split())
+def test_failure_stops_every_process(tmp_path, monkeypatch, capsys):
+    """The command itself, in this process (the signal tests above run it as a child): the tracking
+    server cannot be ready within 0.5 s, the sandbox fails and stops what it started."""
+    from mlops_blueprint.pipelines.cli import main
+
+    tag = uuid.uuid4().hex
+    monkeypatch.setenv(TAG, tag)  # every child inherits it
+    code = main(["sandbox", "--workdir", str(tmp_path / "sandbox"), "--startup-timeout", "0.5"])
+    output = " ".join(capsys.readouterr().err.split())
     assert code == EXIT_FAILED, output
     assert "MLflow tracking server was not ready after 0.5 s" in output
     assert "stopped: MLflow tracking server, moto server" in output
-    assert wait_until(lambda: not sandbox.children(), 10), f"left running: {sandbox.children()}"
+    assert wait_until(lambda: not processes_with_env(TAG, tag), 10), f"left running: {processes_with_env(TAG, tag)}"
 
 
 def test_early_exit_is_reported_and_the_group_stopped(tmp_path):

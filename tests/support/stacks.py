@@ -141,6 +141,8 @@ def preview_document(stack: str, document: dict[str, Any]) -> PreviewResult:
 
 
 def preview_with(stack: str, region: str | None = None, **overrides: Any) -> PreviewResult:
+    if region is None and not overrides:  # the shipped stack file itself, as `preview --stack` reads it
+        return run_preview(stack)
     return preview_document(stack, stack_document(stack, overrides, region))
 
 
