@@ -137,7 +137,6 @@ def example_pr_comment() -> str:
 
 def cost_table() -> str:
     """Idle monthly cost per stack as shipped, per component (markdown), from the price table."""
-    from mlops_blueprint.config import ENVIRONMENTS
     from mlops_blueprint.cost import estimate
 
     reports = {env: estimate(shipped_plan(env)) for env in ENVIRONMENTS}
